@@ -1,0 +1,126 @@
+"""Limit checks on solved power-flow results: voltage band and thermal loading.
+
+Every violation carries the value, the limit, and the citation of the limit
+(from :mod:`gridsage.knowledge.limits`).  Buses with no result (isolated or
+out of service) are never reported as 0 pu; callers list them separately.
+
+References
+----------
+.. [1] ANSI C84.1-2020, Table 1, Range A (voltage band).
+.. [2] NERC TPL-001-5.1, Table 1 (facility ratings, steady state).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..knowledge.limits import Citation, Limit
+from .elements import element_name
+
+
+class Violation(BaseModel):
+    """One element outside one limit."""
+
+    kind: Literal["undervoltage", "overvoltage", "thermal"]
+    element: Literal["bus", "line", "trafo", "trafo3w"]
+    index: int
+    name: str = Field(description="Readable label of the element.")
+    value: float = Field(description="Measured value [unit].")
+    limit: float = Field(description="The limit it breaks [unit].")
+    unit: Literal["pu", "%"]
+    excess: float = Field(description="How far beyond the limit [unit], always > 0.")
+    citation: Citation
+
+
+def voltage_violations(net, vm_pu: np.ndarray, band: Limit) -> list[Violation]:
+    """Buses outside the voltage band.
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+    vm_pu : numpy.ndarray
+        Voltage magnitude per row of ``net.bus`` [pu]; NaN for buses without
+        a result (skipped).
+    band : Limit
+        Voltage band with ``lower`` and ``upper`` [pu].
+
+    Returns
+    -------
+    list of Violation
+        Worst excursion first.
+    """
+    out = []
+    index = net.bus.index.to_numpy()
+    for kind, mask, bound in (
+        ("undervoltage", vm_pu < band.lower - 1e-9, band.lower),
+        ("overvoltage", vm_pu > band.upper + 1e-9, band.upper),
+    ):
+        for pos in np.flatnonzero(np.nan_to_num(mask, nan=False)):
+            value = float(vm_pu[pos])
+            out.append(
+                Violation(
+                    kind=kind, element="bus", index=int(index[pos]), name=element_name(net, "bus", int(index[pos])),
+                    value=round(value, 4), limit=bound, unit="pu", excess=round(abs(value - bound), 4),
+                    citation=band.citation,
+                )
+            )
+    return sorted(out, key=lambda v: -v.excess)
+
+
+def thermal_violations(net, element: str, loading_percent: np.ndarray, limit: Limit) -> list[Violation]:
+    """Branches of one table loaded above the thermal limit.
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+    element : {'line', 'trafo', 'trafo3w'}
+    loading_percent : numpy.ndarray
+        Loading per row of ``net[element]`` [% of rating]; NaN is skipped.
+    limit : Limit
+        Thermal limit with ``upper`` [%].
+
+    Returns
+    -------
+    list of Violation
+        Highest loading first.
+    """
+    index = net[element].index.to_numpy()
+    out = []
+    over = np.nan_to_num(loading_percent, nan=-1.0) > limit.upper + 1e-6
+    for pos in np.flatnonzero(over):
+        value = float(loading_percent[pos])
+        out.append(
+            Violation(
+                kind="thermal", element=element, index=int(index[pos]), name=element_name(net, element, int(index[pos])),
+                value=round(value, 2), limit=limit.upper, unit="%", excess=round(value - limit.upper, 2),
+                citation=limit.citation,
+            )
+        )
+    return sorted(out, key=lambda v: -v.value)
+
+
+def solved_violations(net, band: Limit, thermal: Limit) -> list[Violation]:
+    """All violations in a solved network's ``res_*`` tables.
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+        Network after a converged power flow.
+    band, thermal : Limit
+        Voltage band [pu] and thermal limit [%].
+
+    Returns
+    -------
+    list of Violation
+        Thermal violations (highest first), then voltage violations.
+    """
+    found = []
+    for element in ("line", "trafo", "trafo3w"):
+        if len(net[element]) and "loading_percent" in net[f"res_{element}"]:
+            res = net[f"res_{element}"].reindex(net[element].index)
+            found += thermal_violations(net, element, res.loading_percent.to_numpy(dtype=float), thermal)
+    vm = net.res_bus.vm_pu.reindex(net.bus.index).to_numpy(dtype=float)
+    return found + voltage_violations(net, vm, band)
