@@ -1,0 +1,262 @@
+"""The ``gridsage`` command line: a thin adapter over the tools and the planner.
+
+Every command calls the same tool functions the MCP server and the agent use.
+Reports go to stdout; progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gridsage.config import MCP_HTTP_HOST, MCP_HTTP_PORT, TOKEN_ENV
+from gridsage.tools.errors import GridSageError
+
+app = typer.Typer(
+    name="gridsage",
+    help=(
+        "GridSage reasons about an electric grid like a senior grid engineer: power flow, N-1 contingency "
+        "analysis, validated remedial actions, and an evidence-linked assessment that cites its standards.\n\n"
+        "Start with `gridsage analyze ieee118_summer_line_trip` (a shipped scenario), "
+        "or `gridsage grids` to see the grids you can load by name."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class Transport(str, Enum):
+    stdio = "stdio"
+    http = "http"
+
+
+GridOption = Annotated[str, typer.Option("--grid", "-g", help="Built-in name (`gridsage grids`), PGLib-OPF name, or a .m / .mat / pandapower .json file.")]
+DispatchOption = Annotated[str, typer.Option("--base-dispatch", help="`file` keeps stored set-points; `opf` derives a secure AC-OPF dispatch; `auto` = opf for PGLib-OPF cases.")]
+VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default 0.95 (ANSI C84.1 Range A).")]
+VmaxOption = Annotated[Optional[float], typer.Option("--vm-max", help="Upper voltage limit [pu]. Default 1.05.")]
+LoadingOption = Annotated[Optional[float], typer.Option("--max-loading", help="Thermal limit [% of rating]. Default 100.")]
+
+
+def _fail(exc: GridSageError) -> None:
+    err.print(f"[bold red]error[/] {exc}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _load(grid: str, base_dispatch: str) -> str:
+    from gridsage.tools.grids import load_grid
+
+    with err.status(f"loading {grid} ..."):
+        return load_grid(grid, base_dispatch=base_dispatch).grid_id
+
+
+@app.command()
+def grids() -> None:
+    """List the grids you can load by name: pandapower built-ins and PGLib-OPF cases (real thermal ratings)."""
+    from gridsage.tools.grid_sources import grid_catalog
+
+    table = Table("name", "library", "description", title="Grids loadable by name", title_justify="left")
+    for entry in grid_catalog():
+        table.add_row(entry.name, entry.library, entry.description)
+    out.print(table)
+    out.print("Any MATPOWER .m/.mat or pandapower .json file can be given as a path too.")
+
+
+@app.command()
+def powerflow(
+    grid: GridOption,
+    dc: Annotated[bool, typer.Option("--dc", help="Linear DC power flow instead of AC Newton-Raphson (1 pu voltages, no Q).")] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="`text` table or `json` (the tool result).")] = OutputFormat.text,
+    base_dispatch: DispatchOption = "auto",
+    vm_min: VminOption = None,
+    vm_max: VmaxOption = None,
+    max_loading: LoadingOption = None,
+    rows: Annotated[int, typer.Option("--rows", help="Most bus and branch rows in the result (worst first).")] = 200,
+) -> None:
+    """Solve the power flow of a grid and list violations (voltage [pu], loading [%]).
+
+    A failed AC solve is retried (flat start, DC initialisation, more iterations); if all fail, the
+    report says so and shows pandapower's diagnostic. Example: `gridsage powerflow -g case14`.
+    """
+    from gridsage.tools.power_flow import run_power_flow
+
+    try:
+        result = run_power_flow(_load(grid, base_dispatch), mode="dc" if dc else "ac", vm_min_pu=vm_min,
+                                vm_max_pu=vm_max, max_loading_percent=max_loading, max_rows=rows)
+    except GridSageError as exc:
+        _fail(exc)
+    if fmt is OutputFormat.json:
+        out.print_json(result.model_dump_json())
+        return
+    out.print(f"[bold]{grid}[/] {result.mode.upper()} power flow: [bold]{result.status}[/] "
+              f"after {len(result.attempts)} attempt(s) [{result.evidence_id}]")
+    for a in result.attempts:
+        out.print(f"  {'ok ' if a.converged else 'FAIL'} {a.strategy}, {a.time_ms:.0f} ms" + (f": {a.message}" if a.message else ""))
+    if result.status != "converged":
+        out.print("[bold red]No solution.[/] pandapower diagnostic:")
+        for d in result.diagnostics:
+            out.print(f"  - {d.check}: {d.finding}")
+        raise typer.Exit(code=1)
+    out.print(f"load {result.load_p_mw:.1f} MW, generation {result.generation_p_mw:.1f} MW, losses {result.losses_p_mw:.1f} MW; "
+              f"voltages {result.vm_min_pu:.4f}-{result.vm_max_pu:.4f} pu; max loading {result.max_loading_percent} %")
+    table = Table("element", "kind", "value", "limit", "standard", title=f"{len(result.violations)} violation(s)", title_justify="left")
+    for v in result.violations:
+        table.add_row(v.name, v.kind, f"{v.value:g} {v.unit}", f"{v.limit:g} {v.unit}", v.citation.short())
+    out.print(table)
+    for note in result.notes:
+        out.print(f"[yellow]note[/] {note}")
+
+
+@app.command()
+def contingency(
+    grid: GridOption,
+    top: Annotated[int, typer.Option("--top", "-n", help="How many of the most severe outages to list.")] = 10,
+    method: Annotated[str, typer.Option("--method", help="`auto` (lightsim2grid when installed), `lightsim2grid`, or `pandapower` (runpp loop).")] = "auto",
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="`text` table or `json` (the tool result).")] = OutputFormat.text,
+    base_dispatch: DispatchOption = "auto",
+    vm_min: VminOption = None,
+    vm_max: VmaxOption = None,
+    max_loading: LoadingOption = None,
+) -> None:
+    """N-1 analysis: outage each line and transformer, rank by max loading [%] then voltage excursion [pu].
+
+    Outages that island buses or have no solution are listed explicitly. Example:
+    `gridsage contingency -g pglib_opf_case118_ieee --top 5`.
+    """
+    from gridsage.tools.contingency import run_contingency_analysis
+
+    try:
+        grid_id = _load(grid, base_dispatch)
+        with err.status("N-1 sweep ..."):
+            result = run_contingency_analysis(grid_id, method=method, top=top, vm_min_pu=vm_min, vm_max_pu=vm_max,
+                                              max_loading_percent=max_loading)
+    except GridSageError as exc:
+        _fail(exc)
+    if fmt is OutputFormat.json:
+        out.print_json(result.model_dump_json())
+        return
+    out.print(f"[bold]{grid}[/] N-1: {result.contingencies_total} outages in {result.elapsed_s:.2f} s with {result.method} "
+              f"({result.contingencies_per_s} /s); {result.with_violations_count} with violations, "
+              f"{result.islanding_count} islanding, {result.diverged_count} without solution [{result.evidence_id}]")
+    table = Table("rank", "outage", "max loading %", "on", "vm min pu", "violations", "islanded buses", title_justify="left",
+                  title=f"Top {len(result.top)} by severity")
+    for o in result.top:
+        table.add_row(str(o.rank), o.outage.name, f"{o.max_loading_percent:.1f}" if o.max_loading_percent is not None else "",
+                      o.max_loading_element.name if o.max_loading_element else "", f"{o.vm_min_pu:.4f}" if o.vm_min_pu else "",
+                      str(o.violation_count), str(len(o.islanded_buses)))
+    out.print(table)
+    for o in result.islanding:
+        out.print(f"islanding: {o.outage.name} cuts off bus(es) {o.islanded_buses} ({o.lost_load_mw:g} MW of load)")
+    for o in result.diverged:
+        out.print(f"[red]no solution[/]: {o.outage.name}")
+    for note in result.notes:
+        out.print(f"[yellow]note[/] {note}")
+
+
+@app.command()
+def analyze(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or the name of a shipped scenario (`gridsage scenarios`).")],
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="`text` report, `markdown`, or `json` (the Assessment with its evidence ledger).")] = ReportFormat.text,
+    top: Annotated[int, typer.Option("--top", "-n", help="N-1 risks to report.")] = 10,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
+) -> None:
+    """The main job: assess a scenario like a senior grid engineer.
+
+    Runs the base power flow, applies the scenario's events, runs the post-event power flow and N-1,
+    proposes remedial actions and validates each one by AC power flow, then reports what happened,
+    what is at risk, and what to do first, every number tagged with its evidence id.
+    Example: `gridsage analyze scenarios/ieee118_summer_line_trip.yaml`.
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from gridsage.reasoning.planner import STEPS, assess
+    from gridsage.reasoning.render import render
+    from gridsage.reasoning.scenario import load_scenario
+
+    try:
+        parsed, base_dir = load_scenario(scenario)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task(f"{parsed.name}: starting", total=len(STEPS))
+
+            def step(message: str) -> None:
+                if message in STEPS:
+                    bar.update(task, description=f"{parsed.name}: {message}", completed=STEPS.index(message))
+
+            assessment = assess(parsed, base_dir, top=top, progress=step)
+    except GridSageError as exc:
+        _fail(exc)
+    report = render(assessment, fmt.value)
+    if output:
+        output.write_text(report)
+        err.print(f"report written to {output}")
+    else:
+        sys.stdout.write(report)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenarios shipped with GridSage (run one with `gridsage analyze NAME`)."""
+    from gridsage.reasoning.scenario import library, parse_scenario
+
+    table = Table("name", "grid", "title", title="Shipped scenarios", title_justify="left")
+    for name, text in sorted(library().items()):
+        s = parse_scenario(text, name)
+        table.add_row(name, s.grid.source, s.title or "")
+    out.print(table)
+
+
+@app.command()
+def schema(
+    kind: Annotated[str, typer.Argument(help="`scenario` (the YAML format) or `assessment` (the JSON output).")] = "scenario",
+) -> None:
+    """Print a JSON Schema: the scenario format or the Assessment."""
+    if kind == "scenario":
+        from gridsage.reasoning.scenario import scenario_json_schema as make
+    elif kind == "assessment":
+        from gridsage.reasoning.assessment import assessment_json_schema as make
+    else:
+        _fail(GridSageError(f"unknown schema {kind!r}", field="kind", fix="use 'scenario' or 'assessment'."))
+    sys.stdout.write(make())
+
+
+@app.command(help=(
+    "Serve the tools, resources and prompts over MCP (Model Context Protocol).\n\n"
+    f"With `--transport http`, set the environment variable `{TOKEN_ENV}` to require "
+    "`Authorization: Bearer <token>`; requests without it get 401. In stdio mode nothing but the "
+    "protocol is written to stdout. Example: `gridsage mcp --transport http --port 8765`."
+))
+def mcp(
+    transport: Annotated[Transport, typer.Option("--transport", "-t", help="`stdio` for desktop/IDE clients, `http` for streamable HTTP.")] = Transport.stdio,
+    host: Annotated[str, typer.Option("--host", help="Interface for HTTP (loopback by default).")] = MCP_HTTP_HOST,
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port for HTTP.")] = MCP_HTTP_PORT,
+) -> None:
+    import os
+
+    from gridsage.mcp_server import run
+
+    run(transport.value, host=host, port=port, token=os.environ.get(TOKEN_ENV) or None)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,1 @@
+"""GridSage reasoning: scenarios in, a typed, evidence-linked Assessment out."""

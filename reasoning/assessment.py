@@ -1,0 +1,99 @@
+"""The Assessment: what happened, what is at risk, what to do first, and why.
+
+Every number in it comes from a tool result whose evidence id it cites; the
+``evidence`` ledger included in the model resolves each id to the stored tool
+input and result.  Every limit applied carries its standard clause.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from gridsage.knowledge.limits import Citation
+from gridsage.tools.elements import ElementRef
+from gridsage.tools.evidence import EvidenceRecord
+from gridsage.tools.remedial import ElementEffect
+from pydantic import BaseModel, Field
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+
+
+class Finding(BaseModel):
+    """One fact an engineer must act on or know."""
+
+    severity: Severity
+    title: str = Field(description="One line, with the number and unit.")
+    elements: list[ElementRef] = Field(default_factory=list)
+    value: float | None = Field(default=None, description="Measured value [unit].")
+    limit: float | None = Field(default=None, description="Limit applied [unit].")
+    unit: str | None = None
+    evidence_ids: list[str] = Field(min_length=1)
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class ContingencyRisk(BaseModel):
+    """One ranked N-1 outage of the post-event grid."""
+
+    rank: int
+    outage: ElementRef
+    status: Literal["converged", "islanding", "diverged"]
+    max_loading_percent: float | None = Field(description="[% of rating]")
+    max_loading_element: ElementRef | None = None
+    vm_min_pu: float | None = Field(description="[pu]")
+    violation_count: int
+    islanded_buses: list[int] = Field(default_factory=list)
+    lost_load_mw: float = Field(default=0.0, description="[MW]")
+    evidence_ids: list[str] = Field(min_length=1)
+
+
+class ActionStep(BaseModel):
+    """One step of the action plan: a proposal, validated by AC power flow."""
+
+    order: int
+    action: dict[str, Any] = Field(description="The action as the apply_actions tool takes it.")
+    description: str
+    outcome: Literal["clears_all", "partial", "ineffective", "diverged"]
+    effects: list[ElementEffect] = Field(description="Before/after of every element violated before this step.")
+    new_violation_count: int
+    remaining_violation_count: int
+    rationale: str = Field(description="Why this step, in one sentence.")
+    evidence_ids: list[str] = Field(min_length=1)
+    citations: list[Citation] = Field(default_factory=list)
+    proposal: Literal[True] = Field(default=True, description="Always a proposal: GridSage operates nothing.")
+
+
+class Assessment(BaseModel):
+    """A grid assessment, as a senior engineer would write it, with its evidence."""
+
+    scenario: str
+    title: str | None = None
+    question: str | None = None
+    grid_id: str = Field(description="The grid studied after the events.")
+    source: str
+    planner: Literal["deterministic", "agent"] = "deterministic"
+    situation: str = Field(description="What happened, in two or three sentences with numbers.")
+    events: list[str] = Field(description="Scaling and events applied.")
+    findings: list[Finding]
+    contingency_risks: list[ContingencyRisk]
+    contingency_summary: str
+    action_plan: list[ActionStep]
+    plan_outcome: str = Field(description="What the grid looks like after the whole plan.")
+    assumptions: list[str]
+    confidence: Literal["high", "medium", "low"]
+    confidence_reason: str
+    citations: list[Citation] = Field(description="Every standard clause applied, once each.")
+    evidence: dict[str, EvidenceRecord] = Field(description="Evidence id -> stored tool input and result.")
+    generated_utc: datetime
+
+    def cited_ids(self) -> set[str]:
+        """Every evidence id cited by a finding, risk or action step."""
+        ids = {e for f in self.findings for e in f.evidence_ids}
+        ids |= {e for r in self.contingency_risks for e in r.evidence_ids}
+        return ids | {e for s in self.action_plan for e in s.evidence_ids}
+
+
+def assessment_json_schema() -> str:
+    """The Assessment as JSON Schema, pretty-printed."""
+    return json.dumps(Assessment.model_json_schema(), indent=2) + "\n"

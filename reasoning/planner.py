@@ -1,0 +1,230 @@
+"""The deterministic planner: a playbook that needs no LLM.
+
+Given a scenario it (1) loads the grid and solves the base case, (2) applies
+the events to a copy, (3) solves the post-event grid and runs N-1 on it,
+(4) proposes remedial actions and validates them step by step (each step
+re-proposed on the grid left by the previous one), and (5) fills the
+:class:`~gridsage.reasoning.assessment.Assessment`.  Every figure comes from a
+tool result recorded in the evidence ledger.
+
+References
+----------
+.. [1] NERC TPL-001-5.1, Table 1 (P0 normal system, P1 single contingency).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from gridsage.knowledge.limits import Citation
+from gridsage.tools.contingency import ContingencyResult, run_contingency_analysis
+from gridsage.tools.elements import ElementRef
+from gridsage.tools.errors import InputError, ScenarioError
+from gridsage.tools.events import apply_events
+from gridsage.tools.grids import load_grid
+from gridsage.tools.power_flow import PowerFlowResult, run_power_flow
+from gridsage.tools.remedial import apply_actions, propose_remedial_actions
+from gridsage.tools.violations import Violation
+from gridsage.tools.workspace import Workspace, use_workspace
+
+from .assessment import ActionStep, Assessment, ContingencyRisk, Finding
+from .scenario import Scenario
+
+#: plan steps at most (each is proposed and validated on the grid left by the one before)
+MAX_PLAN_STEPS = 3
+#: the planner's steps, for progress displays
+STEPS = ("load grid", "base power flow", "apply events", "post-event power flow", "N-1 contingency", "remedial actions", "verify plan")
+
+Progress = Callable[[str], None]
+
+
+def _severity(v: Violation) -> str:
+    """Severity of a violation: by loading [%] or voltage excess [pu]."""
+    if v.kind == "thermal":
+        return "critical" if v.value >= 150 else "high" if v.value >= 120 else "medium"
+    return "critical" if v.excess >= 0.05 else "high" if v.excess >= 0.02 else "medium"
+
+
+def _violation_finding(v: Violation, evidence_id: str, when: str) -> Finding:
+    what = f"loaded {v.value:.1f} % of rating (limit {v.limit:g} %)" if v.kind == "thermal" else \
+        f"{v.kind} {v.value:.4f} pu (band limit {v.limit:g} pu)"
+    return Finding(severity=_severity(v) if when == "post-event" else "low", title=f"{v.name} {what} {when}",
+                   elements=[ElementRef(element=v.element, index=v.index, name=v.name)], value=v.value, limit=v.limit,
+                   unit=v.unit, evidence_ids=[evidence_id], citations=[v.citation])
+
+
+def _risks(n1: ContingencyResult) -> list[ContingencyRisk]:
+    return [ContingencyRisk(rank=o.rank or i, outage=o.outage, status=o.status, max_loading_percent=o.max_loading_percent,
+                            max_loading_element=o.max_loading_element, vm_min_pu=o.vm_min_pu,
+                            violation_count=o.violation_count, islanded_buses=o.islanded_buses,
+                            lost_load_mw=o.lost_load_mw, evidence_ids=[n1.evidence_id])
+            for i, o in enumerate(n1.top, 1)]
+
+
+def _unique_citations(items: list[list[Citation]]) -> list[Citation]:
+    seen, out = set(), []
+    for group in items:
+        for c in group:
+            if c.short() not in seen:
+                seen.add(c.short())
+                out.append(c)
+    return out
+
+
+def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[ActionStep], str]:
+    """Greedy plan: best validated action, applied, then re-proposed; returns steps and the final grid id."""
+    limits = scenario.limits.model_dump()
+    steps: list[ActionStep] = []
+    current = grid_id
+    for order in range(1, MAX_PLAN_STEPS + 1):
+        proposal = propose_remedial_actions(current, **limits)
+        if proposal.status != "ok" or not proposal.candidates:
+            break
+        best = proposal.candidates[0]
+        if best.outcome not in ("clears_all", "partial"):
+            break
+        worst = proposal.violations_before[0]
+        rationale = (f"Best of {len(proposal.candidates)} validated candidates for {worst.name} "
+                     f"({worst.value:g} {worst.unit}): total excess {best.excess_before:g} -> {best.excess_after:g}"
+                     f" ({'all violations cleared' if best.outcome == 'clears_all' else 'partial relief'}).")
+        progress(f"plan step {order}: {best.description}")
+        applied = apply_actions(current, [best.action], new_grid_id=f"{grid_id}:step{order}")
+        steps.append(ActionStep(order=order, action=best.action.model_dump(), description=best.description,
+                                outcome=best.outcome, effects=best.effects, new_violation_count=len(best.new_violations),
+                                remaining_violation_count=best.remaining_violation_count, rationale=rationale,
+                                evidence_ids=[proposal.evidence_id, applied.evidence_id], citations=best.citations))
+        current = applied.grid_id
+        if best.outcome == "clears_all":
+            break
+    return steps, current
+
+
+def _situation(scenario: Scenario, events: list[str], base: PowerFlowResult, post: PowerFlowResult) -> str:
+    stress = "; ".join(events) if events else "no events"
+    if post.status != "converged":
+        return (f"{scenario.title or scenario.name}: {stress}. The post-event AC power flow has no solution after "
+                f"{len(post.attempts)} attempts [{post.evidence_id}]: the grid is likely past its loadability limit.")
+    thermal = [v for v in post.violations if v.kind == "thermal"]
+    volts = [v for v in post.violations if v.kind != "thermal"]
+    worst = f" Worst: {post.violations[0].name} at {post.violations[0].value:g} {post.violations[0].unit}." if post.violations else ""
+    before = f"{len(base.violations)} violation(s)" if base.violations else "no violations"
+    return (f"{scenario.title or scenario.name}: {stress}. Before the events the grid had {before} "
+            f"(max loading {base.max_loading_percent} %) [{base.evidence_id}]. After them it has {len(thermal)} thermal "
+            f"overload(s) and {len(volts)} voltage violation(s), max loading {post.max_loading_percent} %, voltages "
+            f"{post.vm_min_pu}-{post.vm_max_pu} pu [{post.evidence_id}].{worst}")
+
+
+def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, workspace: Workspace | None = None,
+           progress: Progress | None = None) -> Assessment:
+    """Run the playbook on a scenario and return the Assessment.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    base_dir : pathlib.Path, optional
+        Folder that relative grid file paths are resolved against.
+    top : int, default 10
+        N-1 risks to report.
+    workspace : Workspace, optional
+        Workspace to use; default a fresh one (so the evidence is this run's only).
+    progress : callable, optional
+        Called with a short message at each step.
+
+    Returns
+    -------
+    Assessment
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario names an element or grid that does not exist (the
+        field is given as ``scenario.<path>``).
+    """
+    say = progress or (lambda message: None)
+    workspace = workspace or Workspace()
+    source = scenario.grid.source
+    if base_dir is not None and (base_dir / source).is_file():
+        source = str(base_dir / source)
+    limits = scenario.limits.model_dump()
+    with use_workspace(workspace):
+        try:
+            say(STEPS[0])
+            loaded = load_grid(source, grid_id=scenario.name, base_dispatch=scenario.grid.base_dispatch,
+                               opf_max_loading_percent=scenario.grid.opf_max_loading_percent)
+            say(STEPS[1])
+            base = run_power_flow(loaded.grid_id, **limits, max_rows=50)
+            say(STEPS[2])
+            post_grid = apply_events(loaded.grid_id, events=scenario.events, load_scale=scenario.scaling.load,
+                                     gen_scale=scenario.scaling.generation, new_grid_id=f"{loaded.grid_id}:post-event")
+        except InputError as exc:
+            field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
+            raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
+        say(STEPS[3])
+        post = run_power_flow(post_grid.grid_id, **limits, max_rows=50)
+        say(STEPS[4])
+        n1 = run_contingency_analysis(post_grid.grid_id, top=top, **limits)
+        say(STEPS[5])
+        steps, final_id = _plan(post_grid.grid_id, scenario, say) if post.status == "converged" else ([], post_grid.grid_id)
+        say(STEPS[6])
+        final = run_power_flow(final_id, **limits, max_rows=20) if steps else post
+
+    findings = [_violation_finding(v, post.evidence_id, "post-event") for v in post.violations]
+    post_keys = {(v.element, v.index, v.kind) for v in post.violations}
+    findings += [_violation_finding(v, base.evidence_id, "already before the events")
+                 for v in base.violations if (v.element, v.index, v.kind) not in post_keys]
+    if post.status != "converged":
+        findings.insert(0, Finding(severity="critical", title="Post-event power flow has no solution (possible voltage collapse)",
+                                   evidence_ids=[post.evidence_id]))
+    if post.unsupplied_buses:
+        findings.append(Finding(severity="high", title=f"{len(post.unsupplied_buses)} bus(es) left without supply after the events",
+                                evidence_ids=[post.evidence_id]))
+    if n1.status == "completed" and n1.islanding_count:
+        lost = sum(o.lost_load_mw for o in n1.islanding)
+        findings.append(Finding(severity="medium", value=round(lost, 1), unit="MW", evidence_ids=[n1.evidence_id],
+                                title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)"))
+    findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
+
+    if n1.status == "completed":
+        contingency_summary = (f"N-1 on the post-event grid: {n1.contingencies_total} outages in {n1.elapsed_s:.2f} s "
+                               f"({n1.method}); {n1.with_violations_count} leave violations, {n1.islanding_count} island buses, "
+                               f"{n1.diverged_count} without a power-flow solution [{n1.evidence_id}].")
+    else:
+        contingency_summary = f"N-1 not run: the post-event base case has no solution [{n1.evidence_id}]."
+    if steps:
+        left = len(final.violations) if final.status == "converged" else None
+        plan_outcome = (f"After {len(steps)} step(s): " + ("all violations cleared" if left == 0 else
+                        f"{left} violation(s) remain, max loading {final.max_loading_percent} %, voltages "
+                        f"{final.vm_min_pu}-{final.vm_max_pu} pu") + f" [{final.evidence_id}].")
+    elif post.status == "converged" and not post.violations:
+        plan_outcome = "No action needed: the post-event grid is within limits."
+    else:
+        plan_outcome = "No validated action relieves the violations; escalate to operator judgement."
+
+    grid = workspace.get(post_grid.grid_id)
+    assumptions = list(grid.notes) + [
+        "Thermal limits are the case's normal (continuous) ratings; no emergency ratings are given.",
+        "Remedial candidates are sized with DC PTDF sensitivities, then validated by a full AC power flow.",
+        "Actions are proposals for an operator; GridSage changes nothing in a real system.",
+    ]
+    placeholder = loaded.summary.placeholder_rated_branches > loaded.summary.branches / 2
+    if post.status != "converged":
+        confidence, reason = "low", "the post-event power flow did not converge"
+    elif placeholder:
+        confidence, reason = "medium", "thermal ratings in this case are placeholders"
+    elif steps and final.violations:
+        confidence, reason = "medium", "the validated plan leaves violations; a combined redispatch (OPF) may be needed"
+    else:
+        confidence, reason = "high", "every figure comes from converged AC power flows on real ratings"
+    return Assessment(
+        scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
+        source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),
+        events=post_grid.changes, findings=findings, contingency_risks=_risks(n1) if n1.status == "completed" else [],
+        contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome,
+        assumptions=assumptions, confidence=confidence, confidence_reason=reason,
+        citations=_unique_citations([[lim.citation for lim in post.limits]] + [f.citations for f in findings]
+                                    + [s.citations for s in steps]),
+        evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
+        generated_utc=datetime.now(timezone.utc),
+    )

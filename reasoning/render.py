@@ -1,0 +1,93 @@
+"""Renderers: the Assessment as a terminal report, markdown, or JSON.
+
+The text report reads like an experienced engineer's short note: what
+happened, what is at risk, what to do first and why, each number followed by
+the evidence id that produced it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Literal
+
+from .assessment import Assessment
+
+Format = Literal["text", "markdown", "json"]
+_MARK = {"critical": "!!!", "high": "!! ", "medium": "!  ", "low": ".  ", "info": "   "}
+
+
+def _ids(ids: list[str]) -> str:
+    return "[" + ", ".join(ids) + "]"
+
+
+def _effects(step, limit: int = 4) -> str:
+    parts = [f"{e.element.name.split(' (')[0]} {e.before:g}->{'n/a' if e.after is None else f'{e.after:g}'} {e.unit}"
+             for e in step.effects[:limit]]
+    more = f", +{len(step.effects) - limit} more" if len(step.effects) > limit else ""
+    return "; ".join(parts) + more
+
+
+def _wrap(text: str, indent: str = "  ") -> str:
+    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
+
+
+def render_text(a: Assessment) -> str:
+    """The Assessment as a plain-text engineer's report (about 40 lines)."""
+    out = [f"GridSage assessment: {a.title or a.scenario}", f"Grid {a.source} -> {a.grid_id} | planner: {a.planner}"]
+    if a.question:
+        out += ["", _wrap(f"Question: {a.question}", "")]
+    out += ["", "WHAT HAPPENED", _wrap(a.situation)]
+    out += ["", f"FINDINGS ({len(a.findings)})"]
+    for f in a.findings:
+        cite = f" ({f.citations[0].short()})" if f.citations else ""
+        out.append(f"  {_MARK[f.severity]}{f.severity.upper():<8} {f.title}{cite} {_ids(f.evidence_ids)}")
+    out += ["", "AT RISK NEXT", _wrap(a.contingency_summary)]
+    for r in a.contingency_risks[:5]:
+        worst = f"{r.max_loading_element.name.split(' (')[0]} at {r.max_loading_percent:.1f} %" if r.max_loading_element else "n/a"
+        island = f", islands {len(r.islanded_buses)} bus(es), {r.lost_load_mw:g} MW" if r.islanded_buses else ""
+        out.append(f"  {r.rank:>2}. loss of {r.outage.name}: {worst}, {r.violation_count} violation(s){island} {_ids(r.evidence_ids)}")
+    out += ["", "WHAT TO DO FIRST (proposals validated by AC power flow; GridSage operates nothing)"]
+    if not a.action_plan:
+        out.append("  No action proposed.")
+    for s in a.action_plan:
+        out.append(f"  {s.order}. {s.description} {_ids(s.evidence_ids)}")
+        out.append(_wrap(f"Effect: {_effects(s)}. {s.rationale}", "     "))
+        for c in s.citations:
+            out.append(f"     Note: {c.note} ({c.short()})")
+    out += [_wrap(a.plan_outcome)]
+    out += ["", f"CONFIDENCE: {a.confidence} ({a.confidence_reason})", "ASSUMPTIONS"]
+    out += [_wrap(f"- {x}", "  ") for x in a.assumptions]
+    out += ["", "STANDARDS APPLIED"] + [f"  {c.short()}: {c.note or ''}".rstrip(": ") for c in a.citations]
+    out += ["", "EVIDENCE  " + "  ".join(f"{k}={v.tool}" for k, v in a.evidence.items())]
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(a: Assessment) -> str:
+    """The Assessment as markdown (headings, tables), for tickets and chat."""
+    out = [f"# {a.title or a.scenario}", "", f"*Grid* `{a.source}` → `{a.grid_id}` · *planner* {a.planner} · "
+           f"*confidence* **{a.confidence}** ({a.confidence_reason})", ""]
+    if a.question:
+        out += [f"> {a.question}", ""]
+    out += ["## What happened", "", a.situation, "", "## Findings", "", "| severity | finding | standard | evidence |", "|---|---|---|---|"]
+    out += [f"| {f.severity} | {f.title} | {f.citations[0].short() if f.citations else ''} | {', '.join(f.evidence_ids)} |"
+            for f in a.findings]
+    out += ["", "## At risk next (N-1)", "", a.contingency_summary, "",
+            "| rank | outage | worst branch | loading % | violations | islanded buses | evidence |", "|---|---|---|---|---|---|---|"]
+    out += [f"| {r.rank} | {r.outage.name} | {r.max_loading_element.name if r.max_loading_element else ''} | "
+            f"{'' if r.max_loading_percent is None else f'{r.max_loading_percent:.1f}'} | {r.violation_count} | "
+            f"{len(r.islanded_buses)} | {', '.join(r.evidence_ids)} |" for r in a.contingency_risks]
+    out += ["", "## What to do first", "", "_Proposals, each validated by an AC power flow on a copy; GridSage operates nothing._", ""]
+    for s in a.action_plan:
+        out.append(f"{s.order}. **{s.description}** ({s.outcome}; evidence {', '.join(s.evidence_ids)})  ")
+        out.append(f"   {_effects(s, 8)}. {s.rationale}")
+    out += ["", a.plan_outcome, "", "## Assumptions", ""] + [f"- {x}" for x in a.assumptions]
+    out += ["", "## Standards applied", ""] + [f"- {c.short()}: {c.note or ''}" for c in a.citations]
+    out += ["", "## Evidence", "", "| id | tool |", "|---|---|"] + [f"| {k} | {v.tool} |" for k, v in a.evidence.items()]
+    return "\n".join(out) + "\n"
+
+
+def render(a: Assessment, fmt: Format = "text") -> str:
+    """Render an Assessment as ``'text'``, ``'markdown'`` or ``'json'`` (with the evidence ledger)."""
+    if fmt == "json":
+        return a.model_dump_json(indent=2) + "\n"
+    return render_markdown(a) if fmt == "markdown" else render_text(a)

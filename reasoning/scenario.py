@@ -1,0 +1,144 @@
+"""The scenario format: a YAML file validated by a pydantic schema.
+
+A scenario names a grid, a load/generation scaling, the events to study, an
+optional operator question and an optional ``expect:`` block for the
+evaluation harness.  :func:`scenario_json_schema` exports the schema.
+
+Example
+-------
+.. code-block:: yaml
+
+    name: ieee118-summer-line-trip
+    grid: {source: pglib_opf_case118_ieee}
+    scaling: {load: 1.05, generation: 1.05}
+    events:
+      - {type: line_outage, line: 34}
+    question: Which lines are overloaded after the trip, and what do we do first?
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Literal
+
+from gridsage.tools.errors import ScenarioError, from_validation_error
+from gridsage.tools.events import Event
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+#: bound on a scenario file's size [bytes]
+MAX_SCENARIO_BYTES = 1_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GridReference(_Strict):
+    source: str = Field(min_length=1, description="Built-in name, PGLib-OPF name, or path (relative to the scenario file).")
+    base_dispatch: Literal["auto", "file", "opf"] = Field(default="auto", description="See load_grid.")
+    opf_max_loading_percent: float = Field(default=85.0, gt=10, le=100, allow_inf_nan=False, description="[% of rating]")
+
+
+class Scaling(_Strict):
+    load: float = Field(default=1.0, gt=0, le=10, allow_inf_nan=False, description="Factor on all loads [-].")
+    generation: float = Field(default=1.0, ge=0, le=10, allow_inf_nan=False, description="Factor on gen/sgen set-points [-].")
+
+
+class Limits(_Strict):
+    vm_min_pu: float | None = Field(default=None, gt=0.5, lt=1.5, allow_inf_nan=False, description="[pu]; default 0.95")
+    vm_max_pu: float | None = Field(default=None, gt=0.5, lt=1.5, allow_inf_nan=False, description="[pu]; default 1.05")
+    max_loading_percent: float | None = Field(default=None, gt=0, le=500, allow_inf_nan=False, description="[%]; default 100")
+
+
+class Expect(_Strict):
+    """What a correct assessment must contain (read by the evaluation harness)."""
+
+    overloaded: list[str] = Field(default_factory=list, description="Branches that must be found overloaded, e.g. 'line 29'.")
+    undervoltage: list[str] = Field(default_factory=list, description="Buses that must be found low, e.g. 'bus 117'.")
+    min_findings: int | None = Field(default=None, ge=0)
+    top_risk: str | None = Field(default=None, description="Outage expected first in the N-1 ranking, e.g. 'line 96'.")
+    plan_clears: bool | None = Field(default=None, description="Whether the action plan must clear every violation.")
+
+
+class Scenario(_Strict):
+    """A study: grid, stress, events, question."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    title: str | None = None
+    description: str | None = None
+    grid: GridReference
+    scaling: Scaling = Field(default_factory=Scaling)
+    events: list[Event] = Field(default_factory=list, max_length=1000)
+    limits: Limits = Field(default_factory=Limits)
+    question: str | None = Field(default=None, max_length=4000)
+    expect: Expect | None = None
+
+
+def library() -> dict[str, str]:
+    """Scenario files shipped with GridSage: name -> YAML text."""
+    folder = importlib.resources.files("gridsage.scenarios")
+    return {p.name[:-5]: p.read_text() for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+def parse_scenario(text: str, origin: str = "<scenario>") -> Scenario:
+    """Validate YAML text as a :class:`Scenario`.
+
+    Raises
+    ------
+    ScenarioError
+        Malformed YAML (with line and column), a non-mapping document, or a
+        field that fails the schema (named, e.g. ``scenario.events[0].line``).
+    """
+    import yaml
+
+    if len(text.encode()) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{origin} is larger than {MAX_SCENARIO_BYTES} bytes", field="scenario",
+                            fix="split it into smaller scenarios.")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"{origin} is not valid YAML{where}: {getattr(exc, 'problem', exc)}", field="scenario",
+                            fix="fix the YAML syntax (indentation, colons, quotes) at that place.") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{origin} must be a YAML mapping with at least 'name' and 'grid'", field="scenario",
+                            fix="start from a file in scenarios/ (gridsage scenarios lists them).")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = from_validation_error(exc, prefix="scenario")
+        raise ScenarioError(f"{origin}: {err.message}", field=err.field,
+                            fix="correct that field; the schema is in scenarios/scenario.schema.json.") from None
+
+
+def load_scenario(reference: str) -> tuple[Scenario, Path | None]:
+    """Load a scenario from a file path or a library name.
+
+    Returns
+    -------
+    (Scenario, pathlib.Path or None)
+        The scenario and its folder (to resolve relative grid paths), None for library scenarios.
+
+    Raises
+    ------
+    ScenarioError
+        Unknown name or file, malformed YAML, or a schema failure.
+    """
+    path = Path(reference).expanduser()
+    if path.is_file():
+        scenario = parse_scenario(path.read_text(), str(path))
+        return scenario, path.parent
+    shipped = library()
+    name = path.stem if path.suffix in {".yaml", ".yml"} else reference
+    if name in shipped:
+        return parse_scenario(shipped[name], name), None
+    raise ScenarioError(f"no scenario file or library scenario {reference!r}", field="scenario",
+                        fix=f"give a YAML path, or one of: {', '.join(sorted(shipped))}.")
+
+
+def scenario_json_schema() -> str:
+    """The scenario format as JSON Schema (draft 2020-12), pretty-printed."""
+    return json.dumps(Scenario.model_json_schema(), indent=2) + "\n"

@@ -1,0 +1,1 @@
+"""Scenario library: YAML files shipped with GridSage (read with importlib.resources)."""
