@@ -13,7 +13,9 @@ from typing import Literal
 from .assessment import Assessment
 
 Format = Literal["text", "markdown", "json"]
-_MARK = {"critical": "!!!", "high": "!! ", "medium": "!  ", "low": ".  ", "info": "   "}
+_MARK = {"critical": "!!! ", "high": "!!  ", "medium": "!   ", "low": ".   ", "info": "    "}
+#: findings listed in the text report (markdown and JSON list all)
+FINDINGS_SHOWN = 12
 
 
 def _ids(ids: list[str]) -> str:
@@ -38,9 +40,11 @@ def render_text(a: Assessment) -> str:
         out += ["", _wrap(f"Question: {a.question}", "")]
     out += ["", "WHAT HAPPENED", _wrap(a.situation)]
     out += ["", f"FINDINGS ({len(a.findings)})"]
-    for f in a.findings:
+    for f in a.findings[:FINDINGS_SHOWN]:
         cite = f" ({f.citations[0].short()})" if f.citations else ""
         out.append(f"  {_MARK[f.severity]}{f.severity.upper():<8} {f.title}{cite} {_ids(f.evidence_ids)}")
+    if len(a.findings) > FINDINGS_SHOWN:
+        out.append(f"  ... and {len(a.findings) - FINDINGS_SHOWN} more of lower or equal severity (--format markdown or json lists all)")
     out += ["", "AT RISK NEXT", _wrap(a.contingency_summary)]
     for r in a.contingency_risks[:5]:
         worst = f"{r.max_loading_element.name.split(' (')[0]} at {r.max_loading_percent:.1f} %" if r.max_loading_element else "n/a"

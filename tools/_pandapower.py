@@ -11,11 +11,11 @@ def pandapower():
 
     pandapower logs numba hints and deprecation notices through ``logging``;
     GridSage reports what matters in its own results, and in MCP stdio mode
-    nothing may reach stdout, so its loggers are set to ERROR.
+    nothing may reach stdout, so its loggers are set to CRITICAL.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pandapower as pp
     for name in ("pandapower", "lightsim2grid"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     return pp

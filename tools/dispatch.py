@@ -47,6 +47,8 @@ def derive_opf_dispatch(net, max_loading_percent: float = 85.0, vm_min_pu: float
         for study events.
     vm_min_pu, vm_max_pu : float, default 0.95, 1.05
         Bus voltage bounds for the OPF [pu] (ANSI C84.1-2020 Table 1, Range A).
+        If the OPF is infeasible within them, it is retried within the
+        case's own bus limits, and the report says which band was used.
 
     Returns
     -------
@@ -60,16 +62,23 @@ def derive_opf_dispatch(net, max_loading_percent: float = 85.0, vm_min_pu: float
     pp = pandapower()
     for element in ("line", "trafo"):
         net[element]["max_loading_percent"] = max_loading_percent
-    net.bus["min_vm_pu"], net.bus["max_vm_pu"] = vm_min_pu, vm_max_pu
+    case_band = (float(net.bus.min_vm_pu.min()), float(net.bus.max_vm_pu.max())) if "min_vm_pu" in net.bus else None
+    bands = [(vm_min_pu, vm_max_pu)] + ([case_band] if case_band and case_band != (vm_min_pu, vm_max_pu) else [])
     start = time.perf_counter()
-    try:
-        pp.runopp(net, numba=False)
-    except Exception as exc:  # pandapower raises OPFNotConverged and others
+    for lower, upper in bands:
+        net.bus["min_vm_pu"], net.bus["max_vm_pu"] = lower, upper
+        try:
+            pp.runopp(net, numba=False)
+            break
+        except Exception as exc:  # pandapower raises OPFNotConverged and others
+            failure = exc
+    else:
         raise SolverError(
-            f"the AC OPF that derives the base dispatch did not converge ({exc})",
+            f"the AC OPF that derives the base dispatch did not converge with voltage bands {bands} pu ({failure})",
             field="base_dispatch",
             fix="load with base_dispatch='file' to keep the case's own set-points, or raise opf_max_loading_percent.",
-        ) from None
+        )
+    vm_min_pu, vm_max_pu = lower, upper
     elapsed = time.perf_counter() - start
     net.gen["p_mw"] = net.res_gen.p_mw.to_numpy()
     net.gen["vm_pu"] = net.res_bus.vm_pu.loc[net.gen.bus].to_numpy()

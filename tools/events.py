@@ -135,7 +135,21 @@ def apply_to_net(net, events: list, load_scale: float = 1.0, gen_scale: float = 
         else:
             net[table].at[index, "in_service"] = False
             changes.append(f"{label} out of service" + (" (tripped)" if event.type == "gen_trip" else ""))
+            if event.type == "gen_trip" and bool(net.gen.at[index, "slack"]):
+                changes.append(_move_slack(net, index))
     return changes
+
+
+def _move_slack(net, tripped: int) -> str:
+    """Give the reference role of a tripped slack gen to the largest remaining gen."""
+    net.gen.at[tripped, "slack"] = False
+    live = net.gen[net.gen.in_service]
+    if len(net.ext_grid[net.ext_grid.in_service]) or not len(live):
+        return f"{element_name(net, 'gen', tripped)} was the slack; the ext_grid remains the reference"
+    size = live.max_p_mw if "max_p_mw" in live and live.max_p_mw.notna().all() else live.p_mw
+    new = int(size.idxmax())
+    net.gen.at[new, "slack"] = True
+    return f"slack (reference) moved to {element_name(net, 'gen', new)}, the largest remaining unit"
 
 
 def derive_grid(parent: Grid, net, changes: list[str], grid_id: str | None = None) -> Grid:
