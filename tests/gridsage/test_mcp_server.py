@@ -1,0 +1,434 @@
+"""Tests of the MCP adapter, through the MCP SDK's own clients, on real engines.
+
+- in memory: the SDK ``Client`` connected to the server object;
+- stdio: the server in a subprocess, via the SDK's stdio client and via raw pipes;
+- streamable HTTP: the server in a subprocess on a free loopback port, with and
+  without a bearer token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import anyio
+import httpx2
+import pytest
+import yaml
+from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from gridsage import config, mcp_server
+from gridsage.tools.errors import InputError
+from gridsage.tools.workspace import Workspace, use_workspace
+
+ANALYSIS_TOOLS = {"list_grids", "grid_summary", "run_power_flow", "run_contingency_analysis"}
+CALL_TIMEOUT_S = 60  # bound on each in-memory test (case14 solves in milliseconds)
+SERVER_START_S = 20  # bound on a subprocess server starting to accept connections
+
+STDIO_SERVER = [sys.executable, "-c", "from gridsage.mcp_server import run; run('stdio')"]
+#: Subprocess servers start outside the repository, as an MCP client would launch them,
+#: so that they import the installed package, not the working directory.
+SUBPROCESS_CWD = tempfile.gettempdir()
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def workspace():
+    """A fresh workspace for the in-memory server (tool threads inherit the context)."""
+    with use_workspace(Workspace()) as ws:
+        yield ws
+
+
+def text_of(result) -> str:
+    return "".join(block.text for block in result.content if getattr(block, "type", "") == "text")
+
+
+# ----------------------------------------------------------------------- in memory
+
+
+@pytest.mark.anyio
+async def test_tools_are_listed_with_schemas_and_annotations(workspace):
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+
+    assert set(tools) >= ANALYSIS_TOOLS | {"load_grid", "unload_grid"}
+    for name in ANALYSIS_TOOLS:
+        assert tools[name].annotations.read_only_hint is True, name
+        assert tools[name].annotations.open_world_hint is False, name
+    assert tools["load_grid"].annotations.read_only_hint is False
+    assert tools["load_grid"].annotations.destructive_hint is False
+    assert tools["unload_grid"].annotations.read_only_hint is False
+    assert tools["unload_grid"].annotations.destructive_hint is True
+
+    pf = tools["run_power_flow"]
+    assert pf.output_schema and "vm_min_pu" in pf.output_schema["properties"]
+    assert "evidence_id" in pf.output_schema["properties"]
+    assert pf.input_schema["required"] == ["grid_id"]
+    assert "vm_min_pu" in pf.input_schema["properties"]
+    for tool in tools.values():  # short descriptions: the docstring's first paragraph only
+        assert tool.description and "\n" not in tool.description and "Parameters" not in tool.description
+        assert len(tool.description) < 300, tool.name
+    assert pf.description.startswith("Solve the power flow of a loaded grid")
+
+
+def test_every_registration_line_resolves_to_a_tool():
+    for target, hints in mcp_server.TOOLS:
+        fn = mcp_server.resolve_tool(target)
+        assert callable(fn) and hasattr(fn, "tool_name"), target  # a @tool function
+        assert hints.open_world_hint is False
+
+
+@pytest.mark.anyio
+async def test_power_flow_over_mcp_matches_pandapower(workspace):
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            loaded = await client.call_tool("load_grid", {"source": "case14"})
+            assert not loaded.is_error, text_of(loaded)
+            grid_id = loaded.structured_content["grid_id"]
+            result = await client.call_tool("run_power_flow", {"grid_id": grid_id})
+
+    assert not result.is_error, text_of(result)
+    pf = result.structured_content
+    assert pf["status"] == "converged"
+    assert pf["evidence_id"].startswith("ev-")
+    assert json.loads(text_of(result))["evidence_id"] == pf["evidence_id"]  # text mirrors the structure
+
+    net = pn.case14()
+    pp.runpp(net, numba=False, lightsim2grid=False)
+    ref_min, ref_max = float(net.res_bus.vm_pu.min()), float(net.res_bus.vm_pu.max())
+    # the tool reports voltages rounded to 1e-5 pu: compare with the reference so rounded
+    assert pf["vm_min_pu"] == pytest.approx(round(ref_min, 5), abs=1e-6)
+    assert pf["vm_max_pu"] == pytest.approx(round(ref_max, 5), abs=1e-6)
+    assert abs(pf["vm_min_pu"] - ref_min) <= 5e-6 + 1e-9
+    assert pf["load_p_mw"] == pytest.approx(float(net.res_load.p_mw.sum()), abs=1e-3)
+
+
+@pytest.mark.anyio
+async def test_errors_reach_the_client_with_the_typed_message(workspace):
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            await client.call_tool("load_grid", {"source": "case14"})
+            unknown = await client.call_tool("run_power_flow", {"grid_id": "no-such-grid"})
+            as_text = await client.call_tool("run_power_flow", {"grid_id": "case14", "vm_min_pu": "abc"})
+            as_nan = await client.call_tool("run_power_flow", {"grid_id": "case14", "vm_min_pu": "NaN"})
+            out_of_range = await client.call_tool("run_power_flow", {"grid_id": "case14", "vm_min_pu": 2.0})
+            missing = await client.call_tool("run_power_flow", {})
+            bad_source = await client.call_tool("load_grid", {"source": "no_such_case_xyz"})
+            no_tool = await client.call_tool("no_such_tool", {})
+
+    assert unknown.is_error
+    message = text_of(unknown)
+    assert "grid_id" in message and "load_grid" in message and "no-such-grid" in message
+    assert message.startswith("grid_id: ")  # exactly str(GridSageError): no SDK prefix, no traceback
+    assert "Traceback" not in message
+
+    for result in (as_text, as_nan, out_of_range):
+        assert result.is_error
+        assert text_of(result).startswith("vm_min_pu: "), text_of(result)
+        assert "Fix:" in text_of(result)
+    assert "finite" in text_of(as_nan)
+    assert missing.is_error and text_of(missing).startswith("grid_id: ")
+    assert bad_source.is_error and "source" in text_of(bad_source)
+    assert no_tool.is_error and "no_such_tool" in text_of(no_tool)
+
+
+@pytest.mark.anyio
+async def test_unexpected_exceptions_become_errors_without_details(workspace):
+    server = mcp_server.build_server()
+
+    def crash() -> str:
+        """A tool with a bug."""
+        raise RuntimeError("internal detail /secret/path")
+
+    server.add_tool(crash)
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        async with Client(server) as client:
+            result = await client.call_tool("crash", {})
+    assert result.is_error
+    assert text_of(result) == "Error executing tool crash"
+
+
+@pytest.mark.anyio
+async def test_resources(workspace):
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+            statics = {str(r.uri) for r in (await client.list_resources()).resources}
+            pf = await client.call_tool("run_power_flow", {"grid_id": "case14"})  # not loaded yet
+            assert pf.is_error
+            loaded = (await client.call_tool("load_grid", {"source": "case14", "grid_id": "g14"})).structured_content
+            pf = (await client.call_tool("run_power_flow", {"grid_id": "g14"})).structured_content
+
+            summary = await client.read_resource("grid://g14/summary")
+            evidence = await client.read_resource(f"evidence://{pf['evidence_id']}")
+            library = await client.read_resource("scenario://library")
+            scenarios = json.loads(library.contents[0].text)
+            texts = {s["name"]: (await client.read_resource(s["uri"])).contents[0].text for s in scenarios}
+
+            with pytest.raises(MCPError, match="grid_id") as unknown_grid:
+                await client.read_resource("grid://nope/summary")
+            with pytest.raises(MCPError, match="evidence_id"):
+                await client.read_resource("evidence://ev-9999")
+            with pytest.raises(MCPError, match="scenario://library"):
+                await client.read_resource("scenario://no_such_scenario")
+
+    assert {"grid://{grid_id}/summary", "evidence://{evidence_id}", "scenario://{name}"} <= templates
+    assert "scenario://library" in statics
+
+    assert summary.contents[0].mime_type == "application/json"
+    body = json.loads(summary.contents[0].text)
+    assert body["grid_id"] == "g14" == loaded["grid_id"]
+    assert body["load_p_mw"] == loaded["summary"]["load_p_mw"]
+    assert {"element": "bus", "total": 14, "in_service": 14} in body["elements"]
+
+    record = json.loads(evidence.contents[0].text)
+    assert record["evidence_id"] == pf["evidence_id"]
+    assert record["tool"] == "power_flow" and record["inputs"]["grid_id"] == "g14"
+    assert record["result"]["vm_min_pu"] == pf["vm_min_pu"]
+
+    assert "load_grid" in str(unknown_grid.value)
+    assert isinstance(scenarios, list)
+    for item in scenarios:
+        assert set(item) == {"name", "uri", "file", "description"}
+        assert item["uri"] == f"scenario://{item['name']}"
+        assert yaml.safe_load(texts[item["name"]]) is not None
+
+
+@pytest.mark.anyio
+async def test_assess_contingency_prompt(workspace):
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+            got = await client.get_prompt("assess_contingency", {"grid_id": "case118", "outage": "line 7"})
+
+    args = {a.name: a for a in prompts["assess_contingency"].arguments}
+    assert args["grid_id"].required and args["outage"].required
+    assert args["outage"].description
+    text = got.messages[0].content.text
+    assert got.messages[0].role == "user"
+    assert "case118" in text and "line 7" in text
+    assert "{grid_id}" not in text and "{outage}" not in text
+    for name in ("run_power_flow", "run_contingency_analysis", "propose_remedial_actions", "evidence_id", "citation"):
+        assert name in text
+
+
+def test_configuration_errors_are_typed():
+    with pytest.raises(InputError, match="token"):
+        mcp_server.build_server(token="  ")
+    with pytest.raises(InputError, match="host") as exc:
+        mcp_server.run("http", host="0.0.0.0", token=None)
+    assert config.TOKEN_ENV in str(exc.value)
+    with pytest.raises(InputError, match="transport"):
+        mcp_server.run("carrier-pigeon")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- stdio
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_stdio_subprocess_via_sdk_client():
+    stream_faults: list[Exception] = []
+
+    async def on_message(message) -> None:
+        if isinstance(message, Exception):  # a stdout line the SDK could not parse as JSON-RPC
+            stream_faults.append(message)
+
+    params = StdioServerParameters(command=STDIO_SERVER[0], args=STDIO_SERVER[1:], cwd=SUBPROCESS_CWD)
+    with tempfile.TemporaryFile(mode="w+") as errlog:
+        with anyio.fail_after(90):
+            async with Client(stdio_client(params, errlog=errlog), message_handler=on_message) as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                listed = await client.call_tool("list_grids", {})
+                bad = await client.call_tool("grid_summary", {"grid_id": "nope"})
+        errlog.seek(0)
+        stderr = errlog.read()
+
+    assert ANALYSIS_TOOLS <= names
+    assert not listed.is_error and listed.structured_content["status"] == "ok"
+    assert any(entry["name"] == "case14" for entry in listed.structured_content["catalog"])
+    assert bad.is_error and text_of(bad).startswith("grid_id: ")
+    assert stream_faults == []
+    assert "Traceback" not in stderr  # stderr may carry logs, never a crash
+
+
+@pytest.mark.slow
+def test_stdio_stdout_carries_only_json_rpc():
+    """Raw pipes: every line the server writes to stdout, to exit, is a JSON-RPC message."""
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "raw-test", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_grids", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+         "params": {"name": "run_power_flow", "arguments": {"grid_id": "nope"}}},
+    ]
+    with tempfile.TemporaryFile(mode="w+") as errlog:
+        proc = subprocess.Popen(STDIO_SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errlog,
+                                text=True, cwd=SUBPROCESS_CWD)
+        watchdog = threading.Timer(90, proc.kill)  # a hung server fails the test instead of hanging it
+        watchdog.start()
+        try:
+            responses = {}
+            for request in requests:
+                proc.stdin.write(json.dumps(request) + "\n")
+                proc.stdin.flush()
+                while "id" in request and request["id"] not in responses:  # wait for its answer
+                    line = proc.stdout.readline()
+                    assert line, "server closed stdout early"
+                    message = json.loads(line)  # raises on any non-JSON output
+                    assert message.get("jsonrpc") == "2.0"
+                    if "id" in message:
+                        responses[message["id"]] = message
+            rest, _ = proc.communicate(timeout=30)  # closes stdin: the server must exit
+        finally:
+            watchdog.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        errlog.seek(0)
+        stderr = errlog.read()
+
+    for line in rest.splitlines():
+        assert json.loads(line).get("jsonrpc") == "2.0", line
+    assert proc.returncode == 0, stderr
+    assert responses[1]["result"]["serverInfo"]["name"] == config.MCP_SERVER_NAME
+    assert {t["name"] for t in responses[2]["result"]["tools"]} >= ANALYSIS_TOOLS
+    assert responses[3]["result"]["structuredContent"]["status"] == "ok"
+    assert responses[4]["result"]["isError"] is True
+    assert responses[4]["result"]["content"][0]["text"].startswith("grid_id: ")
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def http_server(token: str | None):
+    """Run ``run('http', ...)`` in a subprocess; yield its /mcp URL once it accepts connections."""
+    port = free_port()
+    code = f"from gridsage.mcp_server import run; run('http', port={port}, token={token!r})"
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
+                                cwd=SUBPROCESS_CWD)
+        try:
+            deadline = time.monotonic() + SERVER_START_S
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"HTTP server exited with {proc.returncode}:\n{log.read()}")
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"HTTP server did not accept connections within {SERVER_START_S} s")
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}{config.MCP_HTTP_PATH}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def raw_post(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str]]:
+    """POST an initialize request with urllib; return (status, response headers)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                       "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                                  "clientInfo": {"name": "raw", "version": "0"}}}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
+async def use_http(url: str, headers: dict[str, str] | None = None) -> tuple[set[str], dict]:
+    """List tools and call list_grids through the SDK's streamable HTTP client."""
+    async with (
+        httpx2.AsyncClient(headers=headers or {}, timeout=httpx2.Timeout(30.0)) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        names = {t.name for t in (await client.list_tools()).tools}
+        listed = await client.call_tool("list_grids", {})
+    assert not listed.is_error, text_of(listed)
+    return names, listed.structured_content
+
+
+@pytest.fixture(scope="module")
+def token_server():
+    token = "test-" + os.urandom(16).hex()
+    with http_server(token) as url:
+        yield url, token
+
+
+@pytest.mark.slow
+def test_http_without_the_token_gets_401(token_server):
+    url, token = token_server
+    status, headers = raw_post(url)
+    assert status == 401
+    assert headers.get("www-authenticate", headers.get("WWW-Authenticate", "")).startswith("Bearer")
+    assert raw_post(url, {"Authorization": "Bearer wrong-" + token})[0] == 401
+    assert raw_post(url, {"Authorization": token})[0] == 401  # scheme missing
+    assert raw_post(url, {"Authorization": f"Bearer {token}"})[0] == 200
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_http_sdk_client_with_the_token(token_server):
+    url, token = token_server
+    with anyio.fail_after(60):
+        names, listed = await use_http(url, {"Authorization": f"Bearer {token}"})
+    assert ANALYSIS_TOOLS <= names and listed["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_http_rejects_foreign_host_and_origin(token_server):
+    """DNS-rebinding protection: another Host or Origin is refused even with the token."""
+    url, token = token_server
+    auth = {"Authorization": f"Bearer {token}"}
+    assert raw_post(url, {**auth, "Host": "attacker.example"})[0] == 421
+    assert raw_post(url, {**auth, "Origin": "http://attacker.example"})[0] == 403
+    assert raw_post(url, {**auth, "Origin": url.rsplit("/", 1)[0]})[0] == 200
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_http_without_auth_configured():
+    with http_server(token=None) as url:
+        assert raw_post(url)[0] == 200
+        with anyio.fail_after(60):
+            names, listed = await use_http(url)
+    assert ANALYSIS_TOOLS <= names and listed["status"] == "ok"
+
