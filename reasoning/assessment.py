@@ -80,6 +80,7 @@ class Assessment(BaseModel):
     contingency_summary: str
     action_plan: list[ActionStep]
     plan_outcome: str = Field(description="What the grid looks like after the whole plan.")
+    final_grid_id: str = Field(description="The study grid with every plan step applied (= grid_id when no step).")
     assumptions: list[str]
     confidence: Literal["high", "medium", "low"]
     confidence_reason: str

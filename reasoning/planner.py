@@ -221,7 +221,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
         source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),
         events=post_grid.changes, findings=findings, contingency_risks=_risks(n1) if n1.status == "completed" else [],
-        contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome,
+        contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id,
         assumptions=assumptions, confidence=confidence, confidence_reason=reason,
         citations=_unique_citations([[lim.citation for lim in post.limits]] + [f.citations for f in findings]
                                     + [s.citations for s in steps]),

@@ -61,6 +61,16 @@ class SolverError(GridSageError):
     """A computation could not produce a usable result (reported, never hidden)."""
 
 
+#: type tags of discriminated unions (events, actions); pydantic puts them in error paths, we leave them out
+UNION_TAGS: set[str] = set()
+
+
+def _path(loc: tuple, prefix: str) -> str:
+    parts = [p for i, p in enumerate(loc) if not (p in UNION_TAGS and i and isinstance(loc[i - 1], int))]
+    text = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in parts).replace(".[", "[")
+    return f"{prefix}.{text}" if prefix and text else (prefix or text)
+
+
 def from_validation_error(exc: "pydantic.ValidationError", prefix: str = "") -> InputError:  # noqa: F821
     """Turn a pydantic ``ValidationError`` into an :class:`InputError`.
 
@@ -79,8 +89,7 @@ def from_validation_error(exc: "pydantic.ValidationError", prefix: str = "") -> 
     problems = []
     fields = []
     for err in exc.errors():
-        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
-        path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+        path = _path(err["loc"], prefix)
         fields.append(path)
         given = err.get("input")
         shown = "" if isinstance(given, (dict, list)) else f" (got {given!r})"

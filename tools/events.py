@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .base import ToolResult, tool
 from .elements import element_name
-from .errors import InputError, UnknownElementError
+from .errors import UNION_TAGS, InputError, UnknownElementError
 from .workspace import Grid, current_workspace
 
 
@@ -62,6 +62,7 @@ class RatingChange(_Event):
 
 
 Event = Annotated[Union[LineOutage, TrafoOutage, GenTrip, LoadChange, RatingChange], Field(discriminator="type")]
+UNION_TAGS.update(("line_outage", "trafo_outage", "gen_trip", "load_change", "rating_change"))
 
 _TARGET = {"line_outage": ("line", "line"), "trafo_outage": ("trafo", "trafo"), "gen_trip": ("gen", "gen"),
            "load_change": ("load", "load"), "rating_change": (None, "index")}

@@ -30,7 +30,7 @@ from ..knowledge.limits import Citation, Limit, thermal_limit, voltage_band
 from .base import ToolResult, tool
 from .elements import ElementRef, element_name, element_ref
 from .events import DerivedGridResult, derive_grid
-from .errors import UnknownElementError
+from .errors import UNION_TAGS, UnknownElementError
 from .power_flow import DiagnosticItem, diagnose, solve, solved_base, summarize_solved
 from .violations import Violation
 from .workspace import current_workspace
@@ -70,6 +70,7 @@ class GenVoltage(_Action):
 
 
 RemedialAction = Annotated[Union[Redispatch, LoadShed, GenVoltage], Field(discriminator="type")]
+UNION_TAGS.update(("redispatch", "load_shed", "gen_voltage"))
 
 
 class ElementEffect(BaseModel):

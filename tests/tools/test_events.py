@@ -27,8 +27,8 @@ def test_unknown_element_names_the_event_field(case14):
 
 
 @pytest.mark.parametrize("event, field", [
-    ({"type": "rating_change", "element": "line", "index": 0, "rating": -1.0}, "events[0].rating_change.rating"),
-    ({"type": "load_change", "load": 0, "p_mw": float("nan")}, "events[0].load_change.p_mw"),
+    ({"type": "rating_change", "element": "line", "index": 0, "rating": -1.0}, "events[0].rating"),
+    ({"type": "load_change", "load": 0, "p_mw": float("nan")}, "events[0].p_mw"),
     ({"type": "line_trip", "line": 0}, "events[0]"),
 ])
 def test_malformed_events(case14, event, field):
