@@ -1,1 +1,1 @@
-"""Scenario library: YAML files shipped with GridSage (read with importlib.resources)."""
+"""Shipped scenario files (YAML), read with importlib.resources."""

@@ -11,6 +11,19 @@ from gridsage.tools.workspace import Workspace, use_workspace
 warnings.filterwarnings("ignore")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", help="also run the slow and inspector suites (what .ci/run does)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--full"):
+        return
+    skip = pytest.mark.skip(reason="slow/inspector suite: run with --full (as .ci/run does)")
+    for item in items:
+        if "slow" in item.keywords or "inspector" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="module")
 def workspace():
     """A fresh workspace, current for the whole test module."""

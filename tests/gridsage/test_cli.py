@@ -1,0 +1,74 @@
+"""The CLI as a user runs it: real subprocesses, real grids."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from gridsage.reasoning.assessment import Assessment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def gridsage(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gridsage", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_analyze_ieee118_json_validates():
+    done = gridsage("analyze", "scenarios/ieee118_summer_line_trip.yaml", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, Assessment.model_json_schema())
+    assert document["findings"][0]["severity"] == "critical" and document["action_plan"]
+
+
+def test_analyze_text_report():
+    done = gridsage("analyze", "ieee118_summer_line_trip")
+    assert done.returncode == 0, done.stderr
+    assert "WHAT TO DO FIRST" in done.stdout and "line 29 (bus 22-bus 24) loaded 184.3 %" in done.stdout
+
+
+def test_bad_scenario_exits_2_naming_the_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ngrid: {source: case14}\nevents:\n  - {type: line_outage, line: 99}\n")
+    done = gridsage("analyze", str(bad))
+    assert done.returncode == 2 and done.stdout == ""
+    assert "scenario.events[0].line" in done.stderr and "Fix:" in done.stderr
+
+
+def test_powerflow_and_contingency_json():
+    pf = gridsage("powerflow", "--grid", "case14", "--format", "json")
+    assert pf.returncode == 0 and json.loads(pf.stdout)["status"] == "converged"
+    n1 = gridsage("contingency", "--grid", "case14", "--top", "3", "--format", "json")
+    result = json.loads(n1.stdout)
+    assert len(result["top"]) == 3 and result["contingencies_total"] == 20 and result["islanding_count"] == 1
+
+
+def test_unknown_grid_lists_names():
+    done = gridsage("powerflow", "--grid", "case999")
+    assert done.returncode == 2 and "case118" in done.stderr
+
+
+@pytest.mark.parametrize("command, words", [
+    ([], ["analyze", "powerflow", "contingency", "mcp", "grids"]),
+    (["powerflow"], ["[pu]", "[% of rating]", "--dc"]),
+    (["contingency"], ["--top", "[%]", "pandapower"]),
+    (["analyze"], ["--format", "markdown", "evidence"]),
+    (["mcp"], ["GRIDSAGE_MCP_TOKEN", "401", "stdio"]),
+])
+def test_help_teaches(command, words):
+    done = gridsage(*command, "--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    for word in words:
+        assert word in text, word
+
+
+def test_schema_and_scenarios_commands():
+    assert json.loads(gridsage("schema", "assessment").stdout)["title"] == "Assessment"
+    assert "ieee118_summer_line_trip" in gridsage("scenarios").stdout

@@ -1,0 +1,43 @@
+"""Shape: import direction between layers, and lazy heavy imports."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {"tools": ("gridsage.reasoning", "gridsage.cli", "gridsage.mcp_server", "gridsage.chat", "gridsage.config", "mcp", "typer"),
+             "knowledge": ("gridsage.reasoning", "gridsage.tools", "gridsage.cli", "gridsage.mcp_server"),
+             "reasoning": ("gridsage.cli", "gridsage.mcp_server", "gridsage.config", "mcp", "typer")}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the folder's gridsage.* name
+                base = ["gridsage", path.parent.name][: 3 - node.level]
+                names.add(".".join(base + ([node.module] if node.module else [])))
+            else:
+                names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN))
+def test_layers_import_in_one_direction(folder):
+    for path in (ROOT / folder).glob("*.py"):
+        for name in _imports(path):
+            assert not name.startswith(FORBIDDEN[folder]), f"{path.name} imports {name}"
+
+
+def test_startup_does_not_import_heavy_libraries():
+    code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner; "
+            "print(sorted(m for m in ('pandapower', 'lightsim2grid', 'scipy', 'pandas') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
