@@ -31,41 +31,38 @@ class ToolResult(BaseModel):
     evidence_id: str = Field(default="", description="Ledger id of this result, e.g. 'ev-0007'.")
 
 
-def tool(name: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Make a typed function a GridSage tool.
+def tool(fn: Callable[..., R]) -> Callable[..., R]:
+    """Make a typed function a GridSage tool, named after the function.
 
     Parameters
     ----------
-    name : str
-        The tool's name in the ledger and in every adapter.
+    fn : callable
+        A function with annotated arguments returning a :class:`ToolResult`.
 
     Returns
     -------
     callable
-        A decorator.  The wrapped function keeps its signature (adapters
-        derive their schemas from it), validates its arguments, and returns
-        its result with ``evidence_id`` set.
+        The wrapped function.  It keeps its signature (adapters derive their
+        schemas from it), validates its arguments, and returns its result
+        with ``evidence_id`` set; the ledger records it under ``fn.__name__``,
+        the same name every adapter uses.
     """
+    name = fn.__name__
+    validated = pydantic.validate_call(fn)
+    signature = inspect.signature(fn)
 
-    def decorate(fn: Callable[..., R]) -> Callable[..., R]:
-        validated = pydantic.validate_call(fn)
-        signature = inspect.signature(fn)
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        try:
+            result = validated(*args, **kwargs)
+        except pydantic.ValidationError as exc:
+            if exc.title != name:  # a bug inside the tool, not bad input
+                raise
+            raise from_validation_error(exc) from None
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        inputs = to_jsonable_python(dict(bound.arguments), fallback=str)
+        result.evidence_id = current_workspace().ledger.record(name, inputs, result)
+        return result
 
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> R:
-            try:
-                result = validated(*args, **kwargs)
-            except pydantic.ValidationError as exc:
-                if exc.title != fn.__name__:  # a bug inside the tool, not bad input
-                    raise
-                raise from_validation_error(exc) from None
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            inputs = to_jsonable_python(dict(bound.arguments), fallback=str)
-            result.evidence_id = current_workspace().ledger.record(name, inputs, result)
-            return result
-
-        wrapper.tool_name = name  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate
+    return wrapper

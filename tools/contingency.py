@@ -260,7 +260,7 @@ def lightsim2grid_available() -> bool:
     return True
 
 
-@tool("contingency")
+@tool
 def run_contingency_analysis(
     grid_id: Annotated[str, Field(description="Grid to study, as returned by load_grid.")],
     elements: Annotated[list[OutageElement], Field(min_length=1, description="Branch types to take out one at a time.")] = ["line", "trafo"],

@@ -161,7 +161,7 @@ def derive_grid(parent: Grid, net, changes: list[str], grid_id: str | None = Non
         changes=parent.changes + changes, notes=list(parent.notes)))
 
 
-@tool("apply_events")
+@tool
 def apply_events(
     grid_id: Annotated[str, Field(description="Grid to start from (left unchanged).")],
     events: Annotated[list[Event], Field(max_length=1000, description="Events in order: line_outage, trafo_outage, gen_trip, load_change, rating_change.")] = [],

@@ -117,7 +117,7 @@ def summarize(grid: Grid) -> GridSummary:
     )
 
 
-@tool("list_grids")
+@tool
 def list_grids() -> GridList:
     """List the grids GridSage can load by name, and the grids loaded now.
 
@@ -132,7 +132,7 @@ def list_grids() -> GridList:
     return GridList(catalog=grid_catalog(), loaded=loaded)
 
 
-@tool("load_grid")
+@tool
 def load_grid(
     source: Annotated[str, Field(min_length=1, max_length=4096, description="Built-in name (see list_grids), PGLib-OPF name, or path to a .m, .mat or pandapower .json file.")],
     grid_id: Annotated[str | None, Field(max_length=128, description="Id to hold it under; default: the source's name.")] = None,
@@ -181,7 +181,7 @@ def load_grid(
     return GridLoadResult(grid_id=grid.grid_id, dispatch=report, summary=summarize(grid))
 
 
-@tool("grid_summary")
+@tool
 def grid_summary(grid_id: Annotated[str, Field(description="Grid to summarise.")]) -> GridSummary:
     """Summarise a loaded grid: element counts, voltage levels, load and generation.
 
@@ -207,7 +207,7 @@ class UnloadResult(ToolResult):
     grid_id: str
 
 
-@tool("unload_grid")
+@tool
 def unload_grid(grid_id: Annotated[str, Field(description="Grid to drop from the workspace.")]) -> UnloadResult:
     """Drop a grid from the workspace to free memory.
 

@@ -251,7 +251,7 @@ def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
     }
 
 
-@tool("power_flow")
+@tool
 def run_power_flow(
     grid_id: Annotated[str, Field(description="Grid to solve, as returned by load_grid.")],
     mode: Annotated[Literal["ac", "dc"], Field(description="'ac' Newton-Raphson or 'dc' linear power flow.")] = "ac",

@@ -269,7 +269,7 @@ _OUTCOME_ORDER = {"clears_all": 0, "partial": 1, "ineffective": 2, "diverged": 3
 _TYPE_ORDER = {"redispatch": 0, "gen_voltage": 0, "load_shed": 1}
 
 
-@tool("remedial_actions")
+@tool
 def propose_remedial_actions(
     grid_id: Annotated[str, Field(description="Grid whose violations to relieve (e.g. a post-event grid).")],
     max_candidates: Annotated[int, Field(ge=1, le=50, description="Most candidates to validate and return.")] = 8,
@@ -343,7 +343,7 @@ def propose_remedial_actions(
                           limits=[band, thermal], notes=notes)
 
 
-@tool("apply_actions")
+@tool
 def apply_actions(
     grid_id: Annotated[str, Field(description="Grid to start from (left unchanged).")],
     actions: Annotated[list[RemedialAction], Field(min_length=1, max_length=100, description="Actions to apply, in order.")],

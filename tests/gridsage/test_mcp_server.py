@@ -32,11 +32,11 @@ from gridsage import config, mcp_server
 from gridsage.tools.errors import InputError
 from gridsage.tools.workspace import Workspace, use_workspace
 
-ANALYSIS_TOOLS = {"list_grids", "grid_summary", "run_power_flow", "run_contingency_analysis"}
+ANALYSIS_TOOLS = {"list_grids", "grid_summary", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions"}
 CALL_TIMEOUT_S = 60  # bound on each in-memory test (case14 solves in milliseconds)
 SERVER_START_S = 20  # bound on a subprocess server starting to accept connections
 
-STDIO_SERVER = [sys.executable, "-c", "from gridsage.mcp_server import run; run('stdio')"]
+STDIO_SERVER = [sys.executable, "-m", "gridsage", "mcp", "--transport", "stdio"]
 #: Subprocess servers start outside the repository, as an MCP client would launch them,
 #: so that they import the installed package, not the working directory.
 SUBPROCESS_CWD = tempfile.gettempdir()
@@ -90,7 +90,7 @@ async def test_tools_are_listed_with_schemas_and_annotations(workspace):
 def test_every_registration_line_resolves_to_a_tool():
     for target, hints in mcp_server.TOOLS:
         fn = mcp_server.resolve_tool(target)
-        assert callable(fn) and hasattr(fn, "tool_name"), target  # a @tool function
+        assert callable(fn) and getattr(fn, "__wrapped__", None) is not None, target  # a @tool function
         assert hints.open_world_hint is False
 
 
@@ -202,7 +202,7 @@ async def test_resources(workspace):
 
     record = json.loads(evidence.contents[0].text)
     assert record["evidence_id"] == pf["evidence_id"]
-    assert record["tool"] == "power_flow" and record["inputs"]["grid_id"] == "g14"
+    assert record["tool"] == "run_power_flow" and record["inputs"]["grid_id"] == "g14"
     assert record["result"]["vm_min_pu"] == pf["vm_min_pu"]
 
     assert "load_grid" in str(unknown_grid.value)
@@ -432,3 +432,23 @@ async def test_http_without_auth_configured():
             names, listed = await use_http(url)
     assert ANALYSIS_TOOLS <= names and listed["status"] == "ok"
 
+
+
+@pytest.mark.anyio
+async def test_what_if_and_remedial_actions_over_mcp(workspace):
+    with anyio.fail_after(4 * CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            loaded = await client.call_tool("load_grid", {"source": "pglib_opf_case118_ieee"})
+            grid_id = loaded.structured_content["grid_id"]
+            event = {"type": "line_outage", "line": 34}
+            post = await client.call_tool("apply_events", {"grid_id": grid_id, "events": [event], "load_scale": 1.05, "gen_scale": 1.05})
+            remedial = await client.call_tool("propose_remedial_actions", {"grid_id": post.structured_content["grid_id"]})
+            bad = await client.call_tool("apply_events", {"grid_id": grid_id, "events": [{"type": "line_outage", "line": 999}]})
+
+    result = remedial.structured_content
+    assert not remedial.is_error and result["status"] == "ok"
+    assert result["violations_before"][0]["name"].startswith("line 29")
+    best = result["candidates"][0]
+    line29 = next(e for e in best["effects"] if e["element"]["index"] == 29)
+    assert line29["after"] < line29["before"]
+    assert bad.is_error and "events[0].line" in text_of(bad) and "Fix:" in text_of(bad)

@@ -42,9 +42,9 @@ def test_every_claim_points_to_resolvable_evidence_and_limits_cite_clauses(run):
         if f.limit is not None:
             assert f.citations and f.citations[0].clause
     tools = {r.tool for r in a.evidence.values()}
-    assert {"load_grid", "power_flow", "apply_events", "contingency", "remedial_actions", "apply_actions"} <= tools
+    assert {"load_grid", "run_power_flow", "apply_events", "run_contingency_analysis", "propose_remedial_actions", "apply_actions"} <= tools
     post = a.evidence[a.findings[0].evidence_ids[0]]
-    assert post.tool == "power_flow" and post.result["max_loading_percent"] == a.findings[0].value
+    assert post.tool == "run_power_flow" and post.result["max_loading_percent"] == a.findings[0].value
 
 
 def test_contingency_risks_and_validated_plan(run):

@@ -1,0 +1,353 @@
+"""The MCP adapter: GridSage's tools, resources and prompts over MCP.
+
+A thin layer over :mod:`gridsage.tools`.  It registers the same typed tool
+functions the CLI and the agent use (one line each in :data:`TOOLS`), turns
+their :class:`~gridsage.tools.errors.GridSageError` into MCP tool errors with
+the same message, and serves them over stdio or streamable HTTP.
+
+- **Tools** return pydantic models, so each has an ``outputSchema`` and its
+  result arrives as ``structuredContent`` (plus the same JSON as text).
+- **Errors**: a ``GridSageError`` raised by a tool, and an argument that fails
+  the tool's input schema, both reach the client as a tool result with
+  ``isError: true`` whose text is the typed message (it names the field and
+  the fix).  Any other exception is a crash: the client reads only
+  ``Error executing tool <name>``; the traceback goes to the server log
+  (stderr).
+- **Resources**: ``grid://{grid_id}/summary``, ``evidence://{evidence_id}``,
+  ``scenario://library`` and ``scenario://{name}``.
+- **Prompts**: ``assess_contingency``, from ``prompts/assess_contingency.md``.
+- **Transports**: stdio (stdout carries protocol only; logs go to stderr), and
+  streamable HTTP on 127.0.0.1 with DNS-rebinding protection and an optional
+  static bearer token.
+
+Importing this module loads the MCP SDK and the tool modules, never
+pandapower: the tools import it on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.resources
+import inspect
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import anyio
+import pydantic
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import (
+    ResourceNotFoundError,
+    ToolError,
+    UnexpectedToolError,
+)
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import Field
+
+from gridsage import __version__, config
+from gridsage.tools.errors import GridSageError, InputError, from_validation_error
+from gridsage.tools.grids import summarize
+from gridsage.tools.workspace import current_workspace
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- tools
+
+#: Analysis: reads the workspace (and adds evidence records), changes no grid.
+ANALYSIS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+#: Adds a grid to the workspace; a repeat call adds another one.
+ADDS_GRID = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+#: Removes a grid from the workspace; a repeat call has no further effect.
+DROPS_GRID = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+
+#: The tools served, as ``("<module>.<function>" under gridsage.tools, annotations)``.
+#: Adding a tool is one line here.  The MCP tool name is the function's name.
+TOOLS: list[tuple[str, ToolAnnotations]] = [
+    ("grids.list_grids", ANALYSIS),
+    ("grids.load_grid", ADDS_GRID),
+    ("grids.grid_summary", ANALYSIS),
+    ("grids.unload_grid", DROPS_GRID),
+    ("power_flow.run_power_flow", ANALYSIS),
+    ("contingency.run_contingency_analysis", ANALYSIS),
+    ("events.apply_events", ADDS_GRID),
+    ("remedial.propose_remedial_actions", ANALYSIS),
+    ("remedial.apply_actions", ADDS_GRID),
+]
+
+
+def resolve_tool(target: str) -> Callable[..., Any]:
+    """The tool function named ``'<module>.<function>'`` under :mod:`gridsage.tools`."""
+    module, _, name = target.rpartition(".")
+    return getattr(importlib.import_module(f"gridsage.tools.{module}"), name)
+
+
+def short_description(fn: Callable[..., Any]) -> str:
+    """The first paragraph of ``fn``'s docstring, on one line (pvlib docstrings are long)."""
+    doc = inspect.getdoc(fn) or ""
+    first = doc.split("\n\n", 1)[0]
+    return " ".join(first.split())
+
+
+def as_tool_error(exc: ToolError) -> ToolError:
+    """The tool error a client should read for ``exc``, as raised by the SDK.
+
+    The SDK wraps everything a tool raises: an anticipated :class:`ToolError`
+    becomes ``'Error executing tool <name>: <message>'``, anything else an
+    :class:`UnexpectedToolError` whose text hides the cause.  GridSage errors
+    are anticipated by design, so they are unwrapped to their own message, and
+    a failed input schema is rephrased the way the tools phrase it.
+
+    Parameters
+    ----------
+    exc : ToolError
+        What :meth:`MCPServer.call_tool` raised.
+
+    Returns
+    -------
+    ToolError
+        Carrying ``str(GridSageError)`` when a GridSage error caused ``exc``;
+        :func:`~gridsage.tools.errors.from_validation_error`'s message when the
+        arguments failed the input schema; otherwise ``exc`` unchanged.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, GridSageError):
+        return ToolError(str(cause))
+    if isinstance(cause, pydantic.ValidationError) and not isinstance(exc, UnexpectedToolError):
+        return ToolError(str(from_validation_error(cause)))
+    return exc
+
+
+class GridSageMCPServer(MCPServer):
+    """:class:`MCPServer` that reports GridSage errors with their own message."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Call a tool; see :func:`as_tool_error` for how failures are reported."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            mapped = as_tool_error(exc)
+            if mapped is exc:
+                raise
+            # keep the cause, so the SDK logs field names (not values) for bad arguments
+            raise mapped from exc.__cause__
+
+
+# ----------------------------------------------------------------------- resources
+
+
+def grid_summary_json(grid_id: str) -> str:
+    """JSON of :func:`~gridsage.tools.grids.summarize` for a loaded grid."""
+    try:
+        grid = current_workspace().get(grid_id)
+    except GridSageError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+    return summarize(grid).model_dump_json()
+
+
+def evidence_json(evidence_id: str) -> str:
+    """JSON of the ledger record ``evidence_id`` (tool, inputs, full result)."""
+    try:
+        record = current_workspace().ledger.get(evidence_id)
+    except GridSageError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+    return record.model_dump_json()
+
+
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+def scenario_files() -> dict[str, Any]:
+    """Scenario files shipped in :mod:`gridsage.scenarios`, by name (file stem), sorted."""
+    root = importlib.resources.files("gridsage.scenarios")
+    found = {}
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_file() and entry.name.endswith(SCENARIO_SUFFIXES):
+            found[entry.name.rsplit(".", 1)[0]] = entry
+    return found
+
+
+def scenario_library_json() -> str:
+    """JSON list of the scenario library: name, uri, file, and description when the file gives one."""
+    import yaml  # only when the library is read
+
+    items = []
+    for name, entry in scenario_files().items():
+        description = None
+        try:
+            doc = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            if isinstance(doc, dict):
+                text = doc.get("description") or doc.get("title")
+                description = " ".join(text.split()) if isinstance(text, str) else None
+        except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+            description = f"(unreadable: {type(exc).__name__})"
+        items.append({"name": name, "uri": f"scenario://{name}", "file": entry.name, "description": description})
+    return json.dumps(items)
+
+
+def scenario_yaml(name: str) -> str:
+    """The YAML text of scenario ``name`` (with or without its ``.yaml`` suffix)."""
+    files = scenario_files()
+    stem = name.rsplit(".", 1)[0] if name.endswith(SCENARIO_SUFFIXES) else name
+    if stem not in files:
+        available = ", ".join(files) or "none"
+        raise ResourceNotFoundError(str(InputError(
+            f"no scenario named {name!r} (available: {available})",
+            field="name", fix="read scenario://library for the scenario names.")))
+    return files[stem].read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------- prompts
+
+
+def render_prompt(template: str, **values: str) -> str:
+    """Fill the ``{name}`` placeholders of ``prompts/<template>.md`` (other braces are left alone)."""
+    text = importlib.resources.files("gridsage.prompts").joinpath(f"{template}.md").read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def assess_contingency(
+    grid_id: Annotated[str, Field(min_length=1, max_length=128, description="Grid id from load_grid, or a name list_grids shows.")],
+    outage: Annotated[str, Field(min_length=1, max_length=200, description="Element taken out, e.g. 'line 12' or 'trafo 3'.")],
+) -> str:
+    """Assess an outage like a senior grid engineer: what happened, what is at risk, what to do first and why."""
+    return render_prompt("assess_contingency", grid_id=grid_id, outage=outage)
+
+
+# --------------------------------------------------------------------- the server
+
+INSTRUCTIONS = (
+    "GridSage studies electric grids with power-system tools. Load a grid with load_grid (list_grids shows names), "
+    "then pass the grid_id it returns to run_power_flow or run_contingency_analysis; study what-ifs with apply_events "
+    "and propose_remedial_actions (both work on copies). Every number must come from "
+    "a tool result; each result has an evidence_id, readable at evidence://<evidence_id>, and every limit it "
+    "applies carries a standard clause. Tool errors name the field at fault and the fix. Remedial actions are "
+    "proposals: GridSage operates nothing."
+)
+
+
+class StaticTokenVerifier:
+    """Accepts exactly one bearer token, compared in constant time.
+
+    Parameters
+    ----------
+    token : str
+        The token clients must send as ``Authorization: Bearer <token>``.
+    """
+
+    def __init__(self, token: str):
+        self._token = token.encode("utf-8")
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        """An :class:`AccessToken` for the configured token, ``None`` for any other."""
+        if secrets.compare_digest(token.encode("utf-8"), self._token):
+            return AccessToken(token=token, client_id="gridsage-bearer", scopes=[])
+        return None
+
+
+def build_server(token: str | None = None) -> MCPServer:
+    """Build the GridSage MCP server.
+
+    Parameters
+    ----------
+    token : str, optional
+        Bearer token the HTTP transport requires (usually read from the
+        environment variable :data:`gridsage.config.TOKEN_ENV`).  ``None``
+        serves without authentication; stdio ignores it.
+
+    Returns
+    -------
+    MCPServer
+        With the tools of :data:`TOOLS`, the resources and the prompts registered.
+
+    Raises
+    ------
+    InputError
+        If ``token`` is given but empty.
+
+    Notes
+    -----
+    The token is checked by the SDK's bearer middleware through
+    :class:`StaticTokenVerifier`.  No OAuth protected-resource metadata is
+    published (``resource_server_url=None``): a static token has no
+    authorization server for a client to discover, so a request without the
+    token simply gets 401.  The SDK requires an ``issuer_url`` whenever auth
+    is on; it is set to the loopback address and is not served.
+    """
+    auth_kwargs: dict[str, Any] = {}
+    if token is not None:
+        if not token.strip():
+            raise InputError("the bearer token is empty", field="token",
+                             fix=f"set {config.TOKEN_ENV} to a long random string, or unset it to serve without auth.")
+        auth_kwargs = {
+            "token_verifier": StaticTokenVerifier(token),
+            "auth": AuthSettings(issuer_url=f"http://{config.MCP_HTTP_HOST}", resource_server_url=None),
+        }
+    server = GridSageMCPServer(config.MCP_SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, **auth_kwargs)
+
+    for target, hints in TOOLS:
+        fn = resolve_tool(target)
+        server.add_tool(fn, name=fn.__name__, description=short_description(fn),
+                        annotations=hints, structured_output=True)
+
+    server.resource("grid://{grid_id}/summary", name="grid_summary", mime_type="application/json",
+                    description="Element counts, voltage levels, load and generation of a loaded grid.")(grid_summary_json)
+    server.resource("evidence://{evidence_id}", name="evidence", mime_type="application/json",
+                    description="The ledger record behind an evidence id: tool, inputs and full result.")(evidence_json)
+    server.resource("scenario://library", name="scenario_library", mime_type="application/json",
+                    description="The scenario files shipped with GridSage.")(scenario_library_json)
+    server.resource("scenario://{name}", name="scenario", mime_type="application/yaml",
+                    description="A scenario file's YAML text, by name (see scenario://library).")(scenario_yaml)
+
+    server.prompt(name="assess_contingency")(assess_contingency)
+    return server
+
+
+def run(
+    transport: Literal["stdio", "http"] = "stdio",
+    host: str = config.MCP_HTTP_HOST,
+    port: int = config.MCP_HTTP_PORT,
+    token: str | None = None,
+) -> None:
+    """Serve GridSage over MCP until stopped.
+
+    Parameters
+    ----------
+    transport : {'stdio', 'http'}, default 'stdio'
+        ``'stdio'``: JSON-RPC on stdin/stdout (stdout carries protocol only).
+        ``'http'``: streamable HTTP at ``http://<host>:<port>/mcp``.
+    host : str, default '127.0.0.1'
+        HTTP bind address.  DNS-rebinding protection is on for loopback hosts.
+    port : int, default 8765
+        HTTP port.
+    token : str, optional
+        Bearer token required on HTTP (see :func:`build_server`).
+
+    Raises
+    ------
+    InputError
+        If ``transport`` is unknown, or HTTP would bind a non-loopback
+        ``host`` without a token.
+    """
+    if transport == "stdio":
+        build_server().run("stdio")
+    elif transport == "http":
+        if token is None and host not in config.LOOPBACK_HOSTS:
+            raise InputError(
+                f"refusing to serve on {host!r} without a bearer token", field="host",
+                fix=f"bind {config.MCP_HTTP_HOST}, or set {config.TOKEN_ENV} so that clients must authenticate.")
+        server = build_server(token)
+        logger.info("GridSage MCP on http://%s:%d%s (auth: %s)", host, port, config.MCP_HTTP_PATH,
+                    "bearer token" if token else "none")
+        anyio.run(functools.partial(server.run_streamable_http_async, host=host, port=port,
+                                    streamable_http_path=config.MCP_HTTP_PATH))
+    else:
+        raise InputError(f"unknown transport {transport!r}", field="transport", fix="use 'stdio' or 'http'.")

@@ -1,0 +1,1 @@
+"""Agent and MCP prompts, kept as Markdown data files (read with importlib.resources)."""
