@@ -63,6 +63,13 @@ def _fail(exc: GridSageError) -> None:
     raise typer.Exit(code=2)
 
 
+def _as_json(result, fmt: OutputFormat) -> bool:
+    """Print ``result`` as JSON when asked; True if it did."""
+    if fmt is OutputFormat.json:
+        out.print_json(result.model_dump_json())
+    return fmt is OutputFormat.json
+
+
 def _load(grid: str, base_dispatch: str) -> str:
     from gridsage.tools.grids import load_grid
 
@@ -105,8 +112,7 @@ def powerflow(
                                 vm_max_pu=vm_max, max_loading_percent=max_loading, max_rows=rows)
     except GridSageError as exc:
         _fail(exc)
-    if fmt is OutputFormat.json:
-        out.print_json(result.model_dump_json())
+    if _as_json(result, fmt):
         return
     out.print(f"[bold]{grid}[/] {result.mode.upper()} power flow: [bold]{result.status}[/] "
               f"after {len(result.attempts)} attempt(s) [{result.evidence_id}]")
@@ -152,8 +158,7 @@ def contingency(
                                               max_loading_percent=max_loading)
     except GridSageError as exc:
         _fail(exc)
-    if fmt is OutputFormat.json:
-        out.print_json(result.model_dump_json())
+    if _as_json(result, fmt):
         return
     out.print(f"[bold]{grid}[/] N-1: {result.contingencies_total} outages in {result.elapsed_s:.2f} s with {result.method} "
               f"({result.contingencies_per_s} /s); {result.with_violations_count} with violations, "

@@ -25,6 +25,7 @@ from typing import Literal
 
 from gridsage.tools.errors import ScenarioError, from_validation_error
 from gridsage.tools.events import Event
+from gridsage.tools.violations import MaxLoadingPercent, VmMaxPu, VmMinPu
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 #: bound on a scenario file's size [bytes]
@@ -47,9 +48,9 @@ class Scaling(_Strict):
 
 
 class Limits(_Strict):
-    vm_min_pu: float | None = Field(default=None, gt=0.5, lt=1.5, allow_inf_nan=False, description="[pu]; default 0.95")
-    vm_max_pu: float | None = Field(default=None, gt=0.5, lt=1.5, allow_inf_nan=False, description="[pu]; default 1.05")
-    max_loading_percent: float | None = Field(default=None, gt=0, le=500, allow_inf_nan=False, description="[%]; default 100")
+    vm_min_pu: VmMinPu = None
+    vm_max_pu: VmMaxPu = None
+    max_loading_percent: MaxLoadingPercent = None
 
 
 class Expect(_Strict):

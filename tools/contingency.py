@@ -33,7 +33,14 @@ from .base import ToolResult, tool
 from .elements import ElementRef, element_ref
 from .errors import RequestTooLargeError
 from .power_flow import DiagnosticItem, diagnose, solve, solved_base
-from .violations import Violation, thermal_violations, voltage_violations
+from .violations import (
+    MaxLoadingPercent,
+    Violation,
+    VmMaxPu,
+    VmMinPu,
+    thermal_violations,
+    voltage_violations,
+)
 from .workspace import current_workspace
 
 OutageElement = Literal["line", "trafo"]
@@ -219,8 +226,10 @@ def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: 
         return ContingencyOutcome(outage=ref, status="diverged")
     n_line = len(net.line)
     islanded = net.bus.index.to_numpy()[energized & np.isnan(vm)]
-    violations = thermal_violations(net, "line", loading[:n_line], thermal) + \
-        thermal_violations(net, "trafo", loading[n_line:], thermal) + voltage_violations(net, vm, band)
+    count = int(_row_stats(loading[None, :], vm[None, :], energized, band, thermal)["violations"][0])
+    violations = thermal_violations(net, "line", loading[:n_line], thermal, VIOLATIONS_LISTED) + \
+        thermal_violations(net, "trafo", loading[n_line:], thermal, VIOLATIONS_LISTED) + \
+        voltage_violations(net, vm, band, VIOLATIONS_LISTED)
     violations.sort(key=lambda v: -(v.excess / (v.limit if v.unit == "%" else 0.05)))
     finite = np.nan_to_num(loading, nan=-1.0)
     top = int(np.argmax(finite)) if len(finite) else None
@@ -233,7 +242,7 @@ def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: 
         max_loading_percent=None if top is None else round(float(finite[top]), 3), max_loading_element=top_ref,
         vm_min_pu=round(float(live.min()), 5) if len(live) else None,
         vm_max_pu=round(float(live.max()), 5) if len(live) else None,
-        voltage_excursion_pu=round(float(excursion), 5), violation_count=len(violations),
+        voltage_excursion_pu=round(float(excursion), 5), violation_count=count,
         violations=violations[:VIOLATIONS_LISTED], islanded_buses=[int(b) for b in islanded],
         lost_load_mw=round(float(load_by_bus.reindex(islanded).fillna(0).sum()), 3),
     )
@@ -266,9 +275,9 @@ def run_contingency_analysis(
     elements: Annotated[list[OutageElement], Field(min_length=1, description="Branch types to take out one at a time.")] = ["line", "trafo"],
     method: Annotated[Literal["auto", "lightsim2grid", "pandapower"], Field(description="'lightsim2grid' fast path, 'pandapower' runpp loop, 'auto' = fast path when installed.")] = "auto",
     top: Annotated[int, Field(ge=1, le=1000, description="How many of the most severe outages to return.")] = 10,
-    vm_min_pu: Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default 0.95.")] = None,
-    vm_max_pu: Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default 1.05.")] = None,
-    max_loading_percent: Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default 100.")] = None,
+    vm_min_pu: VmMinPu = None,
+    vm_max_pu: VmMaxPu = None,
+    max_loading_percent: MaxLoadingPercent = None,
     max_contingencies: Annotated[int, Field(ge=1, le=200_000, description="Refuse grids with more outages than this (bounds run time).")] = 50_000,
 ) -> ContingencyResult:
     """N-1 analysis: take out each line and transformer in turn, rank the results.

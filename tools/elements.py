@@ -50,16 +50,16 @@ def element_name(net, element: str, index: int) -> str:
     str
         e.g. ``'line 7 (bus 8-bus 9)'``, ``'bus 12 "Bus 13"'``.
     """
-    row = net[element].loc[index]
-    own = row.get("name")
+    table = net[element]
+    own = table.at[index, "name"] if "name" in table else None
     own = f' "{own}"' if isinstance(own, str) and own and own != "None" else ""
     if element in BRANCH_TABLES:
         f, t = BRANCH_TABLES[element]
-        return f"{element} {index}{own} (bus {int(row[f])}-bus {int(row[t])})"
+        return f"{element} {index}{own} (bus {int(table.at[index, f])}-bus {int(table.at[index, t])})"
     if element == "bus":
-        return f"bus {index}{own} ({float(row['vn_kv']):g} kV)"
-    if "bus" in row:
-        return f"{element} {index}{own} at bus {int(row['bus'])}"
+        return f"bus {index}{own} ({float(table.at[index, 'vn_kv']):g} kV)"
+    if "bus" in table:
+        return f"{element} {index}{own} at bus {int(table.at[index, 'bus'])}"
     return f"{element} {index}{own}"
 
 

@@ -25,7 +25,13 @@ from ..knowledge.limits import Limit, thermal_limit, voltage_band
 from ._pandapower import pandapower
 from .base import ToolResult, tool
 from .elements import BRANCH_TABLES, element_name
-from .violations import Violation, solved_violations
+from .violations import (
+    MaxLoadingPercent,
+    Violation,
+    VmMaxPu,
+    VmMinPu,
+    solved_violations,
+)
 from .workspace import Grid, current_workspace
 
 #: the retry ladder: (label, runpp keyword arguments)
@@ -146,15 +152,15 @@ def solved_base(grid: Grid):
     Returns
     -------
     (pandapower.pandapowerNet, list of SolveAttempt)
-        A solved copy of ``grid.net`` (read-only: copy it before changing it)
-        and the attempts that solved it; the last attempt says whether it
-        converged.
+        ``grid.net`` with its result tables filled (read-only: copy it before
+        changing it; a grid never changes after it is added, so solving it
+        in place only adds results) and the attempts that solved it; the last
+        attempt says whether it converged.
     """
     with grid.lock:
         if "ac" not in grid.cache:
-            net = copy.deepcopy(grid.net)
-            grid.cache["ac"] = (net, solve(net, "ac"))
-        return grid.cache["ac"]
+            grid.cache["ac"] = solve(grid.net, "ac")
+        return grid.net, grid.cache["ac"]
 
 
 def diagnose(net) -> list[DiagnosticItem]:
@@ -255,9 +261,9 @@ def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
 def run_power_flow(
     grid_id: Annotated[str, Field(description="Grid to solve, as returned by load_grid.")],
     mode: Annotated[Literal["ac", "dc"], Field(description="'ac' Newton-Raphson or 'dc' linear power flow.")] = "ac",
-    vm_min_pu: Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default 0.95 (ANSI C84.1 Range A).")] = None,
-    vm_max_pu: Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default 1.05.")] = None,
-    max_loading_percent: Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default 100.")] = None,
+    vm_min_pu: VmMinPu = None,
+    vm_max_pu: VmMaxPu = None,
+    max_loading_percent: MaxLoadingPercent = None,
     max_rows: Annotated[int, Field(ge=0, le=100_000, description="Most bus rows and branch rows to return (worst first).")] = 200,
 ) -> PowerFlowResult:
     """Solve the power flow of a loaded grid and report violations.

@@ -29,10 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..knowledge.limits import Citation, Limit, thermal_limit, voltage_band
 from .base import ToolResult, tool
 from .elements import ElementRef, element_name, element_ref
-from .events import DerivedGridResult, derive_grid
 from .errors import UNION_TAGS, UnknownElementError
+from .events import DerivedGridResult, derive_grid
 from .power_flow import DiagnosticItem, diagnose, solve, solved_base, summarize_solved
-from .violations import Violation
+from .violations import MaxLoadingPercent, Violation, VmMaxPu, VmMinPu
 from .workspace import current_workspace
 
 LAST_RESORT = Citation(standard="NERC TPL-001", edition="5.1", clause="Table 1, footnote 12",
@@ -207,8 +207,8 @@ def _thermal_candidates(net, violation: Violation, sens, per_violation: int, tar
 
 def _voltage_candidates(net, violation: Violation, band: Limit) -> list:
     """Nearest generator set-point, and load shedding near an undervoltage bus."""
-    from pandapower.topology import create_nxgraph
     import networkx as nx
+    from pandapower.topology import create_nxgraph
 
     graph = create_nxgraph(net, respect_switches=True)
     hops = nx.single_source_shortest_path_length(graph, violation.index, cutoff=6)
@@ -274,9 +274,9 @@ def propose_remedial_actions(
     grid_id: Annotated[str, Field(description="Grid whose violations to relieve (e.g. a post-event grid).")],
     max_candidates: Annotated[int, Field(ge=1, le=50, description="Most candidates to validate and return.")] = 8,
     target_loading_percent: Annotated[float, Field(gt=10, le=100, allow_inf_nan=False, description="Loading to size thermal relief for [% of rating].")] = 95.0,
-    vm_min_pu: Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default 0.95.")] = None,
-    vm_max_pu: Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default 1.05.")] = None,
-    max_loading_percent: Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default 100.")] = None,
+    vm_min_pu: VmMinPu = None,
+    vm_max_pu: VmMaxPu = None,
+    max_loading_percent: MaxLoadingPercent = None,
 ) -> RemedialResult:
     """Propose remedial actions for a grid's violations, validated by AC power flow on copies.
 

@@ -12,13 +12,18 @@ References
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from ..knowledge.limits import Citation, Limit
 from .elements import element_name
+
+#: tool arguments that override the default limits (shared by every tool that checks limits)
+VmMinPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default 0.95 (ANSI C84.1 Range A).")]
+VmMaxPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default 1.05 (ANSI C84.1 Range A).")]
+MaxLoadingPercent = Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default 100 (NERC TPL-001).")]
 
 
 class Violation(BaseModel):
@@ -35,7 +40,7 @@ class Violation(BaseModel):
     citation: Citation
 
 
-def voltage_violations(net, vm_pu: np.ndarray, band: Limit) -> list[Violation]:
+def voltage_violations(net, vm_pu: np.ndarray, band: Limit, most: int | None = None) -> list[Violation]:
     """Buses outside the voltage band.
 
     Parameters
@@ -46,31 +51,35 @@ def voltage_violations(net, vm_pu: np.ndarray, band: Limit) -> list[Violation]:
         a result (skipped).
     band : Limit
         Voltage band with ``lower`` and ``upper`` [pu].
+    most : int, optional
+        Build only the ``most`` worst violations (counting is the caller's).
 
     Returns
     -------
     list of Violation
         Worst excursion first.
     """
-    out = []
     index = net.bus.index.to_numpy()
-    for kind, mask, bound in (
-        ("undervoltage", vm_pu < band.lower - 1e-9, band.lower),
-        ("overvoltage", vm_pu > band.upper + 1e-9, band.upper),
-    ):
-        for pos in np.flatnonzero(np.nan_to_num(mask, nan=False)):
-            value = float(vm_pu[pos])
-            out.append(
-                Violation(
-                    kind=kind, element="bus", index=int(index[pos]), name=element_name(net, "bus", int(index[pos])),
-                    value=round(value, 4), limit=bound, unit="pu", excess=round(abs(value - bound), 4),
-                    citation=band.citation,
-                )
+    with np.errstate(invalid="ignore"):
+        excess = np.nan_to_num(np.maximum(band.lower - vm_pu, vm_pu - band.upper), nan=-1.0)
+    positions = np.flatnonzero(excess > 1e-9)
+    positions = positions[np.argsort(-excess[positions], kind="stable")][:most]
+    out = []
+    for pos in positions:
+        value = float(vm_pu[pos])
+        low = value < band.lower
+        out.append(
+            Violation(
+                kind="undervoltage" if low else "overvoltage", element="bus", index=int(index[pos]),
+                name=element_name(net, "bus", int(index[pos])), value=round(value, 4),
+                limit=band.lower if low else band.upper, unit="pu", excess=round(float(excess[pos]), 4),
+                citation=band.citation,
             )
-    return sorted(out, key=lambda v: -v.excess)
+        )
+    return out
 
 
-def thermal_violations(net, element: str, loading_percent: np.ndarray, limit: Limit) -> list[Violation]:
+def thermal_violations(net, element: str, loading_percent: np.ndarray, limit: Limit, most: int | None = None) -> list[Violation]:
     """Branches of one table loaded above the thermal limit.
 
     Parameters
@@ -81,6 +90,8 @@ def thermal_violations(net, element: str, loading_percent: np.ndarray, limit: Li
         Loading per row of ``net[element]`` [% of rating]; NaN is skipped.
     limit : Limit
         Thermal limit with ``upper`` [%].
+    most : int, optional
+        Build only the ``most`` highest-loaded violations.
 
     Returns
     -------
@@ -89,8 +100,9 @@ def thermal_violations(net, element: str, loading_percent: np.ndarray, limit: Li
     """
     index = net[element].index.to_numpy()
     out = []
-    over = np.nan_to_num(loading_percent, nan=-1.0) > limit.upper + 1e-6
-    for pos in np.flatnonzero(over):
+    loading = np.nan_to_num(loading_percent, nan=-1.0)
+    positions = np.flatnonzero(loading > limit.upper + 1e-6)
+    for pos in positions[np.argsort(-loading[positions], kind="stable")][:most]:
         value = float(loading_percent[pos])
         out.append(
             Violation(
@@ -99,7 +111,7 @@ def thermal_violations(net, element: str, loading_percent: np.ndarray, limit: Li
                 citation=limit.citation,
             )
         )
-    return sorted(out, key=lambda v: -v.value)
+    return out
 
 
 def solved_violations(net, band: Limit, thermal: Limit) -> list[Violation]:
