@@ -46,13 +46,25 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
+class Dispatch(str, Enum):
+    auto = "auto"
+    file = "file"
+    opf = "opf"
+
+
+class Method(str, Enum):
+    auto = "auto"
+    lightsim2grid = "lightsim2grid"
+    pandapower = "pandapower"
+
+
 class Transport(str, Enum):
     stdio = "stdio"
     http = "http"
 
 
 GridOption = Annotated[str, typer.Option("--grid", "-g", help="Built-in name (`gridsage grids`), PGLib-OPF name, or a .m / .mat / pandapower .json file.")]
-DispatchOption = Annotated[str, typer.Option("--base-dispatch", help="`file` keeps stored set-points; `opf` derives a secure AC-OPF dispatch; `auto` = opf for PGLib-OPF cases.")]
+DispatchOption = Annotated[Dispatch, typer.Option("--base-dispatch", help="`file` keeps stored set-points; `opf` derives a secure AC-OPF dispatch; `auto` = opf for PGLib-OPF cases.")]
 VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default 0.95 (ANSI C84.1 Range A).")]
 VmaxOption = Annotated[Optional[float], typer.Option("--vm-max", help="Upper voltage limit [pu]. Default 1.05.")]
 LoadingOption = Annotated[Optional[float], typer.Option("--max-loading", help="Thermal limit [% of rating]. Default 100.")]
@@ -70,11 +82,11 @@ def _as_json(result, fmt: OutputFormat) -> bool:
     return fmt is OutputFormat.json
 
 
-def _load(grid: str, base_dispatch: str) -> str:
+def _load(grid: str, base_dispatch: Dispatch) -> str:
     from gridsage.tools.grids import load_grid
 
     with err.status(f"loading {grid} ..."):
-        return load_grid(grid, base_dispatch=base_dispatch).grid_id
+        return load_grid(grid, base_dispatch=base_dispatch.value).grid_id
 
 
 @app.command()
@@ -94,7 +106,7 @@ def powerflow(
     grid: GridOption,
     dc: Annotated[bool, typer.Option("--dc", help="Linear DC power flow instead of AC Newton-Raphson (1 pu voltages, no Q).")] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="`text` table or `json` (the tool result).")] = OutputFormat.text,
-    base_dispatch: DispatchOption = "auto",
+    base_dispatch: DispatchOption = Dispatch.auto,
     vm_min: VminOption = None,
     vm_max: VmaxOption = None,
     max_loading: LoadingOption = None,
@@ -115,7 +127,7 @@ def powerflow(
     if _as_json(result, fmt):
         return
     out.print(f"[bold]{grid}[/] {result.mode.upper()} power flow: [bold]{result.status}[/] "
-              f"after {len(result.attempts)} attempt(s) [{result.evidence_id}]")
+              f"after {len(result.attempts)} attempt(s) \\[{result.evidence_id}]")
     for a in result.attempts:
         out.print(f"  {'ok ' if a.converged else 'FAIL'} {a.strategy}, {a.time_ms:.0f} ms" + (f": {a.message}" if a.message else ""))
     if result.status != "converged":
@@ -137,9 +149,9 @@ def powerflow(
 def contingency(
     grid: GridOption,
     top: Annotated[int, typer.Option("--top", "-n", help="How many of the most severe outages to list.")] = 10,
-    method: Annotated[str, typer.Option("--method", help="`auto` (lightsim2grid when installed), `lightsim2grid`, or `pandapower` (runpp loop).")] = "auto",
+    method: Annotated[Method, typer.Option("--method", help="`auto` (lightsim2grid when installed), `lightsim2grid`, or `pandapower` (runpp loop).")] = Method.auto,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="`text` table or `json` (the tool result).")] = OutputFormat.text,
-    base_dispatch: DispatchOption = "auto",
+    base_dispatch: DispatchOption = Dispatch.auto,
     vm_min: VminOption = None,
     vm_max: VmaxOption = None,
     max_loading: LoadingOption = None,
@@ -154,7 +166,7 @@ def contingency(
     try:
         grid_id = _load(grid, base_dispatch)
         with err.status("N-1 sweep ..."):
-            result = run_contingency_analysis(grid_id, method=method, top=top, vm_min_pu=vm_min, vm_max_pu=vm_max,
+            result = run_contingency_analysis(grid_id, method=method.value, top=top, vm_min_pu=vm_min, vm_max_pu=vm_max,
                                               max_loading_percent=max_loading)
     except GridSageError as exc:
         _fail(exc)
@@ -162,7 +174,7 @@ def contingency(
         return
     out.print(f"[bold]{grid}[/] N-1: {result.contingencies_total} outages in {result.elapsed_s:.2f} s with {result.method} "
               f"({result.contingencies_per_s} /s); {result.with_violations_count} with violations, "
-              f"{result.islanding_count} islanding, {result.diverged_count} without solution [{result.evidence_id}]")
+              f"{result.islanding_count} islanding, {result.diverged_count} without solution \\[{result.evidence_id}]")
     table = Table("rank", "outage", "max loading %", "on", "vm min pu", "violations", "islanded buses", title_justify="left",
                   title=f"Top {len(result.top)} by severity")
     for o in result.top:

@@ -303,7 +303,7 @@ def propose_remedial_actions(
     Raises
     ------
     UnknownGridError
-        If ``grid_id`` is not loaded.
+        If no grid is held under ``grid_id``.
 
     References
     ----------

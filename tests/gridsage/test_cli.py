@@ -72,3 +72,9 @@ def test_help_teaches(command, words):
 def test_schema_and_scenarios_commands():
     assert json.loads(gridsage("schema", "assessment").stdout)["title"] == "Assessment"
     assert "ieee118_summer_line_trip" in gridsage("scenarios").stdout
+
+
+def test_text_output_shows_evidence_ids_and_attempts():
+    done = gridsage("powerflow", "--grid", "case14")
+    assert done.returncode == 0
+    assert "converged after 1 attempt(s) [ev-0002]" in done.stdout and "ANSI C84.1-2020" in done.stdout
