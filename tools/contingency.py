@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from ..knowledge.limits import Limit, thermal_limit, voltage_band
 from .base import ToolResult, tool
 from .elements import ElementRef, element_ref
-from .errors import RequestTooLargeError
+from .errors import InputError, RequestTooLargeError
 from .power_flow import DiagnosticItem, diagnose, solve, solved_base
 from .violations import (
     MaxLoadingPercent,
@@ -285,7 +285,7 @@ def run_contingency_analysis(
     Parameters
     ----------
     grid_id : str
-        Grid in the workspace (the study runs on a copy).
+        Grid in the workspace (never changed: outages are studied in the solver).
     elements : list of {'line', 'trafo'}, default ['line', 'trafo']
         In-service branches of these types are outaged one at a time.
     method : {'auto', 'lightsim2grid', 'pandapower'}, default 'auto'
@@ -319,8 +319,6 @@ def run_contingency_analysis(
     .. [1] NERC TPL-001-5.1, Table 1, P1 events.
     .. [2] lightsim2grid ContingencyAnalysis (B. Donnot, 2020).
     """
-    from .errors import InputError
-
     grid = current_workspace().get(grid_id)
     net = grid.net
     band, thermal = voltage_band(vm_min_pu, vm_max_pu), thermal_limit(max_loading_percent)
@@ -362,8 +360,7 @@ def run_contingency_analysis(
 
     # rank the solved outages: highest loading, then largest voltage excursion, then element order
     solved = np.flatnonzero(ok)
-    order = solved[np.lexsort((solved, -np.round(figures["excursion"][solved], 4) if len(solved) else solved,
-                               -np.round(figures["max_loading"][solved], 3) if len(solved) else solved))]
+    order = solved[np.lexsort((solved, -np.round(figures["excursion"][solved], 4), -np.round(figures["max_loading"][solved], 3)))]
     islanding = [int(p) for p in solved if figures["islanded"][p] > 0]
     diverged = [int(p) for p in np.flatnonzero(~ok)]
 
