@@ -196,6 +196,7 @@ def analyze(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="`text` report, `markdown`, or `json` (the Assessment with its evidence ledger).")] = ReportFormat.text,
     top: Annotated[int, typer.Option("--top", "-n", help="N-1 risks to report.")] = 10,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw branch loadings [%] before/after the events and the plan, and the N-1 risks, to this .png/.svg/.pdf (needs `pip install 'gridsage[plot]'`).")] = None,
 ) -> None:
     """The main job: assess a scenario like a senior grid engineer.
 
@@ -221,6 +222,10 @@ def analyze(
                     bar.update(task, description=f"{parsed.name}: {message}", completed=STEPS.index(message))
 
             assessment = assess(parsed, base_dir, top=top, progress=step)
+        if plot:
+            from gridsage.reasoning.plot import plot_assessment
+
+            err.print(f"plot written to {plot_assessment(assessment, plot)}")
     except GridSageError as exc:
         _fail(exc)
     report = render(assessment, fmt.value)

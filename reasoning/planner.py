@@ -37,6 +37,9 @@ MAX_PLAN_STEPS = 3
 #: the planner's steps, for progress displays
 STEPS = ("load grid", "base power flow", "apply events", "post-event power flow", "N-1 contingency", "remedial actions", "verify plan")
 
+#: bus and branch rows kept in each power-flow evidence record (worst first)
+EVIDENCE_ROWS = 500
+
 Progress = Callable[[str], None]
 
 
@@ -154,7 +157,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
             loaded = load_grid(source, grid_id=scenario.name, base_dispatch=scenario.grid.base_dispatch,
                                opf_max_loading_percent=scenario.grid.opf_max_loading_percent)
             say(STEPS[1])
-            base = run_power_flow(loaded.grid_id, **limits, max_rows=50)
+            base = run_power_flow(loaded.grid_id, **limits, max_rows=EVIDENCE_ROWS)
             say(STEPS[2])
             post_grid = apply_events(loaded.grid_id, events=scenario.events, load_scale=scenario.scaling.load,
                                      gen_scale=scenario.scaling.generation, new_grid_id=f"{loaded.grid_id}:post-event")
@@ -162,13 +165,13 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
             field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
             raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
         say(STEPS[3])
-        post = run_power_flow(post_grid.grid_id, **limits, max_rows=50)
+        post = run_power_flow(post_grid.grid_id, **limits, max_rows=EVIDENCE_ROWS)
         say(STEPS[4])
         n1 = run_contingency_analysis(post_grid.grid_id, top=top, **limits)
         say(STEPS[5])
         steps, final_id = _plan(post_grid.grid_id, scenario, say) if post.status == "converged" else ([], post_grid.grid_id)
         say(STEPS[6])
-        final = run_power_flow(final_id, **limits, max_rows=20) if steps else post
+        final = run_power_flow(final_id, **limits, max_rows=EVIDENCE_ROWS) if steps else post
 
     findings = [_violation_finding(v, post.evidence_id, "post-event") for v in post.violations]
     post_keys = {(v.element, v.index, v.kind) for v in post.violations}

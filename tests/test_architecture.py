@@ -37,7 +37,7 @@ def test_layers_import_in_one_direction(folder):
 
 
 def test_startup_does_not_import_heavy_libraries():
-    code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner; "
-            "print(sorted(m for m in ('pandapower', 'lightsim2grid', 'scipy', 'pandas') if m in sys.modules))")
+    code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner, gridsage.reasoning.plot; "
+            "print(sorted(m for m in ('pandapower', 'lightsim2grid', 'scipy', 'pandas', 'matplotlib') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
