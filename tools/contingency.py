@@ -5,6 +5,13 @@ built from pandapower's own internal case (``net._ppc``), so both engines
 solve exactly the same equations.  Fallback: a plain pandapower ``runpp``
 loop.  Both feed the same ranking code, so they rank identically.
 
+On the fast path, branch loading is computed from lightsim2grid's terminal
+powers exactly as pandapower does: terminal current
+:math:`I = |S| / (\\sqrt{3}\\, V_{pu}\\, V_{n})` [kA]; line loading
+:math:`\\max(I_{from}, I_{to}) / (I_{max}\\, df\\, n_{parallel})`; trafo loading
+:math:`\\max(I_{hv} V_{n,hv}, I_{lv} V_{n,lv}) \\sqrt{3} / (S_n\\, n_{parallel}\\, df)`,
+in percent.
+
 Outages that split the grid are reported as ``islanding`` with the buses cut
 off and the load lost, never as 0 V; outages whose power flow fails are
 reported as ``diverged``.  Nothing is dropped: counts cover every outage.

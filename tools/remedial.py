@@ -184,7 +184,11 @@ def _thermal_candidates(net, violation: Violation, sens, per_violation: int, tar
     p_col = "p_from_mw" if violation.element == "line" else "p_hv_mw"
     p_flow = float(res.at[violation.index, p_col])
     relief = abs(p_flow) * (1 - target_percent / violation.value)  # [MW] to reach the target loading
-    effect = lambda bus: np.sign(p_flow) * ptdf[row, bus_col(int(bus))] if bus_col(int(bus)) >= 0 else 0.0  # noqa: E731
+
+    def effect(bus) -> float:
+        """Change of the overloaded flow, in its own direction, per MW injected at ``bus`` [MW/MW]."""
+        col = bus_col(int(bus))
+        return float(np.sign(p_flow) * ptdf[row, col]) if col >= 0 else 0.0
 
     gens = net.gen[net.gen.in_service]
     down = (gens.p_mw - gens.min_p_mw.fillna(0).clip(lower=0)).clip(lower=0) if "min_p_mw" in gens else gens.p_mw.clip(lower=0)
@@ -304,6 +308,20 @@ def propose_remedial_actions(
     ------
     UnknownGridError
         If no grid is held under ``grid_id``.
+
+    Notes
+    -----
+    For an overloaded branch b carrying :math:`P_b` [MW] at loading
+    :math:`L_b` [%], the relief needed to reach the target :math:`T` is
+    :math:`R = |P_b| (1 - T / L_b)` [MW].  An injection :math:`\\Delta P` at
+    bus k (balanced by the slack) changes the flow by
+    :math:`\\mathrm{sign}(P_b)\\, \\mathrm{PTDF}_{b,k} \\Delta P`; a redispatch
+    from unit g to unit h therefore relieves
+    :math:`(e_g - e_h) \\Delta P` with :math:`e_k = \\mathrm{sign}(P_b) \\mathrm{PTDF}_{b,k}`,
+    and is sized :math:`\\Delta P = R / (e_g - e_h)`, capped by the units'
+    headroom (``min_p_mw``, ``max_p_mw``).  Load shedding at bus k is sized
+    :math:`R / (-e_k)`, capped by the load.  The linear estimate only sizes
+    the candidate; the reported effect is the AC power flow's.
 
     References
     ----------
