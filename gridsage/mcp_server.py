@@ -65,6 +65,9 @@ ADDS_GRID = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempo
 #: Removes a grid from the workspace; a repeat call has no further effect.
 DROPS_GRID = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
+#: Writes a grid into the topology graph (MERGE): a repeat call changes nothing more.
+WRITES_GRAPH = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
 #: The tools served, as ``("<module>.<function>" under gridsage.tools, annotations)``.
 #: Adding a tool is one line here.  The MCP tool name is the function's name.
 TOOLS: list[tuple[str, ToolAnnotations]] = [
@@ -77,6 +80,12 @@ TOOLS: list[tuple[str, ToolAnnotations]] = [
     ("events.apply_events", ADDS_GRID),
     ("remedial.propose_remedial_actions", ANALYSIS),
     ("remedial.apply_actions", ADDS_GRID),
+    ("graph.sync_graph", WRITES_GRAPH),
+    ("graph.graph_neighbourhood", ANALYSIS),
+    ("graph.graph_elements_at_bus", ANALYSIS),
+    ("graph.graph_path", ANALYSIS),
+    ("graph.graph_outage_impact", ANALYSIS),
+    ("graph.graph_downstream", ANALYSIS),
 ]
 
 

@@ -31,6 +31,7 @@ class Finding(BaseModel):
     unit: str | None = None
     evidence_ids: list[str] = Field(min_length=1)
     citations: list[Citation] = Field(default_factory=list)
+    context: str | None = Field(default=None, description="Where it is, from the topology graph: zone, neighbouring buses, load at risk.")
 
 
 class ContingencyRisk(BaseModel):

@@ -20,8 +20,8 @@ from typing import Callable
 
 from gridsage.knowledge.limits import Citation
 from gridsage.tools.contingency import ContingencyResult, run_contingency_analysis
-from gridsage.tools.elements import ElementRef
-from gridsage.tools.errors import InputError, ScenarioError
+from gridsage.tools.elements import BRANCH_TABLES, ElementRef
+from gridsage.tools.errors import GraphUnavailableError, InputError, ScenarioError
 from gridsage.tools.events import apply_events
 from gridsage.tools.grids import load_grid
 from gridsage.tools.power_flow import PowerFlowResult, run_power_flow
@@ -35,7 +35,8 @@ from .scenario import Scenario
 #: plan steps at most (each is proposed and validated on the grid left by the one before)
 MAX_PLAN_STEPS = 3
 #: the planner's steps, for progress displays
-STEPS = ("load grid", "base power flow", "apply events", "post-event power flow", "N-1 contingency", "remedial actions", "verify plan")
+STEPS = ("load grid", "base power flow", "apply events", "post-event power flow", "N-1 contingency", "remedial actions",
+         "verify plan", "topology context")
 
 #: bus and branch rows kept in each power-flow evidence record (worst first)
 EVIDENCE_ROWS = 500
@@ -74,6 +75,32 @@ def _unique_citations(items: list[list[Citation]]) -> list[Citation]:
                 seen.add(c.short())
                 out.append(c)
     return out
+
+
+#: findings given topology context from the graph (the most severe first)
+CONTEXT_FINDINGS = 3
+
+
+def _graph_context(grid_id: str, net, findings: list[Finding]) -> None:
+    """Name the zone, neighbouring buses and load at risk of the top findings, from graph queries."""
+    from gridsage.tools.graph import graph_neighbourhood, graph_outage_impact
+
+    for finding in [f for f in findings if f.elements][:CONTEXT_FINDINGS]:
+        ref = finding.elements[0]
+        if ref.element == "bus":
+            bus, outage = ref.index, None
+        else:
+            bus = int(net[ref.element].at[ref.index, BRANCH_TABLES[ref.element][0]])
+            outage = graph_outage_impact(grid_id, ref.element, ref.index, max_results=20)
+        near = graph_neighbourhood(grid_id, bus, hops=1, max_results=8)
+        neighbours = ", ".join(str(b.bus) for b in near.buses) or "none"
+        text = f"zone {near.zone or 'n/a'}; bus {bus} neighbours {neighbours}; {near.load_p_mw:.1f} MW of load within 1 branch"
+        if outage is not None:
+            text += (f"; if it trips it isolates {outage.bus_count} bus(es) and {outage.load_lost_mw:.1f} MW of load"
+                     if outage.bus_count else "; its loss isolates no bus (meshed)")
+            finding.evidence_ids.append(outage.evidence_id)
+        finding.evidence_ids.append(near.evidence_id)
+        finding.context = text
 
 
 def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[ActionStep], str]:
@@ -120,7 +147,7 @@ def _situation(scenario: Scenario, events: list[str], base: PowerFlowResult, pos
 
 
 def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, workspace: Workspace | None = None,
-           progress: Progress | None = None) -> Assessment:
+           progress: Progress | None = None, graph: bool = True) -> Assessment:
     """Run the playbook on a scenario and return the Assessment.
 
     Parameters
@@ -134,6 +161,10 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         Workspace to use; default a fresh one (so the evidence is this run's only).
     progress : callable, optional
         Called with a short message at each step.
+    graph : bool, default True
+        Add topology context (zone, neighbours, load at risk) to the top
+        findings from the graph; when the graph is unavailable the
+        assessment says so and goes on without it.
 
     Returns
     -------
@@ -188,6 +219,14 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         findings.append(Finding(severity="medium", value=round(lost, 1), unit="MW", evidence_ids=[n1.evidence_id],
                                 title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)"))
     findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
+    graph_note = None
+    if graph and post.status == "converged":
+        say(STEPS[7])
+        with use_workspace(workspace):
+            try:
+                _graph_context(post_grid.grid_id, workspace.get(post_grid.grid_id).net, findings)
+            except GraphUnavailableError as exc:
+                graph_note = f"Topology graph unavailable ({exc.message}); findings carry no graph context."
 
     if n1.status == "completed":
         contingency_summary = (f"N-1 on the post-event grid: {n1.contingencies_total} outages in {n1.elapsed_s:.2f} s "
@@ -210,7 +249,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         "Thermal limits are the case's normal (continuous) ratings; no emergency ratings are given.",
         "Remedial candidates are sized with DC PTDF sensitivities, then validated by a full AC power flow.",
         "Actions are proposals for an operator; GridSage changes nothing in a real system.",
-    ]
+    ] + ([graph_note] if graph_note else [])
     placeholder = loaded.summary.placeholder_rated_branches > loaded.summary.branches / 2
     if post.status != "converged":
         confidence, reason = "low", "the post-event power flow did not converge"

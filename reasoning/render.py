@@ -43,6 +43,8 @@ def render_text(a: Assessment) -> str:
     for f in a.findings[:FINDINGS_SHOWN]:
         cite = f" ({f.citations[0].short()})" if f.citations else ""
         out.append(f"  {_MARK[f.severity]}{f.severity.upper():<8} {f.title}{cite} {_ids(f.evidence_ids)}")
+        if f.context:
+            out.append(_wrap(f"where: {f.context}", "               "))
     if len(a.findings) > FINDINGS_SHOWN:
         out.append(f"  ... and {len(a.findings) - FINDINGS_SHOWN} more of lower or equal severity (--format markdown or json lists all)")
     out += ["", "AT RISK NEXT", _wrap(a.contingency_summary)]
@@ -73,8 +75,8 @@ def render_markdown(a: Assessment) -> str:
     if a.question:
         out += [f"> {a.question}", ""]
     out += ["## What happened", "", a.situation, "", "## Findings", "", "| severity | finding | standard | evidence |", "|---|---|---|---|"]
-    out += [f"| {f.severity} | {f.title} | {f.citations[0].short() if f.citations else ''} | {', '.join(f.evidence_ids)} |"
-            for f in a.findings]
+    out += [f"| {f.severity} | {f.title}{'<br>' + f.context if f.context else ''} | {f.citations[0].short() if f.citations else ''} | "
+            f"{', '.join(f.evidence_ids)} |" for f in a.findings]
     out += ["", "## At risk next (N-1)", "", a.contingency_summary, "",
             "| rank | outage | worst branch | loading % | violations | islanded buses | evidence |", "|---|---|---|---|---|---|---|"]
     out += [f"| {r.rank} | {r.outage.name} | {r.max_loading_element.name if r.max_loading_element else ''} | "

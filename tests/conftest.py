@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 
 import pytest
 
+from gridsage.graph_store.settings import GraphSettings
+from gridsage.graph_store.store import GraphStore, use_store
+
 from gridsage.tools.workspace import Workspace, use_workspace
 
 warnings.filterwarnings("ignore")
+# never touch the user's graph folder: anything that reaches for the default store (a CLI subprocess, get_store())
+# gets a folder of its own unless a test gives it another
+os.environ["GRIDSAGE_GRAPH_DIR"] = tempfile.mkdtemp(prefix="gridsage-test-graph-")
 
 
 def pytest_addoption(parser):
@@ -45,3 +53,26 @@ def case14(workspace):
     from gridsage.tools.grids import load_grid
 
     return load_grid("case14").grid_id
+
+
+@pytest.fixture(scope="session")
+def graph_store(tmp_path_factory):
+    """A connected :class:`GraphStore` on an embedded ArcadeDB in a fresh folder; closed at the end.
+
+    Tests share it: tag what you write (e.g. a unique ``grid_id`` or label) and
+    count only your own nodes. Use it through ``use_store(graph_store)``.
+    """
+    store = GraphStore(GraphSettings(uri=None, user="neo4j", password=None, database="gridsage",
+                                     data_dir=tmp_path_factory.mktemp("graph")))
+    try:
+        store.read("RETURN 1 AS ok")  # start now, so a broken engine fails here, once, with its message
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def graph(graph_store):
+    """The session graph store, made current for one test."""
+    with use_store(graph_store):
+        yield graph_store

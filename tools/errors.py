@@ -104,3 +104,11 @@ def from_validation_error(exc: "pydantic.ValidationError", prefix: str = "") -> 
         field=first_field,
         fix="correct the named field(s) to the type and range the tool's schema documents.",
     )
+
+
+class GraphUnavailableError(GridSageError):
+    """The topology graph database cannot be reached or started."""
+
+
+class GraphQueryError(GridSageError):
+    """A graph read or write failed (a failed write batch is rolled back)."""

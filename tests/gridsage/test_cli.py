@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -15,8 +17,10 @@ from gridsage.reasoning.assessment import Assessment
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def gridsage(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gridsage", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+def gridsage(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = dict(os.environ, GRIDSAGE_GRAPH_DIR=tempfile.mkdtemp(prefix="gridsage-cli-graph-"))  # a graph folder per run
+    return subprocess.run([sys.executable, "-m", "gridsage", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT, env=env)
 
 
 def test_analyze_ieee118_json_validates():
@@ -27,10 +31,26 @@ def test_analyze_ieee118_json_validates():
     assert document["findings"][0]["severity"] == "critical" and document["action_plan"]
 
 
-def test_analyze_text_report():
+def test_analyze_text_report_with_graph_context():
     done = gridsage("analyze", "ieee118_summer_line_trip")
     assert done.returncode == 0, done.stderr
     assert "WHAT TO DO FIRST" in done.stdout and "line 29 (bus 22-bus 24) loaded 184.3 %" in done.stdout
+    assert "where: zone" in done.stdout and "MW of load within 1 branch" in done.stdout
+
+
+def test_analyze_without_graph():
+    done = gridsage("analyze", "ieee118_summer_line_trip", "--no-graph", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert all(f["context"] is None for f in json.loads(done.stdout)["findings"])
+
+
+def test_graph_commands():
+    done = gridsage("graph", "outage", "--grid", "case118", "--element", "line", "--index", "6", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "isolates" and result["buses"] == [8, 9]
+    text = gridsage("graph", "neighbours", "--grid", "cigre_mv", "--bus", "1", "--hops", "1")
+    assert text.returncode == 0 and "bus 2" in text.stdout
 
 
 def test_bad_scenario_exits_2_naming_the_field(tmp_path):
@@ -60,6 +80,8 @@ def test_unknown_grid_lists_names():
     (["contingency"], ["--top", "[%]", "pandapower"]),
     (["analyze"], ["--format", "markdown", "evidence"]),
     (["mcp"], ["GRIDSAGE_MCP_TOKEN", "401", "stdio"]),
+    (["graph"], ["NEO4J_URI", "neighbours", "outage", "downstream", "path"]),
+    (["graph", "path"], ["--weight", "[pu]"]),
 ])
 def test_help_teaches(command, words):
     done = gridsage(*command, "--help")

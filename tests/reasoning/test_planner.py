@@ -13,14 +13,27 @@ from gridsage.reasoning.planner import assess
 from gridsage.reasoning.render import render
 from gridsage.reasoning.scenario import load_scenario, parse_scenario
 from gridsage.tools.errors import ScenarioError
+from gridsage.graph_store.store import use_store
 from gridsage.tools.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def run():
+def run(graph_store):
     scenario, folder = load_scenario("ieee118_summer_line_trip")
     workspace = Workspace()
-    return scenario, workspace, assess(scenario, folder, workspace=workspace)
+    with use_store(graph_store):
+        return scenario, workspace, assess(scenario, folder, workspace=workspace)
+
+
+def test_top_findings_carry_graph_context_with_evidence(run):
+    _, workspace, a = run
+    worst = a.findings[0]
+    assert worst.context.startswith("zone ") and "MW of load within 1 branch" in worst.context
+    tools = [a.evidence[e].tool for e in worst.evidence_ids]
+    assert tools == ["run_power_flow", "graph_outage_impact", "graph_neighbourhood"]
+    near = a.evidence[worst.evidence_ids[2]].result
+    net = workspace.get(a.grid_id).net
+    assert near["bus"] == int(net.line.from_bus[29]) and near["zone"] == str(int(net.bus.zone[near["bus"]]))
 
 
 def test_findings_match_an_independent_power_flow(run):
@@ -83,13 +96,13 @@ def test_text_and_markdown_reports(run):
 def test_unknown_element_in_a_scenario_names_the_field():
     scenario = parse_scenario("name: bad\ngrid: {source: case14}\nevents:\n  - {type: line_outage, line: 99}\n")
     with pytest.raises(ScenarioError) as info:
-        assess(scenario)
+        assess(scenario, graph=False)
     assert info.value.field == "scenario.events[0].line"
 
 
 def test_diverging_scenario_is_reported_not_raised():
     scenario, folder = load_scenario("case39_largest_unit_collapse")
-    a = assess(scenario, folder)
+    a = assess(scenario, folder, graph=False)
     assert a.findings[0].severity == "critical" and "no solution" in a.findings[0].title
     assert a.confidence == "low" and a.action_plan == []
     record = a.evidence[a.findings[0].evidence_ids[0]]

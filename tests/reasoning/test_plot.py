@@ -11,7 +11,7 @@ from gridsage.reasoning.scenario import load_scenario
 
 @pytest.fixture(scope="module")
 def assessment():
-    return assess(*load_scenario("ieee118_summer_line_trip"))
+    return assess(*load_scenario("ieee118_summer_line_trip"), graph=False)
 
 
 def test_plotted_numbers_come_from_the_evidence(assessment):

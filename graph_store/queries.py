@@ -1,0 +1,146 @@
+"""The query set: parameterised, read-only Cypher (Neo4j 5 dialect), plus networkx analytics.
+
+No function here takes Cypher from a caller: each runs a fixed statement with
+parameters, in a read transaction.  Connectivity analytics (islands, paths,
+what lies downstream) run in networkx on an in-service snapshot read from the
+graph, so they agree with it by construction.
+
+References
+----------
+.. [1] Neo4j Cypher Manual 5, ``shortestPath`` and variable-length patterns.
+.. [2] A. Hagberg, D. Schult, P. Swart, "Exploring network structure,
+   dynamics, and function using NetworkX", SciPy 2008.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: longest hop count the neighbourhood query accepts (variable-length patterns grow fast)
+MAX_HOPS = 6
+
+
+def bus_exists(store, grid_id: str, bus: int) -> bool:
+    """True when the grid's graph has this bus."""
+    return bool(store.read("MATCH (b:Bus {grid_id: $g, index: $bus}) RETURN count(b) AS n", g=grid_id, bus=bus)[0]["n"])
+
+
+def neighbourhood(store, grid_id: str, bus: int, hops: int) -> list[dict]:
+    """Buses within ``hops`` in-service branches of ``bus``, nearest first.
+
+    Returns
+    -------
+    list of dict
+        ``bus``, ``hops`` (fewest branches to reach it), ``name``, ``vn_kv`` [kV], ``zone``.
+    """
+    hops = max(1, min(int(hops), MAX_HOPS))  # an int in the pattern, never caller text
+    rows = store.read(
+        f"MATCH p = (a:Bus {{grid_id: $g, index: $bus}})-[:CONNECTED*1..{hops}]-(b:Bus) "
+        "WHERE all(r IN relationships(p) WHERE r.in_service) AND b.index <> $bus AND b.in_service "
+        "RETURN b.index AS bus, min(length(p)) AS hops, b.name AS name, b.vn_kv AS vn_kv, b.zone AS zone",
+        g=grid_id, bus=bus)
+    return sorted(rows, key=lambda r: (r["hops"], r["bus"]))
+
+
+def elements_at_bus(store, grid_id: str, bus: int) -> list[dict]:
+    """Every element attached to ``bus``: branches (with their side) and injections."""
+    rows = store.read(
+        "MATCH (e)-[a:AT]->(b:Bus {grid_id: $g, index: $bus}) "
+        "RETURN labels(e) AS labels, e.index AS index, e.name AS name, a.side AS side, e.in_service AS in_service, "
+        "e.p_mw AS p_mw", g=grid_id, bus=bus)
+    for row in rows:
+        row["label"] = row.pop("labels")[0]
+    return sorted(rows, key=lambda r: (r["label"], r["index"]))
+
+
+@dataclass
+class Snapshot:
+    """The in-service topology of one grid, read from the graph."""
+
+    graph: object  # networkx.MultiGraph: nodes = in-service buses, edges = in-service CONNECTED (key = element_id)
+    injections: list[dict] = field(default_factory=list)  # label, index, bus, p_mw, in_service, slack
+    names: dict[int, str] = field(default_factory=dict)
+    zones: dict[int, str | None] = field(default_factory=dict)
+
+    def sources(self) -> set[int]:
+        """Buses with an in-service ext_grid or slack gen (where supply comes from)."""
+        return {i["bus"] for i in self.injections if i["in_service"] and (i["label"] == "ExtGrid" or i["slack"])}
+
+
+def snapshot(store, grid_id: str) -> Snapshot:
+    """Read the in-service topology of ``grid_id`` into networkx."""
+    import networkx as nx
+
+    graph = nx.MultiGraph()
+    names, zones = {}, {}
+    for row in store.read("MATCH (b:Bus {grid_id: $g}) RETURN b.index AS bus, b.in_service AS live, b.name AS name, b.zone AS zone",
+                          g=grid_id):
+        names[row["bus"]], zones[row["bus"]] = row["name"], row["zone"]
+        if row["live"]:
+            graph.add_node(row["bus"])
+    for row in store.read("MATCH (a:Bus {grid_id: $g})-[c:CONNECTED]->(b:Bus) WHERE c.in_service "
+                          "RETURN a.index AS a, b.index AS b, c.element_id AS element_id, c.x_pu AS x_pu", g=grid_id):
+        if row["a"] in graph and row["b"] in graph:
+            graph.add_edge(row["a"], row["b"], key=row["element_id"], x_pu=abs(row["x_pu"] or 0.0))
+    injections = store.read(
+        "MATCH (e)-[:AT]->(b:Bus {grid_id: $g}) WHERE e:Load OR e:Gen OR e:SGen OR e:ExtGrid "
+        "RETURN labels(e) AS labels, e.index AS index, b.index AS bus, e.p_mw AS p_mw, e.in_service AS in_service, "
+        "e.slack AS slack", g=grid_id)
+    for row in injections:
+        row["label"] = row.pop("labels")[0]
+        row["slack"] = bool(row["slack"])
+    return Snapshot(graph=graph, injections=injections, names=names, zones=zones)
+
+
+def lowest_impedance_path(snap: Snapshot, start: int, end: int) -> dict | None:
+    """The path of least total series reactance |x| [pu], or None."""
+    import networkx as nx
+
+    try:
+        buses = nx.shortest_path(snap.graph, start, end, weight="x_pu")
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        return None
+    elements, total = [], 0.0
+    for a, b in zip(buses, buses[1:]):
+        key, data = min(snap.graph.get_edge_data(a, b).items(), key=lambda kv: kv[1]["x_pu"])
+        elements.append(key)
+        total += data["x_pu"]
+    return {"buses": buses, "elements": elements, "x_pu": total}
+
+
+def fewest_branch_path(snap: Snapshot, start: int, end: int) -> dict | None:
+    """The path with the fewest in-service branches (breadth-first), or None.
+
+    Notes
+    -----
+    Cypher's ``shortestPath(...) WHERE all(r IN relationships(p) WHERE r.in_service)``
+    is evaluated by ArcadeDB after the search, so it returns nothing when the
+    unfiltered shortest path crosses an open branch; the snapshot is exact.
+    """
+    import networkx as nx
+
+    try:
+        buses = nx.shortest_path(snap.graph, start, end)
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        return None
+    elements = [sorted(snap.graph.get_edge_data(a, b))[0] for a, b in zip(buses, buses[1:])]
+    return {"buses": buses, "elements": elements}
+
+
+def cut_off_by(snap: Snapshot, element_id: str) -> set[int]:
+    """Buses that lose every path to a source when ``element_id`` opens."""
+    import networkx as nx
+
+    graph = snap.graph.copy()
+    graph.remove_edges_from([(a, b, k) for a, b, k in list(graph.edges(keys=True)) if k == element_id])
+    sources = snap.sources()
+
+    def supplied(g) -> set[int]:
+        return {bus for component in nx.connected_components(g) if component & sources for bus in component}
+
+    return supplied(snap.graph) - supplied(graph)
+
+
+def injections_at(snap: Snapshot, buses: set[int], label: str) -> list[dict]:
+    """In-service injections of one label (``'Load'``, ``'Gen'``, ...) at the given buses."""
+    return [i for i in snap.injections if i["label"] == label and i["in_service"] and i["bus"] in buses]
