@@ -8,9 +8,10 @@ deleted at the end. Times are ``time.perf_counter`` wall time.
    is its first sync (the first grid goes into an empty database), "re-sync" a second
    one (idempotent MERGE). Goal: case2869pegase cold sync < 15 s.
 3. Queries: each ``gridsage.tools.graph`` query tool per ``--query-grids`` grid, 1 untimed
-   warm-up call (no sync is ever timed) then ``--repeats`` timed calls: p50 (median) and
-   p90 [ms]. Goal: p50 < 50 ms per tool and grid. Inputs: the middle bus by position,
-   the path first -> last bus, the first in-service line / trafo.
+   warm-up call (the tools' own first-use sync falls in the first one; no sync is timed),
+   then ``--repeats`` timed calls: p50 (median) and p90 [ms]. Goal: p50 < 50 ms per tool and grid. Inputs: the middle bus by position,
+   the path first -> last bus, the first in-service line / trafo. Queries run after
+   all syncs, so the database holds every grid synced (as a long-lived store does).
 4. Sections: the parts of those tools (Cypher reads, the networkx snapshot read,
    networkx analytics), p50 [ms], to show where the time goes.
 
@@ -94,16 +95,21 @@ def bench_queries(store, name: str, grid_id: str, repeats: int, query_t: Table, 
              ("graph_path", f"{a} -> {b}, impedance", lambda: g.graph_path(grid_id, a, b, weight="impedance"))]
     calls += [(tool, f"{e} {first[e]}", lambda tool=tool, e=e: getattr(g, tool)(grid_id, e, first[e]))
               for tool, e in (("graph_outage_impact", "line"), ("graph_downstream", "trafo")) if first[e] is not None]
+    p50s = {}
     for tool, arguments, fn in calls:
         p50, p90 = timed(fn, repeats)
+        p50s[f"{tool}({arguments})"] = p50
         query_t.add_row(name, tool, arguments, f"{p50:.1f}", f"{p90:.1f}", "[green]PASS[/green]"
                         if p50 < QUERY_GOAL_MS else f"[red]NOT MET ({p50 / QUERY_GOAL_MS:.1f}x)[/red]")
-        verdicts.append((f"{name} {tool}({arguments}) p50 < {QUERY_GOAL_MS:g} ms", p50 < QUERY_GOAL_MS, f"{p50:.1f} ms"))
+    worst = max(p50s, key=p50s.get)
+    verdicts.append((f"{name}: query p50 < {QUERY_GOAL_MS:g} ms for every tool", p50s[worst] < QUERY_GOAL_MS,
+                     (f"{sum(v < QUERY_GOAL_MS for v in p50s.values())}/{len(p50s)} met; slowest {worst} "
+                      f"{p50s[worst]:.1f} ms = {p50s[worst] / QUERY_GOAL_MS:.1f}x the limit")))
     snap = queries.snapshot(store, grid_id)
     sections = [("Cypher bus_exists (every tool's bus check)", lambda: queries.bus_exists(store, grid_id, bus)),
                 ("Cypher neighbourhood, hops=2", lambda: queries.neighbourhood(store, grid_id, bus, 2)),
                 ("Cypher elements_at_bus", lambda: queries.elements_at_bus(store, grid_id, bus)),
-                ("queries.snapshot: 3 Cypher reads into networkx", lambda: queries.snapshot(store, grid_id)),
+                ("queries.snapshot: 3 Cypher reads into networkx, uncached", lambda: queries.snapshot(store, grid_id)),
                 ("networkx fewest_branch_path", lambda: queries.fewest_branch_path(snap, a, b)),
                 ("networkx lowest_impedance_path", lambda: queries.lowest_impedance_path(snap, a, b)),
                 ("networkx cut_off_by (line)", lambda: queries.cut_off_by(snap, f"line:{first['line']}"))]
@@ -150,7 +156,6 @@ def main() -> None:
                     start = time.perf_counter()
                     report = sync_network(store, grid.net, grid_id)
                     runs.append(time.perf_counter() - start)
-                grid.cache["graph_sync"] = report  # what the tools' first-use sync stores: they will not sync again
                 sync_t.add_row(name, f"{len(grid.net.bus):,}", f"{sum(report.nodes.values()):,}", f"{report.connected:,}",
                                f"{t_load:.1f}", f"{runs[0]:.2f}", f"{runs[1]:.2f}")
                 if name == SYNC_GOAL_GRID:
@@ -160,6 +165,7 @@ def main() -> None:
                     loaded[name] = load_grid(src, base_dispatch="file").grid_id
                 if name in loaded:
                     bench_queries(store, name, loaded[name], args.repeats, query_t, section_t, verdicts)
+            query_t.caption = f"database: {store.read('MATCH (n) RETURN count(n) AS n')[0]['n']:,} nodes, all grids"
     finally:
         store.close()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -59,6 +59,22 @@ def _java_reasons(exc: BaseException) -> str:
     return " <- ".join(reasons)
 
 
+def single_threaded_blas() -> None:
+    """Keep BLAS on the calling thread for the rest of the process.
+
+    OpenBLAS worker threads crash the process (SIGSEGV) once the JVM runs in it
+    (measured: pandapower's makePTDF, i.e. numpy.linalg, after the JVM
+    started).  The variables cover BLAS libraries loaded later, threadpoolctl
+    those already loaded.  Call it from the thread that runs numerical work,
+    before the JVM starts.
+    """
+    from threadpoolctl import threadpool_limits
+
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class EmbeddedArcadeDB:
     """An ArcadeDB server in this process, with Bolt on a free 127.0.0.1 port.
 
@@ -216,14 +232,7 @@ class EmbeddedArcadeDB:
         config.write_text(_LOGGING.format(pattern=pattern), encoding="utf-8")
         # the bundled start_jvm defaults the crash log to ./log as well
         os.environ.setdefault("ARCADEDB_JVM_ERROR_FILE", str(log_dir / "hs_err_pid%p.log"))
-        # OpenBLAS worker threads crash the process (SIGSEGV) once the JVM runs in it (measured: pandapower's
-        # makePTDF -> numpy.linalg after the JVM started). Keep BLAS on the calling thread from here on:
-        # the variable covers BLAS libraries loaded later, threadpoolctl those already loaded.
-        from threadpoolctl import threadpool_limits
-
-        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[variable] = "1"
-        threadpool_limits(limits=1, user_api="blas")
+        single_threaded_blas()
         try:
             start_jvm(jvm_args=[f"-Djava.util.logging.config.file={config}", "-Darcadedb.installCustomFormatter=false"])
         except ArcadeDBError as exc:

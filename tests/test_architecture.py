@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {"tools": ("gridsage.reasoning", "gridsage.cli", "gridsage.mcp_server", "gridsage.chat", "gridsage.config", "mcp", "typer"),
              "knowledge": ("gridsage.reasoning", "gridsage.tools", "gridsage.cli", "gridsage.mcp_server"),
+             "graph_store": ("gridsage.reasoning", "gridsage.cli", "gridsage.mcp_server", "gridsage.config", "mcp", "typer"),
              "reasoning": ("gridsage.cli", "gridsage.mcp_server", "gridsage.config", "mcp", "typer")}
 
 
@@ -37,7 +38,7 @@ def test_layers_import_in_one_direction(folder):
 
 
 def test_startup_does_not_import_heavy_libraries():
-    code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner, gridsage.reasoning.plot; "
-            "print(sorted(m for m in ('pandapower', 'lightsim2grid', 'scipy', 'pandas', 'matplotlib') if m in sys.modules))")
+    code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner, gridsage.reasoning.plot, gridsage.tools.graph; "
+            "print(sorted(m for m in ('pandapower', 'lightsim2grid', 'scipy', 'pandas', 'matplotlib', 'jpype', 'neo4j', 'networkx') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr

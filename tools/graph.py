@@ -48,8 +48,18 @@ def _synced(grid_id: str, force: bool = False):
     store = _store()
     with grid.lock:
         if force or "graph_sync" not in grid.cache:
+            grid.cache.pop("graph_snapshot", None)
             grid.cache["graph_sync"] = sync_network(store, grid.net, grid_id, sync_progress.get())
     return store
+
+
+def _snapshot(store, grid_id: str) -> queries.Snapshot:
+    """The grid's in-service topology as read from the graph after its last sync (read once per sync)."""
+    grid = current_workspace().get(grid_id)
+    with grid.lock:
+        if "graph_snapshot" not in grid.cache:
+            grid.cache["graph_snapshot"] = queries.snapshot(store, grid_id)
+        return grid.cache["graph_snapshot"]
 
 
 def _check_bus(store, grid_id: str, bus: int, field: str = "bus") -> None:
@@ -153,10 +163,10 @@ def graph_neighbourhood(
     store = _synced(grid_id)
     _check_bus(store, grid_id, bus)
     rows = queries.neighbourhood(store, grid_id, bus, hops)
-    snap = queries.snapshot(store, grid_id)
-    return NeighbourhoodResult(grid_id=grid_id, bus=bus, zone=snap.zones.get(bus), hops=hops, total=len(rows),
+    context = queries.bus_context(store, grid_id, [bus] + [r["bus"] for r in rows])
+    return NeighbourhoodResult(grid_id=grid_id, bus=bus, zone=context["zones"].get(bus), hops=hops, total=len(rows),
                                buses=[NeighbourBus(**r) for r in rows[:max_results]],
-                               load_p_mw=_load_mw(snap, {bus} | {r["bus"] for r in rows}))
+                               load_p_mw=round(context["load_p_mw"], 3))
 
 
 class ElementAtBus(BaseModel):
@@ -235,7 +245,7 @@ def graph_path(
     store = _synced(grid_id)
     _check_bus(store, grid_id, from_bus, "from_bus")
     _check_bus(store, grid_id, to_bus, "to_bus")
-    snap = queries.snapshot(store, grid_id)
+    snap = _snapshot(store, grid_id)
     found = queries.fewest_branch_path(snap, from_bus, to_bus) if weight == "branches" else \
         queries.lowest_impedance_path(snap, from_bus, to_bus)
     if not found:
@@ -268,7 +278,7 @@ class IsolationResult(ToolResult):
 
 def _isolation(grid_id: str, element: str, index: int, max_results: int) -> IsolationResult:
     store = _synced(grid_id)
-    snap = queries.snapshot(store, grid_id)
+    snap = _snapshot(store, grid_id)
     element_id = _check_branch(snap, store, grid_id, element, index)
     cut = queries.cut_off_by(snap, element_id)
     loads = queries.injections_at(snap, cut, "Load")

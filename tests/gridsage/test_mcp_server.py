@@ -452,3 +452,20 @@ async def test_what_if_and_remedial_actions_over_mcp(workspace):
     line29 = next(e for e in best["effects"] if e["element"]["index"] == 29)
     assert line29["after"] < line29["before"]
     assert bad.is_error and "events[0].line" in text_of(bad) and "Fix:" in text_of(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_graph_tools_over_mcp(workspace, graph):
+    with anyio.fail_after(4 * CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            loaded = await client.call_tool("load_grid", {"source": "case14"})
+            grid_id = loaded.structured_content["grid_id"]
+            outage = await client.call_tool("graph_outage_impact", {"grid_id": grid_id, "element": "trafo", "index": 3})
+            bad = await client.call_tool("graph_neighbourhood", {"grid_id": grid_id, "bus": 99})
+    assert tools["graph_neighbourhood"].annotations.read_only_hint is True
+    assert tools["sync_graph"].annotations.read_only_hint is False and tools["sync_graph"].annotations.idempotent_hint
+    assert "cypher" not in str(tools["graph_path"].input_schema).lower()  # no free-form Cypher anywhere
+    assert outage.structured_content["buses"] == [7] and outage.structured_content["evidence_id"].startswith("ev-")
+    assert bad.is_error and text_of(bad).startswith("bus: ")
