@@ -74,10 +74,23 @@ class Snapshot:
     injections: list[dict] = field(default_factory=list)  # label, index, bus, p_mw, in_service, slack
     names: dict[int, str] = field(default_factory=dict)
     zones: dict[int, str | None] = field(default_factory=dict)
+    element_ids: set[str] = field(default_factory=set)  # every CONNECTED element, in service or not
 
     def sources(self) -> set[int]:
         """Buses with an in-service ext_grid or slack gen (where supply comes from)."""
         return {i["bus"] for i in self.injections if i["in_service"] and (i["label"] == "ExtGrid" or i["slack"])}
+
+    def supplied(self, without: str | None = None) -> set[int]:
+        """Buses joined to a source by in-service branches, optionally with one element opened."""
+        seen = {b for b in self.sources() if b in self.graph}
+        stack = list(seen)
+        while stack:
+            bus = stack.pop()
+            for other, keys in self.graph.adj[bus].items():
+                if other not in seen and any(k != without for k in keys):
+                    seen.add(other)
+                    stack.append(other)
+        return seen
 
 
 def snapshot(store, grid_id: str) -> Snapshot:
@@ -91,9 +104,11 @@ def snapshot(store, grid_id: str) -> Snapshot:
         names[row["bus"]], zones[row["bus"]] = row["name"], row["zone"]
         if row["live"]:
             graph.add_node(row["bus"])
-    for row in store.read("MATCH (a:Bus {grid_id: $g})-[c:CONNECTED]->(b:Bus) WHERE c.in_service "
-                          "RETURN a.index AS a, b.index AS b, c.element_id AS element_id, c.x_pu AS x_pu", g=grid_id):
-        if row["a"] in graph and row["b"] in graph:
+    element_ids = set()
+    for row in store.read("MATCH (a:Bus {grid_id: $g})-[c:CONNECTED]->(b:Bus) RETURN a.index AS a, b.index AS b, "
+                          "c.element_id AS element_id, c.x_pu AS x_pu, c.in_service AS live", g=grid_id):
+        element_ids.add(row["element_id"])
+        if row["live"] and row["a"] in graph and row["b"] in graph:
             graph.add_edge(row["a"], row["b"], key=row["element_id"], x_pu=abs(row["x_pu"] or 0.0))
     injections = store.read(
         "MATCH (b:Bus {grid_id: $g})<-[:AT]-(e) WHERE e:Load OR e:Gen OR e:SGen OR e:ExtGrid "
@@ -102,7 +117,7 @@ def snapshot(store, grid_id: str) -> Snapshot:
     for row in injections:
         row["label"] = row.pop("labels")[0]
         row["slack"] = bool(row["slack"])
-    return Snapshot(graph=graph, injections=injections, names=names, zones=zones)
+    return Snapshot(graph=graph, injections=injections, names=names, zones=zones, element_ids=element_ids)
 
 
 def lowest_impedance_path(snap: Snapshot, start: int, end: int) -> dict | None:
@@ -142,16 +157,7 @@ def fewest_branch_path(snap: Snapshot, start: int, end: int) -> dict | None:
 
 def cut_off_by(snap: Snapshot, element_id: str) -> set[int]:
     """Buses that lose every path to a source when ``element_id`` opens."""
-    import networkx as nx
-
-    graph = snap.graph.copy()
-    graph.remove_edges_from([(a, b, k) for a, b, k in list(graph.edges(keys=True)) if k == element_id])
-    sources = snap.sources()
-
-    def supplied(g) -> set[int]:
-        return {bus for component in nx.connected_components(g) if component & sources for bus in component}
-
-    return supplied(snap.graph) - supplied(graph)
+    return snap.supplied() - snap.supplied(without=element_id)
 
 
 def injections_at(snap: Snapshot, buses: set[int], label: str) -> list[dict]:

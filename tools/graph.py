@@ -68,10 +68,9 @@ def _check_bus(store, grid_id: str, bus: int, field: str = "bus") -> None:
                                   fix="use a bus index from grid_summary or run_power_flow.")
 
 
-def _check_branch(snap: queries.Snapshot, store, grid_id: str, element: str, index: int) -> str:
+def _check_branch(snap: queries.Snapshot, grid_id: str, element: str, index: int) -> str:
     element_id = f"{element}:{index}"
-    found = store.read("MATCH (a:Bus {grid_id: $g})-[c:CONNECTED {element_id: $e}]->() RETURN count(c) AS n", g=grid_id, e=element_id)
-    if not found[0]["n"]:
+    if element_id not in snap.element_ids:
         raise UnknownElementError(f"{element} {index} does not exist in grid {grid_id!r}", field="index",
                                   fix=f"use an existing {element} index (see grid_summary).")
     return element_id
@@ -279,7 +278,7 @@ class IsolationResult(ToolResult):
 def _isolation(grid_id: str, element: str, index: int, max_results: int) -> IsolationResult:
     store = _synced(grid_id)
     snap = _snapshot(store, grid_id)
-    element_id = _check_branch(snap, store, grid_id, element, index)
+    element_id = _check_branch(snap, grid_id, element, index)
     cut = queries.cut_off_by(snap, element_id)
     loads = queries.injections_at(snap, cut, "Load")
     generation = sum(i["p_mw"] or 0.0 for label in ("Gen", "SGen") for i in queries.injections_at(snap, cut, label))
