@@ -62,6 +62,7 @@ class ActionStep(BaseModel):
     rationale: str = Field(description="Why this step, in one sentence.")
     evidence_ids: list[str] = Field(min_length=1)
     citations: list[Citation] = Field(default_factory=list)
+    context: str | None = Field(default=None, description="Where it acts, from the topology graph: buses and zones.")
     proposal: Literal[True] = Field(default=True, description="Always a proposal: GridSage operates nothing.")
 
 

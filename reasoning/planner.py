@@ -103,6 +103,30 @@ def _graph_context(grid_id: str, net, findings: list[Finding]) -> None:
         finding.context = text
 
 
+def _action_buses(net, action: dict) -> list[tuple[str, int]]:
+    """(role, bus) pairs an action acts at."""
+    if action["type"] == "redispatch":
+        raise_table = net[action["increase_element"]]
+        return [("lower", int(net.gen.at[action["decrease_gen"], "bus"])),
+                ("raise", int(raise_table.at[action["increase_index"], "bus"]))]
+    if action["type"] == "load_shed":
+        return [("shed", int(net.load.at[action["load"], "bus"]))]
+    return [("set-point", int(net.gen.at[action["gen"], "bus"]))]
+
+
+def _action_context(grid_id: str, net, steps: list[ActionStep]) -> None:
+    """Name the buses and zones each plan step acts at, from graph queries."""
+    from gridsage.tools.graph import graph_neighbourhood
+
+    for step in steps:
+        parts = []
+        for role, bus in _action_buses(net, step.action):
+            near = graph_neighbourhood(grid_id, bus, hops=1, max_results=5)
+            parts.append(f"{role} at bus {bus} (zone {near.zone or 'n/a'}, {near.load_p_mw:.1f} MW of load within 1 branch)")
+            step.evidence_ids.append(near.evidence_id)
+        step.context = "; ".join(parts)
+
+
 def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[ActionStep], str]:
     """Greedy plan: best validated action, applied, then re-proposed; returns steps and the final grid id."""
     limits = scenario.limits.model_dump()
@@ -225,6 +249,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         with use_workspace(workspace):
             try:
                 _graph_context(post_grid.grid_id, workspace.get(post_grid.grid_id).net, findings)
+                _action_context(post_grid.grid_id, workspace.get(post_grid.grid_id).net, steps)
             except GraphUnavailableError as exc:
                 graph_note = f"Topology graph unavailable ({exc.message}); findings carry no graph context."
 

@@ -58,6 +58,8 @@ def render_text(a: Assessment) -> str:
     for s in a.action_plan:
         out.append(f"  {s.order}. {s.description} {_ids(s.evidence_ids)}")
         out.append(_wrap(f"Effect: {_effects(s)}. {s.rationale}", "     "))
+        if s.context:
+            out.append(_wrap(f"Where: {s.context}", "     "))
         for c in s.citations:
             out.append(f"     Note: {c.note} ({c.short()})")
     out += [_wrap(a.plan_outcome)]
@@ -85,7 +87,7 @@ def render_markdown(a: Assessment) -> str:
     out += ["", "## What to do first", "", "_Proposals, each validated by an AC power flow on a copy; GridSage operates nothing._", ""]
     for s in a.action_plan:
         out.append(f"{s.order}. **{s.description}** ({s.outcome}; evidence {', '.join(s.evidence_ids)})  ")
-        out.append(f"   {_effects(s, 8)}. {s.rationale}")
+        out.append(f"   {_effects(s, 8)}. {s.rationale}" + (f" Where: {s.context}." if s.context else ""))
     out += ["", a.plan_outcome, "", "## Assumptions", ""] + [f"- {x}" for x in a.assumptions]
     out += ["", "## Standards applied", ""] + [f"- {c.short()}: {c.note or ''}" for c in a.citations]
     out += ["", "## Evidence", "", "| id | tool |", "|---|---|"] + [f"| {k} | {v.tool} |" for k, v in a.evidence.items()]

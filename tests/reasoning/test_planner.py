@@ -34,6 +34,9 @@ def test_top_findings_carry_graph_context_with_evidence(run):
     near = a.evidence[worst.evidence_ids[2]].result
     net = workspace.get(a.grid_id).net
     assert near["bus"] == int(net.line.from_bus[29]) and near["zone"] == str(int(net.bus.zone[near["bus"]]))
+    first = a.action_plan[0]
+    assert first.context.startswith("lower at bus ") and "zone" in first.context
+    assert a.evidence[first.evidence_ids[-1]].tool == "graph_neighbourhood"
 
 
 def test_findings_match_an_independent_power_flow(run):

@@ -67,6 +67,11 @@ def test_each_query_tool_on_cigre(graph, grids):
     assert graph_outage_impact(cigre, "line", 12).status == "no_isolation"  # behind an open switch already
 
 
+def test_downstream_on_case118_matches_outage_impact(graph, grids):
+    downstream = graph_downstream(grids["case118"], "trafo", 12)
+    assert downstream.buses == graph_outage_impact(grids["case118"], "trafo", 12).buses == [115]
+
+
 def test_bounds_and_unknown_elements(graph, grids):
     bounded = graph_neighbourhood(grids["case118"], 48, hops=3, max_results=5)
     assert len(bounded.buses) == 5 and bounded.total > 5
