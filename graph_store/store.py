@@ -14,7 +14,7 @@ import atexit
 import contextlib
 import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal
 
 from ..tools.errors import GraphQueryError, GraphUnavailableError, GridSageError, InputError
@@ -291,11 +291,8 @@ def get_store() -> GraphStore:
         return _default
 
 
-@contextlib.contextmanager
-def use_store(store: GraphStore) -> Iterator[GraphStore]:
+def use_store(store: GraphStore) -> contextlib.AbstractContextManager[GraphStore]:
     """Make ``store`` current for the ``with`` block (this thread or task only); it is not closed on exit."""
-    token = _current.set(store)
-    try:
-        yield store
-    finally:
-        _current.reset(token)
+    from gridsage.tools.workspace import scoped
+
+    return scoped(_current, store)

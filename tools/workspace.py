@@ -19,7 +19,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import RequestTooLargeError, UnknownGridError
 from .evidence import EvidenceLedger
@@ -144,10 +144,15 @@ def current_workspace() -> Workspace:
 
 
 @contextlib.contextmanager
-def use_workspace(workspace: Workspace) -> Iterator[Workspace]:
-    """Run tools against ``workspace`` inside a ``with`` block."""
-    token = _current.set(workspace)
+def scoped(variable: contextvars.ContextVar, value):
+    """Set a context variable for the ``with`` block (this thread or task), then restore it."""
+    token = variable.set(value)
     try:
-        yield workspace
+        yield value
     finally:
-        _current.reset(token)
+        variable.reset(token)
+
+
+def use_workspace(workspace: Workspace) -> contextlib.AbstractContextManager[Workspace]:
+    """Run tools against ``workspace`` inside a ``with`` block."""
+    return scoped(_current, workspace)
