@@ -74,7 +74,7 @@ def node_rows(net, grid_id: str, element: str) -> list[dict]:
     """One row per element of a pandapower table, ready for MERGE."""
     table = net[element]
     rows = []
-    for pos, (index, row) in enumerate(table.iterrows()):
+    for index, row in table.iterrows():
         props = {"name": _name(row.get("name")), "in_service": bool(row.get("in_service", True))}
         if element == "bus":
             props.update(vn_kv=_num(row.vn_kv), zone=_zone(row.get("zone")))

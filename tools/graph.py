@@ -68,6 +68,13 @@ def _check_bus(store, grid_id: str, bus: int, field: str = "bus") -> None:
                                   fix="use a bus index from grid_summary or run_power_flow.")
 
 
+def _store_with_bus(grid_id: str, bus: int):
+    """The synced store, once ``bus`` is known to exist (UnknownElementError otherwise)."""
+    store = _synced(grid_id)
+    _check_bus(store, grid_id, bus)
+    return store
+
+
 def _check_branch(snap: queries.Snapshot, grid_id: str, element: str, index: int) -> str:
     element_id = f"{element}:{index}"
     if element_id not in snap.element_ids:
@@ -159,8 +166,7 @@ def graph_neighbourhood(
     UnknownElementError
         If the bus does not exist.
     """
-    store = _synced(grid_id)
-    _check_bus(store, grid_id, bus)
+    store = _store_with_bus(grid_id, bus)
     rows = queries.neighbourhood(store, grid_id, bus, hops)
     context = queries.bus_context(store, grid_id, [bus] + [r["bus"] for r in rows])
     return NeighbourhoodResult(grid_id=grid_id, bus=bus, zone=context["zones"].get(bus), hops=hops, total=len(rows),
@@ -194,8 +200,7 @@ def graph_elements_at_bus(grid_id: GridId, bus: Bus, max_results: MaxResults = 5
     UnknownElementError
         If the bus does not exist.
     """
-    store = _synced(grid_id)
-    _check_bus(store, grid_id, bus)
+    store = _store_with_bus(grid_id, bus)
     rows = queries.elements_at_bus(store, grid_id, bus)
     items = [ElementAtBus(element=TABLE_OF[r["label"]], index=r["index"], name=r["name"], side=r["side"],
                           in_service=bool(r["in_service"]), p_mw=r["p_mw"]) for r in rows]
