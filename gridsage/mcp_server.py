@@ -2,7 +2,7 @@
 
 A thin layer over :mod:`gridsage.tools`.  It registers the same typed tool
 functions the CLI and the agent use (one line each in :data:`TOOLS`), turns
-their :class:`~gridsage.tools.errors.GridSageError` into MCP tool errors with
+their :class:`~gridsage.errors.GridSageError` into MCP tool errors with
 the same message, and serves them over stdio or streamable HTTP.
 
 - **Tools** return pydantic models, so each has an ``outputSchema`` and its
@@ -50,7 +50,9 @@ from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import Field
 
 from gridsage import __version__, config
-from gridsage.tools.errors import GridSageError, InputError, from_validation_error
+from gridsage.errors import GridSageError, InputError, from_validation_error
+from gridsage.knowledge.corpus import get_entry, load_corpus
+from gridsage.knowledge.settings import KnowledgeSettings
 from gridsage.tools.grids import summarize
 from gridsage.tools.workspace import current_workspace
 
@@ -86,6 +88,8 @@ TOOLS: list[tuple[str, ToolAnnotations]] = [
     ("graph.graph_path", ANALYSIS),
     ("graph.graph_outage_impact", ANALYSIS),
     ("graph.graph_downstream", ANALYSIS),
+    ("standards.search_standards", ANALYSIS),
+    ("standards.read_standard", ANALYSIS),
 ]
 
 
@@ -120,7 +124,7 @@ def as_tool_error(exc: ToolError) -> ToolError:
     -------
     ToolError
         Carrying ``str(GridSageError)`` when a GridSage error caused ``exc``;
-        :func:`~gridsage.tools.errors.from_validation_error`'s message when the
+        :func:`~gridsage.errors.from_validation_error`'s message when the
         arguments failed the input schema; otherwise ``exc`` unchanged.
     """
     cause = exc.__cause__
@@ -212,6 +216,27 @@ def scenario_yaml(name: str) -> str:
     return files[stem].read_text(encoding="utf-8")
 
 
+def standards_index_json() -> str:
+    """JSON list of the standards corpus: id, uri, title, standard, edition, clause, tags (no index needed)."""
+    try:
+        entries = load_corpus(KnowledgeSettings.from_env().corpus_dir)
+    except GridSageError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+    return json.dumps([{"id": e.id, "uri": f"standards://{e.id}", "title": e.title, "standard": e.standard,
+                        "edition": e.edition, "clause": e.clause, "tags": e.tags} for e in entries.values()])
+
+
+def standard_markdown(entry_id: str) -> str:
+    """One standards-corpus entry as markdown: citation, key figures, explanation."""
+    try:
+        entry = get_entry(entry_id, KnowledgeSettings.from_env().corpus_dir)
+    except GridSageError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+    figures = "".join(f"- `{k}`: {v}\n" for k, v in entry.figures.items())
+    return (f"# {entry.title}\n\n{entry.citation().short()} (`{entry.id}`; tags: {', '.join(entry.tags)})\n\n"
+            + (f"## Key figures\n\n{figures}\n" if figures else "") + f"{entry.body}\n")
+
+
 # ------------------------------------------------------------------------- prompts
 
 
@@ -238,7 +263,8 @@ INSTRUCTIONS = (
     "then pass the grid_id it returns to run_power_flow or run_contingency_analysis; study what-ifs with apply_events "
     "and propose_remedial_actions (both work on copies). Every number must come from "
     "a tool result; each result has an evidence_id, readable at evidence://<evidence_id>, and every limit it "
-    "applies carries a standard clause. Tool errors name the field at fault and the fix. Remedial actions are "
+    "applies carries a standard clause whose entry_id is readable at standards://<entry_id> (search_standards finds "
+    "clauses by meaning). Tool errors name the field at fault and the fix. Remedial actions are "
     "proposals: GridSage operates nothing."
 )
 
@@ -315,6 +341,11 @@ def build_server(token: str | None = None) -> MCPServer:
                     description="The scenario files shipped with GridSage.")(scenario_library_json)
     server.resource("scenario://{name}", name="scenario", mime_type="application/yaml",
                     description="A scenario file's YAML text, by name (see scenario://library).")(scenario_yaml)
+
+    server.resource("standards://index", name="standards_index", mime_type="application/json",
+                    description="Every standards-corpus entry: id, title, standard, clause, tags.")(standards_index_json)
+    server.resource("standards://{entry_id}", name="standard", mime_type="text/markdown",
+                    description="One standards-corpus entry (cited by findings as entry_id): clause, figures, text.")(standard_markdown)
 
     server.prompt(name="assess_contingency")(assess_contingency)
     return server

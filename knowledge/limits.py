@@ -1,8 +1,16 @@
 """The operating limits GridSage applies, each traced to a standard clause.
 
-Tools read their defaults from here, and every violation they report carries
-the :class:`Citation` of the limit it breaks.  Callers may override a value
-(for example a tighter voltage band); the citation then says so.
+The figures live in the standards corpus (:mod:`gridsage.knowledge.corpus`):
+this module reads them from the entries named below, so the corpus is the one
+source of truth.  A utility may override a figure for all tools with a YAML
+file named by ``GRIDSAGE_LIMITS_FILE``::
+
+    ansi-c84-1-range-a:
+      vm_pu_min: 0.93
+
+and a caller may override a value for one call (for example a tighter voltage
+band).  Either way the citation's note says so.  Every violation a tool
+reports carries the :class:`Citation` of the limit it breaks.
 
 References
 ----------
@@ -14,20 +22,16 @@ References
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
+from gridsage.errors import CorpusError
 
-class Citation(BaseModel):
-    """Where a limit or rule comes from."""
-
-    standard: str = Field(description="Standard or source, e.g. 'ANSI C84.1'.")
-    edition: str = Field(description="Edition or year, e.g. '2020'.")
-    clause: str = Field(description="Clause, table or section, e.g. 'Table 1, Range A'.")
-    note: str | None = Field(default=None, description="How GridSage applies it, in one sentence.")
-
-    def short(self) -> str:
-        """``'ANSI C84.1-2020 Table 1, Range A'`` style reference."""
-        return f"{self.standard}-{self.edition} {self.clause}"
+from .citation import Citation
+from .corpus import get_entry
+from .settings import KnowledgeSettings
 
 
 class Limit(BaseModel):
@@ -41,79 +45,165 @@ class Limit(BaseModel):
     citation: Citation
 
 
-VOLTAGE_BAND = Limit(
-    name="voltage_band",
-    quantity="vm_pu",
-    lower=0.95,
-    upper=1.05,
-    unit="pu",
-    citation=Citation(
-        standard="ANSI C84.1",
-        edition="2020",
-        clause="Table 1, Range A",
-        note="Range A keeps service voltage within +/-5 % of nominal; applied to every in-service bus.",
-    ),
-)
+#: corpus entry of the steady-state voltage band (figures vm_pu_min, vm_pu_max [pu])
+VOLTAGE_ENTRY = "ansi-c84-1-range-a"
+#: corpus entry of the branch thermal limit (figure loading_percent_max [%])
+THERMAL_ENTRY = "nerc-tpl-001-facility-ratings"
 
-THERMAL_NORMAL = Limit(
-    name="thermal_normal",
-    quantity="loading_percent",
-    upper=100.0,
-    unit="%",
-    citation=Citation(
-        standard="NERC TPL-001",
-        edition="5.1",
-        clause="Table 1, steady state (P0 and P1)",
-        note=(
-            "Branch loading must stay within the facility rating; the case's normal rating "
-            "(MATPOWER RATE_A, pandapower max_i_ka or sn_mva) is used, as no emergency rating is given."
-        ),
-    ),
-)
+_VOLTAGE_NOTE = "Range A keeps service voltage within +/-5 % of nominal; applied to every in-service bus."
+_THERMAL_NOTE = ("Branch loading must stay within the facility rating; the case's normal rating "
+                 "(MATPOWER RATE_A, pandapower max_i_ka or sn_mva) is used, as no emergency rating is given.")
+
+
+@functools.lru_cache(maxsize=8)
+def _overrides(path: Path | None) -> dict[str, dict[str, float]]:
+    if path is None:
+        return {}
+    import yaml
+
+    where = f"GRIDSAGE_LIMITS_FILE ({path})"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise CorpusError(f"the limits file cannot be read: {' '.join(str(exc).split())}", field=where,
+                          fix="point GRIDSAGE_LIMITS_FILE at a YAML file of {entry_id: {figure: value}}, or unset it.") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise CorpusError("the limits file must map entry ids to {figure: value} mappings", field=where,
+                          fix="write e.g. 'ansi-c84-1-range-a: {vm_pu_min: 0.93}'.")
+    for entry_id, figures in data.items():
+        for name, value in figures.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+                raise CorpusError(f"override {entry_id}.{name} must be a number (got {value!r})",
+                                  field=f"{where}: {entry_id}.{name}", fix="give the figure as a plain number.")
+    return data
+
+
+def figure(entry_id: str, name: str, settings: KnowledgeSettings | None = None) -> tuple[float, Citation, str | None]:
+    """A numeric figure of a corpus entry, after any configured override.
+
+    Parameters
+    ----------
+    entry_id : str
+        Corpus entry, e.g. ``'ansi-c84-1-range-a'``.
+    name : str
+        Figure name with its unit, e.g. ``'vm_pu_min'``.
+    settings : KnowledgeSettings, optional
+        Default from the environment.
+
+    Returns
+    -------
+    value : float
+        The figure [unit in its name].
+    citation : Citation
+        The entry's citation.
+    override : str or None
+        ``'<name> <value> in place of <corpus value> (<file>)'`` when the
+        limits file overrides it.
+
+    Raises
+    ------
+    UnknownEntryError
+        If the entry does not exist.
+    CorpusError
+        If the entry lacks the figure, or the limits file is malformed or
+        overrides a figure the entry does not have.
+    """
+    settings = settings or KnowledgeSettings.from_env()
+    entry = get_entry(entry_id, settings.corpus_dir)
+    value = entry.figure(name)
+    overrides = _overrides(settings.limits_file).get(entry_id, {})
+    for key in overrides:
+        entry.figure(key)  # an override of a figure the entry lacks is an error, not a silent no-op
+    if name in overrides:
+        return float(overrides[name]), entry.citation(), f"{name} {overrides[name]:g} in place of {value:g} ({settings.limits_file})"
+    return float(value), entry.citation(), None
+
+
+def _noted(citation: Citation, note: str, changes: list[str]) -> Citation:
+    text = note if not changes else f"{note} Configured: {'; '.join(changes)}."
+    return citation.model_copy(update={"note": text})
 
 
 def voltage_band(vm_min_pu: float | None = None, vm_max_pu: float | None = None) -> Limit:
-    """The voltage band to apply, defaulting to ANSI C84.1 Range A.
+    """The voltage band to apply: ANSI C84.1 Range A from the corpus, unless overridden.
 
     Parameters
     ----------
     vm_min_pu : float, optional
-        Lower bound [pu]; default 0.95.
+        Lower bound for this call [pu]; default the corpus figure (0.95).
     vm_max_pu : float, optional
-        Upper bound [pu]; default 1.05.
+        Upper bound for this call [pu]; default the corpus figure (1.05).
 
     Returns
     -------
     Limit
-        The band, citing ANSI C84.1-2020 Table 1 Range A; an overridden band
-        says so in its citation note.
+        The band, citing ANSI C84.1-2020 Table 1 Range A (entry
+        ``ansi-c84-1-range-a``); an overridden band says so in its note.
+
+    Raises
+    ------
+    CorpusError
+        If the corpus entry or the limits file is malformed.
+
+    References
+    ----------
+    .. [1] ANSI C84.1-2020, Table 1, Range A.
     """
-    lower = VOLTAGE_BAND.lower if vm_min_pu is None else vm_min_pu
-    upper = VOLTAGE_BAND.upper if vm_max_pu is None else vm_max_pu
-    if (lower, upper) == (VOLTAGE_BAND.lower, VOLTAGE_BAND.upper):
-        return VOLTAGE_BAND
-    note = f"User band {lower:.3f}-{upper:.3f} pu in place of Range A's 0.95-1.05 pu."
-    return VOLTAGE_BAND.model_copy(
-        update={"lower": lower, "upper": upper, "citation": VOLTAGE_BAND.citation.model_copy(update={"note": note})}
-    )
+    lower, citation, low_over = figure(VOLTAGE_ENTRY, "vm_pu_min")
+    upper, _, high_over = figure(VOLTAGE_ENTRY, "vm_pu_max")
+    citation = _noted(citation, _VOLTAGE_NOTE, [c for c in (low_over, high_over) if c])
+    if vm_min_pu is not None or vm_max_pu is not None:
+        given = (lower if vm_min_pu is None else vm_min_pu, upper if vm_max_pu is None else vm_max_pu)
+        if given != (lower, upper):
+            note = f"User band {given[0]:.3f}-{given[1]:.3f} pu in place of {lower:.3f}-{upper:.3f} pu."
+            citation, (lower, upper) = citation.model_copy(update={"note": note}), given
+    return Limit(name="voltage_band", quantity="vm_pu", lower=lower, upper=upper, unit="pu", citation=citation)
 
 
 def thermal_limit(max_loading_percent: float | None = None) -> Limit:
-    """The branch thermal limit to apply, defaulting to 100 % of the rating.
+    """The branch thermal limit to apply: 100 % of the facility rating from the corpus, unless overridden.
 
     Parameters
     ----------
     max_loading_percent : float, optional
-        Upper bound [% of rating]; default 100.
+        Upper bound for this call [% of rating]; default the corpus figure (100).
 
     Returns
     -------
     Limit
-        The limit, citing NERC TPL-001-5.1 Table 1.
+        The limit, citing NERC TPL-001-5.1 Table 1 (entry
+        ``nerc-tpl-001-facility-ratings``).
+
+    Raises
+    ------
+    CorpusError
+        If the corpus entry or the limits file is malformed.
+
+    References
+    ----------
+    .. [1] NERC TPL-001-5.1, Table 1, steady-state performance.
     """
-    if max_loading_percent is None or max_loading_percent == THERMAL_NORMAL.upper:
-        return THERMAL_NORMAL
-    note = f"User limit {max_loading_percent:.1f} % of rating in place of 100 %."
-    return THERMAL_NORMAL.model_copy(
-        update={"upper": max_loading_percent, "citation": THERMAL_NORMAL.citation.model_copy(update={"note": note})}
-    )
+    upper, citation, over = figure(THERMAL_ENTRY, "loading_percent_max")
+    citation = _noted(citation, _THERMAL_NOTE, [over] if over else [])
+    if max_loading_percent is not None and max_loading_percent != upper:
+        note = f"User limit {max_loading_percent:.1f} % of rating in place of {upper:.1f} %."
+        citation, upper = citation.model_copy(update={"note": note}), max_loading_percent
+    return Limit(name="thermal_normal", quantity="loading_percent", upper=upper, unit="%", citation=citation)
+
+
+def cite(entry_id: str, note: str | None = None) -> Citation:
+    """The citation of a corpus entry (from the configured corpus folder).
+
+    Parameters
+    ----------
+    entry_id : str
+        e.g. ``'nerc-tpl-001-p1-single-contingency'``.
+    note : str, optional
+        How GridSage applies it, in one sentence.
+
+    Raises
+    ------
+    UnknownEntryError
+        If the corpus has no such entry.
+    """
+    return get_entry(entry_id, KnowledgeSettings.from_env().corpus_dir).citation(note)

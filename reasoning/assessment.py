@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from gridsage.knowledge.limits import Citation
+from gridsage.knowledge.citation import Citation
 from gridsage.tools.elements import ElementRef
 from gridsage.tools.evidence import EvidenceRecord
 from gridsage.tools.remedial import ElementEffect
@@ -47,6 +47,7 @@ class ContingencyRisk(BaseModel):
     islanded_buses: list[int] = Field(default_factory=list)
     lost_load_mw: float = Field(default=0.0, description="[MW]")
     evidence_ids: list[str] = Field(min_length=1)
+    citations: list[Citation] = Field(default_factory=list)
 
 
 class ActionStep(BaseModel):

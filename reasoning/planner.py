@@ -18,10 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from gridsage.knowledge.limits import Citation
+from gridsage.knowledge.citation import Citation
+from gridsage.knowledge.limits import cite
 from gridsage.tools.contingency import ContingencyResult, run_contingency_analysis
 from gridsage.tools.elements import BRANCH_TABLES, ElementRef
-from gridsage.tools.errors import GraphUnavailableError, InputError, ScenarioError
+from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
 from gridsage.tools.events import apply_events
 from gridsage.tools.grids import load_grid
 from gridsage.tools.power_flow import PowerFlowResult, run_power_flow
@@ -59,11 +60,18 @@ def _violation_finding(v: Violation, evidence_id: str, when: str) -> Finding:
                    unit=v.unit, evidence_ids=[evidence_id], citations=[v.citation])
 
 
+#: corpus entries behind the planner's own findings (violations cite their limit's entry)
+P1_ENTRY = "nerc-tpl-001-p1-single-contingency"
+LOAD_LOSS_ENTRY = "nerc-tpl-001-consequential-load-loss"
+INSTABILITY_ENTRY = "nerc-tpl-001-instability-cascading"
+
+
 def _risks(n1: ContingencyResult) -> list[ContingencyRisk]:
+    p1 = cite(P1_ENTRY, "Each single branch outage of the post-event grid is a P1 event.")
     return [ContingencyRisk(rank=o.rank or i, outage=o.outage, status=o.status, max_loading_percent=o.max_loading_percent,
                             max_loading_element=o.max_loading_element, vm_min_pu=o.vm_min_pu,
                             violation_count=o.violation_count, islanded_buses=o.islanded_buses,
-                            lost_load_mw=o.lost_load_mw, evidence_ids=[n1.evidence_id])
+                            lost_load_mw=o.lost_load_mw, evidence_ids=[n1.evidence_id], citations=[p1])
             for i, o in enumerate(n1.top, 1)]
 
 
@@ -234,14 +242,19 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
                  for v in base.violations if (v.element, v.index, v.kind) not in post_keys]
     if post.status != "converged":
         findings.insert(0, Finding(severity="critical", title="Post-event power flow has no solution (possible voltage collapse)",
-                                   evidence_ids=[post.evidence_id]))
+                                   evidence_ids=[post.evidence_id],
+                                   citations=[cite(INSTABILITY_ENTRY, "A post-event power flow without a solution signals "
+                                                                     "voltage instability or loss of loadability.")]))
     if post.unsupplied_buses:
         findings.append(Finding(severity="high", title=f"{len(post.unsupplied_buses)} bus(es) left without supply after the events",
-                                evidence_ids=[post.evidence_id]))
+                                evidence_ids=[post.evidence_id],
+                                citations=[cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
     if n1.status == "completed" and n1.islanding_count:
         lost = sum(o.lost_load_mw for o in n1.islanding)
         findings.append(Finding(severity="medium", value=round(lost, 1), unit="MW", evidence_ids=[n1.evidence_id],
-                                title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)"))
+                                title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)",
+                                citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),
+                                           cite(LOAD_LOSS_ENTRY, "Load on buses islanded by an outage is lost.")]))
     findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
     graph_note = None
     if graph and post.status == "converged":
@@ -269,6 +282,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
     else:
         plan_outcome = "No validated action relieves the violations; escalate to operator judgement."
 
+    risks = _risks(n1) if n1.status == "completed" else []
     grid = workspace.get(post_grid.grid_id)
     assumptions = list(grid.notes) + [
         "Thermal limits are the case's normal (continuous) ratings; no emergency ratings are given.",
@@ -287,11 +301,11 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
     return Assessment(
         scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
         source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),
-        events=post_grid.changes, findings=findings, contingency_risks=_risks(n1) if n1.status == "completed" else [],
+        events=post_grid.changes, findings=findings, contingency_risks=risks,
         contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id,
         assumptions=assumptions, confidence=confidence, confidence_reason=reason,
         citations=_unique_citations([[lim.citation for lim in post.limits]] + [f.citations for f in findings]
-                                    + [s.citations for s in steps]),
+                                    + [r.citations for r in risks] + [s.citations for s in steps]),
         evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
         generated_utc=datetime.now(timezone.utc),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gridsage.tools.errors import InputError
+from gridsage.errors import InputError
 
 from .assessment import Assessment
 

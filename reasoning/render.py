@@ -33,6 +33,10 @@ def _wrap(text: str, indent: str = "  ") -> str:
     return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
 
 
+def _cites(citations) -> str:
+    return "; ".join(c.brief() for c in citations)
+
+
 def render_text(a: Assessment) -> str:
     """The Assessment as a plain-text engineer's report (about 40 lines)."""
     out = [f"GridSage assessment: {a.title or a.scenario}", f"Grid {a.source} -> {a.grid_id} | planner: {a.planner}"]
@@ -41,7 +45,7 @@ def render_text(a: Assessment) -> str:
     out += ["", "WHAT HAPPENED", _wrap(a.situation)]
     out += ["", f"FINDINGS ({len(a.findings)})"]
     for f in a.findings[:FINDINGS_SHOWN]:
-        cite = f" ({f.citations[0].short()})" if f.citations else ""
+        cite = f" ({_cites(f.citations)})" if f.citations else ""
         out.append(f"  {_MARK[f.severity]}{f.severity.upper():<8} {f.title}{cite} {_ids(f.evidence_ids)}")
         if f.context:
             out.append(_wrap(f"where: {f.context}", "               "))
@@ -61,11 +65,12 @@ def render_text(a: Assessment) -> str:
         if s.context:
             out.append(_wrap(f"Where: {s.context}", "     "))
         for c in s.citations:
-            out.append(f"     Note: {c.note} ({c.short()})")
+            out.append(_wrap(f"Note: {c.note} ({c.brief()})", "     "))
     out += [_wrap(a.plan_outcome)]
     out += ["", f"CONFIDENCE: {a.confidence} ({a.confidence_reason})", "ASSUMPTIONS"]
     out += [_wrap(f"- {x}", "  ") for x in a.assumptions]
-    out += ["", "STANDARDS APPLIED"] + [f"  {c.short()}: {c.note or ''}".rstrip(": ") for c in a.citations]
+    out += ["", "STANDARDS APPLIED (gridsage knowledge show ID)"]
+    out += [_wrap(f"{c.short()} [{c.entry_id}]: {c.note or ''}".rstrip(": "), "  ") for c in a.citations]
     out += ["", "EVIDENCE  " + "  ".join(f"{k}={v.tool}" for k, v in a.evidence.items())]
     return "\n".join(out) + "\n"
 
@@ -77,7 +82,7 @@ def render_markdown(a: Assessment) -> str:
     if a.question:
         out += [f"> {a.question}", ""]
     out += ["## What happened", "", a.situation, "", "## Findings", "", "| severity | finding | standard | evidence |", "|---|---|---|---|"]
-    out += [f"| {f.severity} | {f.title}{'<br>' + f.context if f.context else ''} | {f.citations[0].short() if f.citations else ''} | "
+    out += [f"| {f.severity} | {f.title}{'<br>' + f.context if f.context else ''} | {_cites(f.citations)} | "
             f"{', '.join(f.evidence_ids)} |" for f in a.findings]
     out += ["", "## At risk next (N-1)", "", a.contingency_summary, "",
             "| rank | outage | worst branch | loading % | violations | islanded buses | evidence |", "|---|---|---|---|---|---|---|"]
@@ -89,7 +94,7 @@ def render_markdown(a: Assessment) -> str:
         out.append(f"{s.order}. **{s.description}** ({s.outcome}; evidence {', '.join(s.evidence_ids)})  ")
         out.append(f"   {_effects(s, 8)}. {s.rationale}" + (f" Where: {s.context}." if s.context else ""))
     out += ["", a.plan_outcome, "", "## Assumptions", ""] + [f"- {x}" for x in a.assumptions]
-    out += ["", "## Standards applied", ""] + [f"- {c.short()}: {c.note or ''}" for c in a.citations]
+    out += ["", "## Standards applied", ""] + [f"- {c.short()} (`{c.entry_id}`): {c.note or ''}" for c in a.citations]
     out += ["", "## Evidence", "", "| id | tool |", "|---|---|"] + [f"| {k} | {v.tool} |" for k, v in a.evidence.items()]
     return "\n".join(out) + "\n"
 

@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from gridsage.tools.errors import ScenarioError, from_validation_error
+from gridsage.errors import ScenarioError, from_validation_error
 from gridsage.tools.events import Event
 from gridsage.tools.violations import MaxLoadingPercent, VmMaxPu, VmMinPu
 from pydantic import BaseModel, ConfigDict, Field, ValidationError

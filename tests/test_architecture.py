@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {"tools": ("gridsage.reasoning", "gridsage.cli", "gridsage.mcp_server", "gridsage.chat", "gridsage.config", "mcp", "typer"),
              "knowledge": ("gridsage.reasoning", "gridsage.tools", "gridsage.cli", "gridsage.mcp_server"),
              "graph_store": ("gridsage.reasoning", "gridsage.cli", "gridsage.mcp_server", "gridsage.config", "mcp", "typer"),
-             "reasoning": ("gridsage.cli", "gridsage.mcp_server", "gridsage.config", "mcp", "typer")}
+             "reasoning": ("gridsage.cli", "gridsage.mcp_server", "gridsage.config", "mcp", "typer"),
+             "evals": ("gridsage.cli", "gridsage.mcp_server", "mcp", "typer")}
 
 
 def _imports(path: Path) -> set[str]:
@@ -37,8 +38,13 @@ def test_layers_import_in_one_direction(folder):
             assert not name.startswith(FORBIDDEN[folder]), f"{path.name} imports {name}"
 
 
+HEAVY = ("pandapower", "lightsim2grid", "scipy", "pandas", "matplotlib", "jpype", "neo4j", "networkx", "chromadb", "torch",
+         "sentence_transformers", "transformers")
+
+
 def test_startup_does_not_import_heavy_libraries():
-    code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner, gridsage.reasoning.plot, gridsage.tools.graph; "
-            "print(sorted(m for m in ('pandapower', 'lightsim2grid', 'scipy', 'pandas', 'matplotlib', 'jpype', 'neo4j', 'networkx') if m in sys.modules))")
+    code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner, gridsage.reasoning.plot, gridsage.tools.graph, "
+            "gridsage.tools.standards, gridsage.evals.retrieval; "
+            "print(sorted(m for m in HEAVY if m in sys.modules))").replace("HEAVY", repr(HEAVY))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -2,7 +2,7 @@
 
 The decorator validates arguments with pydantic (so direct Python calls get
 the same checking as MCP and agent calls), turns validation failures into a
-typed :class:`~gridsage.tools.errors.InputError`, and records the result in
+typed :class:`~gridsage.errors.InputError`, and records the result in
 the current workspace's evidence ledger, setting its ``evidence_id``.
 """
 
@@ -16,7 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
-from .errors import from_validation_error
+from gridsage.errors import from_validation_error
 from .workspace import current_workspace
 
 R = TypeVar("R", bound="ToolResult")
@@ -53,13 +53,13 @@ def tool(fn: Callable[..., R]) -> Callable[..., R]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> R:
+        bound = signature.bind(*args, **kwargs)  # by name, so a validation error names the argument
         try:
-            result = validated(*args, **kwargs)
+            result = validated(**bound.arguments)
         except pydantic.ValidationError as exc:
             if exc.title != name:  # a bug inside the tool, not bad input
                 raise
             raise from_validation_error(exc) from None
-        bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         inputs = to_jsonable_python(dict(bound.arguments), fallback=str)
         result.evidence_id = current_workspace().ledger.record(name, inputs, result)

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from ..knowledge.limits import Limit, thermal_limit, voltage_band
 from .base import ToolResult, tool
 from .elements import ElementRef, element_ref
-from .errors import InputError, RequestTooLargeError
+from gridsage.errors import InputError, RequestTooLargeError
 from .power_flow import DiagnosticItem, diagnose, solve, solved_base
 from .violations import (
     MaxLoadingPercent,

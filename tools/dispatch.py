@@ -20,7 +20,7 @@ import time
 from pydantic import BaseModel, Field
 
 from ._pandapower import pandapower
-from .errors import SolverError
+from gridsage.errors import SolverError
 
 
 class DispatchReport(BaseModel):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .base import ToolResult, tool
 from .elements import element_name
-from .errors import UNION_TAGS, InputError, UnknownElementError
+from gridsage.errors import UNION_TAGS, InputError, UnknownElementError
 from .workspace import Grid, current_workspace
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .errors import InputError
+from gridsage.errors import InputError
 
 
 class EvidenceRecord(BaseModel):

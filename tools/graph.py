@@ -23,7 +23,7 @@ from ..graph_store import queries
 from ..graph_store.schema import LABELS
 from ..graph_store.sync import SyncReport, sync_network
 from .base import ToolResult, tool
-from .errors import UnknownElementError
+from gridsage.errors import UnknownElementError
 from .workspace import current_workspace
 
 TABLE_OF = {label: table for table, label in LABELS.items()}

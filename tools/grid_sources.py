@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .errors import UnknownGridError
+from gridsage.errors import UnknownGridError
 
 #: pandapower built-in networks: name -> (factory in pandapower.networks, description)
 PANDAPOWER_GRIDS: dict[str, tuple[str, str]] = {

@@ -26,17 +26,19 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..knowledge.limits import Citation, Limit, thermal_limit, voltage_band
+from ..knowledge.citation import Citation
+from ..knowledge.limits import Limit, cite, thermal_limit, voltage_band
 from .base import ToolResult, tool
 from .elements import ElementRef, element_name, element_ref
-from .errors import UNION_TAGS, UnknownElementError
+from gridsage.errors import UNION_TAGS, UnknownElementError
 from .events import DerivedGridResult, derive_grid
 from .power_flow import DiagnosticItem, diagnose, solve, solved_base, summarize_solved
 from .violations import MaxLoadingPercent, Violation, VmMaxPu, VmMinPu
 from .workspace import current_workspace
 
-LAST_RESORT = Citation(standard="NERC TPL-001", edition="5.1", clause="Table 1, footnote 12",
-                       note="Interrupting firm demand is a last resort: load shedding ranks after redispatch.")
+#: corpus entries behind every remedial proposal, and behind load shedding as the last resort
+CORRECTIVE_ACTION_ENTRY = "nerc-tpl-001-corrective-action-plan"
+LAST_RESORT_ENTRY = "nerc-tpl-001-non-consequential-load-loss"
 
 
 class _Action(BaseModel):
@@ -239,13 +241,23 @@ def _excess(violations: list[Violation]) -> float:
     return round(sum(v.excess * (100 if v.unit == "pu" else 1) for v in violations), 3)
 
 
+def _citations(action_type: str) -> list[Citation]:
+    """The clauses an action rests on: the corrective-action plan, plus the last-resort rule for shedding."""
+    corrective = cite(CORRECTIVE_ACTION_ENTRY, "Redispatch and voltage set-points are corrective actions a plan may use; "
+                                               "each is validated by AC power flow before it is offered.")
+    if action_type != "load_shed":
+        return [corrective]
+    return [cite(LAST_RESORT_ENTRY, "Interrupting firm demand is a last resort: load shedding ranks after redispatch."),
+            corrective]
+
+
 def _validate(base_net, action, targets, before: list[Violation], band: Limit, thermal: Limit) -> ValidatedAction:
     """Apply ``action`` to a copy of the solved base and re-solve the AC power flow."""
     net = copy.deepcopy(base_net)
     description = apply_action(net, action)
     cost = 0.0 if action.type == "gen_voltage" else action.p_mw
     common = dict(rank=0, action=action, description=description, targets=targets, excess_before=_excess(before),
-                  cost_mw=cost, citations=[LAST_RESORT] if action.type == "load_shed" else [])
+                  cost_mw=cost, citations=_citations(action.type))
     if not solve(net, "ac")[-1].converged:
         effects = [ElementEffect(element=element_ref(net, v.element, v.index), kind=v.kind, before=v.value, after=None,
                                  limit=v.limit, unit=v.unit, cleared=False) for v in before]

@@ -17,7 +17,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..knowledge.limits import Citation, Limit
+from ..knowledge.citation import Citation
+from ..knowledge.limits import Limit
 from .elements import element_name
 
 #: tool arguments that override the default limits (shared by every tool that checks limits)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .errors import RequestTooLargeError, UnknownGridError
+from gridsage.errors import RequestTooLargeError, UnknownGridError
 from .evidence import EvidenceLedger
 
 

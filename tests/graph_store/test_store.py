@@ -17,7 +17,7 @@ import pytest
 
 from gridsage.graph_store.settings import GraphSettings
 from gridsage.graph_store.store import GraphStore, get_store, use_store
-from gridsage.tools.errors import GraphQueryError, GraphUnavailableError
+from gridsage.errors import GraphQueryError, GraphUnavailableError
 
 GRAPH_ENV = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE", "GRIDSAGE_GRAPH_DIR")
 
@@ -183,7 +183,7 @@ def test_data_persists_across_processes(tmp_path):
 def test_second_process_on_the_same_folder_is_refused(graph_store, tmp_path):
     done = run_python("""
         from gridsage.graph_store.store import get_store
-        from gridsage.tools.errors import GraphUnavailableError
+        from gridsage.errors import GraphUnavailableError
         try:
             get_store().read("RETURN 1 AS x")
         except GraphUnavailableError as e:
@@ -204,7 +204,7 @@ def test_taken_port_is_retried_then_reported(tmp_path):
         import socket
         from pathlib import Path
         from gridsage.graph_store import embedded
-        from gridsage.tools.errors import GraphUnavailableError
+        from gridsage.errors import GraphUnavailableError
 
         taken = socket.socket()
         taken.bind(("127.0.0.1", 0))

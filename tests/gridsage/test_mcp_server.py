@@ -29,7 +29,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from gridsage import config, mcp_server
-from gridsage.tools.errors import InputError
+from gridsage.errors import InputError
 from gridsage.tools.workspace import Workspace, use_workspace
 
 ANALYSIS_TOOLS = {"list_grids", "grid_summary", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions"}

@@ -12,7 +12,7 @@ from gridsage.reasoning.assessment import Assessment
 from gridsage.reasoning.planner import assess
 from gridsage.reasoning.render import render
 from gridsage.reasoning.scenario import load_scenario, parse_scenario
-from gridsage.tools.errors import ScenarioError
+from gridsage.errors import ScenarioError
 from gridsage.graph_store.store import use_store
 from gridsage.tools.workspace import Workspace
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gridsage.reasoning.scenario import library, load_scenario, parse_scenario, scenario_json_schema
-from gridsage.tools.errors import ScenarioError
+from gridsage.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gridsage.tools.contingency import run_contingency_analysis
-from gridsage.tools.errors import InputError, RequestTooLargeError
+from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.tools.grids import load_grid
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridsage.tools.errors import InputError, UnknownElementError
+from gridsage.errors import InputError, UnknownElementError
 from gridsage.tools.events import apply_events
 from gridsage.tools.workspace import current_workspace
 

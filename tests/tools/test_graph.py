@@ -8,7 +8,7 @@ import pandapower.networks as pn
 import pytest
 
 from gridsage.graph_store.sync import sync_network
-from gridsage.tools.errors import UnknownElementError
+from gridsage.errors import UnknownElementError
 from gridsage.tools.graph import (graph_downstream, graph_elements_at_bus, graph_neighbourhood, graph_outage_impact,
                                   graph_path, sync_graph)
 from gridsage.tools.grids import load_grid

@@ -8,7 +8,7 @@ import pandapower as pp
 import pandapower.networks as pn
 import pytest
 
-from gridsage.tools.errors import InputError, RequestTooLargeError, UnknownGridError
+from gridsage.errors import InputError, RequestTooLargeError, UnknownGridError
 from gridsage.tools.grids import grid_summary, list_grids, load_grid, unload_grid
 from gridsage.tools.workspace import Workspace, current_workspace, use_workspace
 

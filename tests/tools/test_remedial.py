@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandapower as pp
 import pytest
 
-from gridsage.tools.errors import InputError, UnknownElementError
+from gridsage.errors import InputError, UnknownElementError
 from gridsage.tools.events import apply_events
 from gridsage.tools.power_flow import run_power_flow
 from gridsage.tools.remedial import apply_actions, propose_remedial_actions

@@ -112,3 +112,15 @@ class GraphUnavailableError(GridSageError):
 
 class GraphQueryError(GridSageError):
     """A graph read or write failed (a failed write batch is rolled back)."""
+
+
+class CorpusError(InputError):
+    """A standards-corpus entry is malformed; ``field`` is ``<file>: <front-matter field>``."""
+
+
+class UnknownEntryError(InputError):
+    """A standards-corpus entry id does not exist."""
+
+
+class KnowledgeIndexError(GridSageError):
+    """The standards index could not be built, opened or queried."""

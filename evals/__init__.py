@@ -1,0 +1,1 @@
+"""GridSage evaluations: measured quality of retrieval and of recommendations."""
