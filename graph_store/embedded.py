@@ -15,7 +15,7 @@ import socket
 import threading
 from pathlib import Path
 
-from ..tools.errors import GraphUnavailableError
+from gridsage.errors import GraphUnavailableError
 
 HOST = "127.0.0.1"
 USER = "root"

@@ -2,8 +2,8 @@
 
 :class:`GraphStore` connects lazily on first use, to ``NEO4J_URI`` when it is
 set and otherwise to an embedded ArcadeDB server it starts. Driver errors come
-out as :class:`~gridsage.tools.errors.GraphUnavailableError` (cannot connect)
-or :class:`~gridsage.tools.errors.GraphQueryError` (a statement failed; its
+out as :class:`~gridsage.errors.GraphUnavailableError` (cannot connect)
+or :class:`~gridsage.errors.GraphQueryError` (a statement failed; its
 transaction was rolled back). The process-wide store is :func:`get_store`;
 :func:`use_store` makes another one current (a test, a planner run).
 """
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
-from ..tools.errors import GraphQueryError, GraphUnavailableError, GridSageError, InputError
+from gridsage.errors import GraphQueryError, GraphUnavailableError, GridSageError, InputError
 from .settings import GraphSettings
 
 #: seconds: TCP connect to an external server, and the retry budget of a transaction
