@@ -130,7 +130,7 @@ def parse_entry(path: Path, root: Path = CORPUS_DIR) -> CorpusEntry:
         entry = CorpusEntry.model_validate({**metadata, "body": body.strip(), "path": rel})
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "front matter"
+        where = ".".join(str(p) for p in err["loc"] if p != "[key]") or "front matter"
         extra = f" ({len(exc.errors()) - 1} more problem(s) after this one)" if len(exc.errors()) > 1 else ""
         fix = ("write a few sentences of explanation after the closing '---'." if where == "body" else
                f"correct '{where}' in the front matter; fields are id, title, standard, edition, clause, tags, figures.")

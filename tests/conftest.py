@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import warnings
 
@@ -17,6 +18,10 @@ warnings.filterwarnings("ignore")
 # never touch the user's graph folder: anything that reaches for the default store (a CLI subprocess, get_store())
 # gets a folder of its own unless a test gives it another
 os.environ["GRIDSAGE_GRAPH_DIR"] = tempfile.mkdtemp(prefix="gridsage-test-graph-")
+# likewise the standards index: built once per test session in a folder of its own
+os.environ["GRIDSAGE_KNOWLEDGE_DIR"] = tempfile.mkdtemp(prefix="gridsage-test-knowledge-")
+for _name in ("GRIDSAGE_CORPUS_DIR", "GRIDSAGE_LIMITS_FILE"):
+    os.environ.pop(_name, None)
 
 
 def pytest_addoption(parser):
@@ -30,6 +35,36 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords or "inspector" in item.keywords:
             item.add_marker(skip)
+
+
+def _loopback(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return isinstance(host, str) and (host in ("localhost", "::1") or host.startswith("127.") or host.startswith("::ffff:127."))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_network():
+    """Tests run offline: any Python socket connection beyond loopback fails loudly (AF_UNIX is allowed)."""
+    connect = socket.socket.connect
+
+    def guarded(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise OSError(f"network access in a test: connect to {address!r} refused (tests must run offline)")
+        return connect(sock, address)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", guarded)
+        yield
+
+
+@pytest.fixture(scope="session")
+def standards_index():
+    """The shipped corpus, indexed once per session in the test knowledge folder (as the tools see it)."""
+    from gridsage.knowledge.index import get_index
+
+    index = get_index()
+    index.ensure()
+    return index
 
 
 @pytest.fixture(scope="module")
