@@ -71,7 +71,9 @@ LoadingOption = Annotated[Optional[float], typer.Option("--max-loading", help="T
 
 
 def _fail(exc: GridSageError) -> None:
-    err.print(f"[bold red]error[/] {exc}", highlight=False)
+    from rich.markup import escape
+
+    err.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False)
     raise typer.Exit(code=2)
 
 

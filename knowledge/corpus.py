@@ -81,12 +81,6 @@ class CorpusEntry(BaseModel):
                               field=f"{self.path}: figures.{name}", fix=f"add '{name}' under figures: in {self.path}.")
         return self.figures[name]
 
-    def document(self) -> str:
-        """The text indexed for retrieval: title, source, tags, figures and body."""
-        figures = "; ".join(f"{k.replace('_', ' ')} = {v}" for k, v in self.figures.items())
-        head = f"{self.title}. {self.standard} ({self.edition}), {self.clause}. Tags: {', '.join(self.tags)}."
-        return "\n".join(part for part in (head, figures and f"Figures: {figures}.", self.body) if part)
-
 
 def _split_front_matter(text: str, rel: str) -> tuple[str, str]:
     import frontmatter

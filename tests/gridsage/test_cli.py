@@ -82,6 +82,8 @@ def test_unknown_grid_lists_names():
     (["mcp"], ["GRIDSAGE_MCP_TOKEN", "401", "stdio"]),
     (["graph"], ["NEO4J_URI", "neighbours", "outage", "downstream", "path"]),
     (["graph", "path"], ["--weight", "[pu]"]),
+    (["knowledge"], ["build", "search", "show", "eval", "GRIDSAGE_KNOWLEDGE_DIR", "GRIDSAGE_LIMITS_FILE"]),
+    (["knowledge", "search"], ["--standard", "--tag", "-k"]),
 ])
 def test_help_teaches(command, words):
     done = gridsage(*command, "--help")
@@ -100,3 +102,35 @@ def test_text_output_shows_evidence_ids_and_attempts():
     done = gridsage("powerflow", "--grid", "case14")
     assert done.returncode == 0
     assert "converged after 1 attempt(s) [ev-0002]" in done.stdout and "ANSI C84.1-2020" in done.stdout
+
+
+def test_knowledge_show_search_and_eval(standards_index):
+    shown = gridsage("knowledge", "show", "ieee-c57-91-aging-acceleration-factor")
+    assert shown.returncode == 0 and "IEEE C57.91" in shown.stdout and "b_constant_k = 15000" in shown.stdout
+    found = gridsage("knowledge", "search", "SAIDI went up after the storm, do we exclude the storm day?", "-f", "json")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)["hits"]
+    assert any(h["entry_id"].startswith("ieee-1366-major-event-day") for h in hits)
+    scored = gridsage("knowledge", "eval")
+    assert scored.returncode == 0 and "recall@5" in scored.stdout and "MRR" in scored.stdout
+    missing = gridsage("knowledge", "show", "no-such-entry")
+    assert missing.returncode == 2 and "entry_id: no standards entry" in " ".join(missing.stderr.split())
+
+
+def test_knowledge_with_a_malformed_corpus_names_file_and_field(tmp_path):
+    entry = tmp_path / "voltage" / "bad-entry.md"
+    entry.parent.mkdir()
+    entry.write_text("---\nid: bad-entry\ntitle: Bad\nstandard: X 1\nedition: '1'\ntags: [x]\n---\n" + "Text. " * 10)
+    env = dict(os.environ, GRIDSAGE_CORPUS_DIR=str(tmp_path), GRIDSAGE_KNOWLEDGE_DIR=str(tmp_path / "index"))
+    done = subprocess.run([sys.executable, "-m", "gridsage", "knowledge", "build"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
+    assert done.returncode == 2 and "voltage/bad-entry.md: clause" in " ".join(done.stderr.split())
+
+
+def test_analyze_never_loads_the_embedder():
+    code = ("import sys; from gridsage.reasoning.planner import assess; from gridsage.reasoning.scenario import load_scenario; "
+            "s, d = load_scenario('cigre_mv_load_growth'); a = assess(s, d, graph=False); "
+            "assert all(f.citations for f in a.findings); "
+            "print(sorted(m for m in ('chromadb', 'torch', 'sentence_transformers', 'transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -19,7 +19,8 @@ SERVER = [sys.executable, "-m", "gridsage", "mcp", "--transport", "stdio"]
 
 
 @pytest.mark.inspector
-@pytest.mark.parametrize("tool, args", [("list_grids", ""), ("load_grid", "source=case14")])
+@pytest.mark.parametrize("tool, args", [("list_grids", ""), ("load_grid", "source=case14"),
+                                        ("search_standards", "query=acetylene")])
 def test_inspector_lists_and_calls_tools(tool, args):
     env = dict(os.environ, INSPECTOR_EXPECT_TOOL="run_contingency_analysis", INSPECTOR_CALL_TOOL=tool, INSPECTOR_CALL_ARGS=args)
     done = subprocess.run(["bash", str(ROOT / ".ci" / "inspector.sh"), *SERVER], capture_output=True, text=True,

@@ -469,3 +469,26 @@ async def test_graph_tools_over_mcp(workspace, graph):
     assert "cypher" not in str(tools["graph_path"].input_schema).lower()  # no free-form Cypher anywhere
     assert outage.structured_content["buses"] == [7] and outage.structured_content["evidence_id"].startswith("ev-")
     assert bad.is_error and text_of(bad).startswith("bus: ")
+
+
+@pytest.mark.anyio
+async def test_standards_over_mcp(workspace, standards_index):
+    with anyio.fail_after(4 * CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            found = await client.call_tool("search_standards", {"query": "how long can the transformer run with a 140 C hot spot",
+                                                                "k": 3, "tag": "transformer"})
+            unknown_tag = await client.call_tool("search_standards", {"query": "hot spot", "tag": "trafo-hotspot"})
+            read = await client.call_tool("read_standard", {"entry_id": "ieee-1366-saidi"})
+            index = json.loads((await client.read_resource("standards://index")).contents[0].text)
+            entry = (await client.read_resource("standards://ansi-c84-1-range-a")).contents[0]
+            with pytest.raises(MCPError, match="no standards entry"):
+                await client.read_resource("standards://no-such-entry")
+    assert tools["search_standards"].annotations.read_only_hint is True
+    hits = found.structured_content["hits"]
+    assert len(hits) == 3 and all("transformer" in h["tags"] and h["citation"]["entry_id"] == h["entry_id"] for h in hits)
+    assert found.structured_content["evidence_id"].startswith("ev-")
+    assert unknown_tag.is_error and text_of(unknown_tag).startswith("tag: ")
+    assert read.structured_content["standard"] == "IEEE 1366" and "saidi" in read.structured_content["tags"]
+    assert len(index) == len(standards_index.entry_ids) and index[0]["uri"] == f"standards://{index[0]['id']}"
+    assert entry.mime_type == "text/markdown" and "vm_pu_min" in entry.text and "ANSI C84.1-2020" in entry.text

@@ -110,3 +110,19 @@ def test_diverging_scenario_is_reported_not_raised():
     assert a.confidence == "low" and a.action_plan == []
     record = a.evidence[a.findings[0].evidence_ids[0]]
     assert record.result["status"] == "diverged" and record.result["diagnostics"]
+
+
+def test_every_finding_risk_and_step_cites_a_corpus_entry(run):
+    from gridsage.knowledge.corpus import get_entry
+
+    _, _, a = run
+    for item in a.findings + a.contingency_risks + a.action_plan:
+        assert item.citations, item
+        for c in item.citations:
+            entry = get_entry(c.entry_id)
+            assert (entry.standard, entry.edition, entry.clause) == (c.standard, c.edition, c.clause)
+    assert {c.entry_id for c in a.citations} >= {"ansi-c84-1-range-a", "nerc-tpl-001-facility-ratings",
+                                                  "nerc-tpl-001-p1-single-contingency"}
+    text = render(a, "text")
+    assert "(ANSI C84.1, Table 1, Range A)" in text and "(NERC TPL-001, Table 1, steady state)" in text
+    assert "[ansi-c84-1-range-a]" in text.split("STANDARDS APPLIED")[1]
