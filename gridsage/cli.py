@@ -65,9 +65,9 @@ class Transport(str, Enum):
 
 GridOption = Annotated[str, typer.Option("--grid", "-g", help="Built-in name (`gridsage grids`), PGLib-OPF name, or a .m / .mat / pandapower .json file.")]
 DispatchOption = Annotated[Dispatch, typer.Option("--base-dispatch", help="`file` keeps stored set-points; `opf` derives a secure AC-OPF dispatch; `auto` = opf for PGLib-OPF cases.")]
-VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default 0.95 (ANSI C84.1 Range A).")]
-VmaxOption = Annotated[Optional[float], typer.Option("--vm-max", help="Upper voltage limit [pu]. Default 1.05.")]
-LoadingOption = Annotated[Optional[float], typer.Option("--max-loading", help="Thermal limit [% of rating]. Default 100.")]
+VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default: the corpus figure, 0.95 (ANSI C84.1 Range A; `GRIDSAGE_LIMITS_FILE` overrides it).")]
+VmaxOption = Annotated[Optional[float], typer.Option("--vm-max", help="Upper voltage limit [pu]. Default: the corpus figure, 1.05 (ANSI C84.1 Range A).")]
+LoadingOption = Annotated[Optional[float], typer.Option("--max-loading", help="Thermal limit [% of rating]. Default: the corpus figure, 100 (NERC TPL-001 Table 1).")]
 
 
 def _fail(exc: GridSageError) -> None:

@@ -185,7 +185,7 @@ def content_hash(root: Path = CORPUS_DIR, salt: Iterable[str] = ()) -> str:
 
 @functools.lru_cache(maxsize=256)
 def get_entry(entry_id: str, root: Path = CORPUS_DIR) -> CorpusEntry:
-    """One entry by id, reading only its file.
+    """One entry by id, reading only its file (once per process: the result is cached).
 
     Parameters
     ----------

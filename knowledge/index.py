@@ -44,7 +44,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from gridsage.errors import InputError, KnowledgeIndexError, UnknownEntryError
+from gridsage.errors import InputError, KnowledgeIndexError
 
 from .citation import Citation
 from .corpus import CorpusEntry, content_hash, load_corpus
@@ -248,21 +248,6 @@ class StandardsIndex:
         collection.modify(metadata={"corpus_sha256": digest, "embedder": EMBEDDER, "entries": len(entries)})
         return collection
 
-    def entry(self, entry_id: str) -> CorpusEntry:
-        """One entry of the indexed corpus.
-
-        Raises
-        ------
-        UnknownEntryError
-            If there is no such entry.
-        """
-        if not self._entries:
-            self.ensure()
-        if entry_id not in self._entries:
-            raise UnknownEntryError(f"no standards entry {entry_id!r}", field="entry_id",
-                                    fix="find ids with `gridsage knowledge search QUERY` or the standards://index resource.")
-        return self._entries[entry_id]
-
     @property
     def entry_ids(self) -> set[str]:
         """Ids of the indexed entries (after :meth:`ensure`)."""
@@ -324,10 +309,10 @@ class StandardsIndex:
                   and (tag is None or tag in e.tags)]
         found = self._collection.query(query_texts=[query], n_results=min(DENSE_PASSAGES, self._collection.count()),
                                        where=None if not where else where[0] if len(where) == 1 else {"$and": where},
-                                       include=["metadatas", "distances"])
+                                       include=["distances"])
         similarity: dict[str, float] = {}  # entry id -> cosine similarity of its closest passage (closest come first)
-        for meta, distance in zip(found["metadatas"][0], found["distances"][0]):
-            similarity.setdefault(meta["entry_id"], round(1.0 - float(distance), 4))
+        for passage_id, distance in zip(found["ids"][0], found["distances"][0]):
+            similarity.setdefault(passage_id.rsplit("#", 1)[0], round(1.0 - float(distance), 4))
         ids = list(self._entries)
         allowed = set(chosen)
         docs, scores = self._bm25.retrieve(_tokens([query]), k=len(ids), show_progress=False)

@@ -8,7 +8,7 @@ file named by ``GRIDSAGE_LIMITS_FILE``::
     ansi-c84-1-range-a:
       vm_pu_min: 0.93
 
-and a caller may override a value for one call (for example a tighter voltage
+(read once per process), and a caller may override a value for one call (for example a tighter voltage
 band).  Either way the citation's note says so.  Every violation a tool
 reports carries the :class:`Citation` of the limit it breaks.
 

@@ -1,7 +1,7 @@
 """Limit checks on solved power-flow results: voltage band and thermal loading.
 
 Every violation carries the value, the limit, and the citation of the limit
-(from :mod:`gridsage.knowledge.limits`).  Buses with no result (isolated or
+(from :mod:`gridsage.knowledge.limits`, which reads them from the standards corpus).  Buses with no result (isolated or
 out of service) are never reported as 0 pu; callers list them separately.
 
 References
@@ -22,9 +22,9 @@ from ..knowledge.limits import Limit
 from .elements import element_name
 
 #: tool arguments that override the default limits (shared by every tool that checks limits)
-VmMinPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default 0.95 (ANSI C84.1 Range A).")]
-VmMaxPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default 1.05 (ANSI C84.1 Range A).")]
-MaxLoadingPercent = Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default 100 (NERC TPL-001).")]
+VmMinPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default the standards-corpus figure of ANSI C84.1 Range A (0.95 unless configured).")]
+VmMaxPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default the standards-corpus figure of ANSI C84.1 Range A (1.05 unless configured).")]
+MaxLoadingPercent = Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default the standards-corpus figure of NERC TPL-001 Table 1 (100 unless configured).")]
 
 
 class Violation(BaseModel):
