@@ -272,8 +272,8 @@ async def test_stdio_subprocess_via_sdk_client():
 
 
 @pytest.mark.slow
-def test_stdio_stdout_carries_only_json_rpc():
-    """Raw pipes: every line the server writes to stdout, to exit, is a JSON-RPC message."""
+def test_stdio_stdout_carries_only_json_rpc(standards_index):
+    """Raw pipes: every line the server writes to stdout, to exit, is a JSON-RPC message (also while the embedder loads)."""
     requests = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize",
          "params": {"protocolVersion": "2025-06-18", "capabilities": {},
@@ -283,6 +283,8 @@ def test_stdio_stdout_carries_only_json_rpc():
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_grids", "arguments": {}}},
         {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
          "params": {"name": "run_power_flow", "arguments": {"grid_id": "nope"}}},
+        {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+         "params": {"name": "search_standards", "arguments": {"query": "SAIFI definition", "k": 2}}},
     ]
     with tempfile.TemporaryFile(mode="w+") as errlog:
         proc = subprocess.Popen(STDIO_SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errlog,
@@ -318,6 +320,7 @@ def test_stdio_stdout_carries_only_json_rpc():
     assert responses[3]["result"]["structuredContent"]["status"] == "ok"
     assert responses[4]["result"]["isError"] is True
     assert responses[4]["result"]["content"][0]["text"].startswith("grid_id: ")
+    assert responses[5]["result"]["structuredContent"]["hits"][0]["entry_id"] == "ieee-1366-saifi"
 
 
 # ----------------------------------------------------------------------------- HTTP
