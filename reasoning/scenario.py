@@ -56,8 +56,13 @@ class Limits(_Strict):
 class Expect(_Strict):
     """What a correct assessment must contain (read by the evaluation harness)."""
 
+    verdict: Literal["violations", "secure", "no_solution"] | None = Field(
+        default=None, description="Overall state of the post-event grid: 'violations' (a limit is broken), 'secure' (none is), "
+                                  "or 'no_solution' (the AC power flow has no solution). An answer calling a "
+                                  "'violations' or 'no_solution' grid safe is a false-safe verdict.")
     overloaded: list[str] = Field(default_factory=list, description="Branches that must be found overloaded, e.g. 'line 29'.")
     undervoltage: list[str] = Field(default_factory=list, description="Buses that must be found low, e.g. 'bus 117'.")
+    overvoltage: list[str] = Field(default_factory=list, description="Buses that must be found high, e.g. 'bus 4'.")
     min_findings: int | None = Field(default=None, ge=0)
     top_risk: str | None = Field(default=None, description="Outage expected first in the N-1 ranking, e.g. 'line 96'.")
     plan_clears: bool | None = Field(default=None, description="Whether the action plan must clear every violation.")
