@@ -1,7 +1,8 @@
 """The MCP adapter: GridSage's tools, resources and prompts over MCP.
 
 A thin layer over :mod:`gridsage.tools`.  It registers the same typed tool
-functions the CLI and the agent use (one line each in :data:`TOOLS`), turns
+functions the CLI and the agent use (one line each in
+:data:`gridsage.tools.registry.TOOLS`), turns
 their :class:`~gridsage.errors.GridSageError` into MCP tool errors with
 the same message, and serves them over stdio or streamable HTTP.
 
@@ -27,7 +28,6 @@ pandapower: the tools import it on first use.
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.resources
 import inspect
 import json
@@ -54,6 +54,7 @@ from gridsage.errors import GridSageError, InputError, from_validation_error
 from gridsage.knowledge.corpus import get_entry, load_corpus
 from gridsage.knowledge.settings import KnowledgeSettings
 from gridsage.tools.grids import summarize
+from gridsage.tools.registry import TOOLS, resolve_tool
 from gridsage.tools.workspace import current_workspace
 
 logger = logging.getLogger(__name__)
@@ -70,33 +71,9 @@ DROPS_GRID = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempo
 #: Writes a grid into the topology graph (MERGE): a repeat call changes nothing more.
 WRITES_GRAPH = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
-#: The tools served, as ``("<module>.<function>" under gridsage.tools, annotations)``.
-#: Adding a tool is one line here.  The MCP tool name is the function's name.
-TOOLS: list[tuple[str, ToolAnnotations]] = [
-    ("grids.list_grids", ANALYSIS),
-    ("grids.load_grid", ADDS_GRID),
-    ("grids.grid_summary", ANALYSIS),
-    ("grids.unload_grid", DROPS_GRID),
-    ("power_flow.run_power_flow", ANALYSIS),
-    ("contingency.run_contingency_analysis", ANALYSIS),
-    ("events.apply_events", ADDS_GRID),
-    ("remedial.propose_remedial_actions", ANALYSIS),
-    ("remedial.apply_actions", ADDS_GRID),
-    ("graph.sync_graph", WRITES_GRAPH),
-    ("graph.graph_neighbourhood", ANALYSIS),
-    ("graph.graph_elements_at_bus", ANALYSIS),
-    ("graph.graph_path", ANALYSIS),
-    ("graph.graph_outage_impact", ANALYSIS),
-    ("graph.graph_downstream", ANALYSIS),
-    ("standards.search_standards", ANALYSIS),
-    ("standards.read_standard", ANALYSIS),
-]
-
-
-def resolve_tool(target: str) -> Callable[..., Any]:
-    """The tool function named ``'<module>.<function>'`` under :mod:`gridsage.tools`."""
-    module, _, name = target.rpartition(".")
-    return getattr(importlib.import_module(f"gridsage.tools.{module}"), name)
+#: MCP hints per tool kind of :data:`gridsage.tools.registry.TOOLS`
+HINTS: dict[str, ToolAnnotations] = {"analysis": ANALYSIS, "adds_grid": ADDS_GRID, "drops_grid": DROPS_GRID,
+                                     "writes_graph": WRITES_GRAPH}
 
 
 def short_description(fn: Callable[..., Any]) -> str:
@@ -328,10 +305,10 @@ def build_server(token: str | None = None) -> MCPServer:
         }
     server = GridSageMCPServer(config.MCP_SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, **auth_kwargs)
 
-    for target, hints in TOOLS:
+    for target, kind in TOOLS:
         fn = resolve_tool(target)
         server.add_tool(fn, name=fn.__name__, description=short_description(fn),
-                        annotations=hints, structured_output=True)
+                        annotations=HINTS[kind], structured_output=True)
 
     server.resource("grid://{grid_id}/summary", name="grid_summary", mime_type="application/json",
                     description="Element counts, voltage levels, load and generation of a loaded grid.")(grid_summary_json)

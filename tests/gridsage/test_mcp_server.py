@@ -88,10 +88,10 @@ async def test_tools_are_listed_with_schemas_and_annotations(workspace):
 
 
 def test_every_registration_line_resolves_to_a_tool():
-    for target, hints in mcp_server.TOOLS:
+    for target, kind in mcp_server.TOOLS:
         fn = mcp_server.resolve_tool(target)
         assert callable(fn) and getattr(fn, "__wrapped__", None) is not None, target  # a @tool function
-        assert hints.open_world_hint is False
+        assert mcp_server.HINTS[kind].open_world_hint is False
 
 
 @pytest.mark.anyio
