@@ -250,7 +250,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
                                 evidence_ids=[post.evidence_id],
                                 citations=[cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
     if n1.status == "completed" and n1.islanding_count:
-        lost = sum(o.lost_load_mw for o in n1.islanding)
+        lost = n1.islanding_lost_load_mw
         findings.append(Finding(severity="medium", value=round(lost, 1), unit="MW", evidence_ids=[n1.evidence_id],
                                 title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)",
                                 citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),

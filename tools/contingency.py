@@ -94,6 +94,7 @@ class ContingencyResult(ToolResult):
     base_violation_count: int = 0
     top: list[ContingencyOutcome] = Field(description="Most severe outages: max loading, then voltage excursion.")
     islanding: list[ContingencyOutcome] = Field(default_factory=list, description="Every islanding outage.")
+    islanding_lost_load_mw: float = Field(default=0.0, description="Load in the islands, summed over the islanding outages listed [MW].")
     diverged: list[ContingencyOutcome] = Field(default_factory=list, description="Every outage with no solution.")
     diagnostics: list[DiagnosticItem] = Field(default_factory=list)
     limits: list[Limit] = Field(default_factory=list)
@@ -389,6 +390,7 @@ def run_contingency_analysis(
         base_violation_count=int(base_stats["violations"][0]),
         top=[detail[int(p)] for p in order[:top]],
         islanding=[detail[p] for p in islanding[:EXCEPTIONS_LISTED]],
+        islanding_lost_load_mw=round(sum(detail[p].lost_load_mw for p in islanding[:EXCEPTIONS_LISTED]), 1),
         diverged=[ContingencyOutcome(outage=element_ref(net, *outages[p]), status="diverged") for p in diverged[:EXCEPTIONS_LISTED]],
         limits=[band, thermal], elapsed_s=round(elapsed, 3),
         contingencies_per_s=round(len(outages) / elapsed, 1) if elapsed > 0 else None, notes=notes,

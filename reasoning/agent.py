@@ -1,0 +1,296 @@
+"""The chat agent: a pydantic-ai agent over GridSage's tools, grounded and guarded.
+
+- **Tools**: the functions of :data:`gridsage.tools.registry.TOOLS`, in
+  process (a ``FunctionToolset``), or any MCP server's tools (``MCPToolset``,
+  e.g. ``gridsage mcp``).  Tool errors go back to the model as retry prompts
+  carrying GridSage's typed message (the field and the fix).
+- **Loop guard**: a repeated call with the same arguments is refused with a
+  retry prompt; after :data:`MAX_BLOCKED` refusals the run stops.
+- **Structured output**: an :class:`AgentAnswer` whose claims cite evidence
+  ids, checked against the ledger before the answer is accepted.
+- **Grounding**: after each answer every number with a unit is checked
+  against the evidence (:mod:`gridsage.reasoning.grounding`).
+- **Fallback**: with no model, or when the model fails (endpoint down,
+  limits hit, loop), the answer comes from the deterministic planner, with a
+  notice saying why.  Nothing waits on a dead endpoint: clients have no
+  retries and a timeout.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gridsage.errors import GridSageError
+from gridsage.tools.workspace import Workspace, use_workspace
+
+from .grounding import GroundingReport, check_grounding
+
+Verdict = Literal["violations", "secure", "no_solution", "unknown"]
+
+#: refused repeats after which a run stops (the model is looping)
+MAX_BLOCKED = 3
+#: per-run bounds (pydantic-ai UsageLimits)
+REQUEST_LIMIT = 16
+TOOL_CALLS_LIMIT = 24
+
+
+class Claim(BaseModel):
+    """One statement of an answer, with the evidence behind it."""
+
+    statement: str = Field(description="One sentence; numbers with units only as tool results gave them.")
+    evidence_ids: list[str] = Field(min_length=1, description="Evidence ids (ev-NNNN) of the tool results it rests on.")
+
+
+class AgentAnswer(BaseModel):
+    """An engineer's answer: verdict, explanation, evidence-backed claims, proposals, standards."""
+
+    verdict: Verdict = Field(description="violations | secure | no_solution | unknown, for the grid asked about.")
+    answer: str = Field(description="What happened, why, what is at risk next, what to do first; a few sentences.")
+    claims: list[Claim] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list, description="Proposed actions, most urgent first (proposals only).")
+    citations: list[str] = Field(default_factory=list, description="Standards-corpus entry ids applied.")
+
+    def text(self) -> str:
+        """All the prose of the answer (what the grounding check reads)."""
+        return "\n".join([self.answer] + [c.statement for c in self.claims] + self.actions)
+
+
+class ToolCall(BaseModel):
+    """One tool call the agent made, as shown to the operator and scored by the evaluation."""
+
+    tool: str
+    args: dict[str, Any]
+    status: str = Field(description="The tool's status, 'error' or 'refused' (loop guard).")
+    evidence_id: str | None = None
+    message: str | None = Field(default=None, description="Error or refusal message.")
+
+
+class Turn(BaseModel):
+    """One question and its answer."""
+
+    question: str
+    answer: AgentAnswer
+    source: Literal["model", "planner", "none"] = Field(description="Who answered: the model, the planner fallback, or nobody.")
+    model: str | None = None
+    notice: str | None = Field(default=None, description="Why the planner answered, or what the user must do.")
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    grounding: GroundingReport
+    refused_repeats: int = 0
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    elapsed_s: float = 0.0
+
+
+class LoopDetected(GridSageError):
+    """The model kept repeating identical tool calls."""
+
+
+def _toolset_classes():
+    """The wrapper toolset class, defined on first use (pydantic-ai loads lazily)."""
+    from pydantic_ai import ModelRetry
+    from pydantic_ai.toolsets import WrapperToolset
+
+    @dataclass
+    class GuardedToolset(WrapperToolset):
+        """Refuses repeated identical calls; turns GridSage errors into retry prompts; records every call."""
+
+        on_call: Callable[[ToolCall], None] | None = None
+        calls: list[ToolCall] = field(default_factory=list)
+        results: list = field(default_factory=list)  # what the tools returned (evidence, also from an MCP server)
+        seen: Counter = field(default_factory=Counter)
+        refused: int = 0
+
+        def _record(self, call: ToolCall) -> None:
+            self.calls.append(call)
+            if self.on_call:
+                self.on_call(call)
+
+        async def call_tool(self, name, tool_args, ctx, tool):
+            key = (name, json.dumps(tool_args, sort_keys=True, default=str))
+            self.seen[key] += 1
+            if self.seen[key] > 1:
+                self.refused += 1
+                message = (f"{name} was already called with these arguments; reuse that result (its evidence_id) "
+                           "or call a different tool.")
+                self._record(ToolCall(tool=name, args=tool_args, status="refused", message=message))
+                if self.refused >= MAX_BLOCKED:
+                    raise LoopDetected(f"the model repeated identical tool calls {self.refused} times", field="model",
+                                       fix="use a larger model, or ask the planner (no --model).")
+                raise ModelRetry(message)
+            try:
+                result = await super().call_tool(name, tool_args, ctx, tool)
+            except GridSageError as exc:
+                self._record(ToolCall(tool=name, args=tool_args, status="error", message=str(exc)))
+                raise ModelRetry(str(exc)) from None
+            except ModelRetry as exc:
+                self._record(ToolCall(tool=name, args=tool_args, status="error", message=str(exc)))
+                raise
+            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            self.results.append(data)
+            status = data.get("status", "ok") if isinstance(data, dict) else "ok"
+            evidence = data.get("evidence_id") if isinstance(data, dict) else None
+            self._record(ToolCall(tool=name, args=tool_args, status=str(status), evidence_id=evidence))
+            return result
+
+    return GuardedToolset
+
+
+def gridsage_toolset():
+    """GridSage's tools, in process, as a pydantic-ai ``FunctionToolset``."""
+    from pydantic_ai.toolsets import FunctionToolset
+
+    from gridsage.tools.registry import tool_functions
+
+    return FunctionToolset(tool_functions(), max_retries=3)
+
+
+def system_prompt(context: str = "") -> str:
+    """The system prompt from ``prompts/agent_system.md``, with the session context filled in."""
+    text = importlib.resources.files("gridsage.prompts").joinpath("agent_system.md").read_text(encoding="utf-8")
+    return text.replace("{context}", context).strip() + "\n"
+
+
+@dataclass
+class ChatSession:
+    """What a conversation holds: its workspace (evidence), model, toolset, study context and history.
+
+    Parameters
+    ----------
+    model : pydantic_ai.models.Model or None
+        ``None``: every answer comes from the planner.
+    toolset : pydantic_ai toolset, optional
+        Default: GridSage's tools in process.  Pass an ``MCPToolset`` to use
+        a GridSage MCP server instead.
+    model_label : str, optional
+        Shown with each answer, e.g. ``'ollama:qwen2.5'``.
+    """
+
+    model: Any = None
+    toolset: Any = None
+    model_label: str | None = None
+    workspace: Workspace = field(default_factory=Workspace)
+    scenario: Any = None
+    scenario_dir: Any = None
+    grid: str | None = None
+    messages: list = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+
+    def context(self) -> str:
+        """Study context for the system prompt."""
+        if self.scenario is not None:
+            return f"Study context: scenario {self.scenario.name!r}:\n{self.scenario.model_dump_json(exclude_none=True)}"
+        if self.grid:
+            return f"Study context: grid {self.grid!r} (load it with load_grid)."
+        return "No study context yet: ask the operator which grid or scenario, or use list_grids."
+
+
+def planner_answer(session: ChatSession) -> tuple[AgentAnswer, str | None]:
+    """The deterministic planner's answer for the session's scenario or grid.
+
+    Returns
+    -------
+    answer : AgentAnswer
+    notice : str or None
+        What the user must do when there is nothing to study.
+    """
+    from .planner import assess
+    from .scenario import GridReference, Scenario
+
+    scenario = session.scenario
+    if scenario is None and session.grid:
+        scenario = Scenario(name=f"grid-{session.grid}".replace("/", "_")[:120], grid=GridReference(source=session.grid))
+    if scenario is None:
+        return (AgentAnswer(verdict="unknown", answer="Pick a study first: /scenario NAME or /grid NAME."),
+                "No scenario or grid is set, so the planner has nothing to study.")
+    a = assess(scenario, session.scenario_dir, workspace=session.workspace, graph=False)
+    post = next(r.result for r in a.evidence.values() if r.tool == "run_power_flow" and r.inputs["grid_id"] == a.grid_id)
+    verdict = "no_solution" if post["status"] != "converged" else "violations" if post["violations"] else "secure"
+    claims = [Claim(statement=f.title, evidence_ids=f.evidence_ids) for f in a.findings]
+    claims += [Claim(statement=f"If {r.outage.name} trips: {r.violation_count} violation(s), worst loading "
+                               f"{r.max_loading_percent} %" if r.max_loading_percent is not None else
+                               f"If {r.outage.name} trips: no power-flow solution",
+                     evidence_ids=r.evidence_ids) for r in a.contingency_risks[:3]]
+    return AgentAnswer(verdict=verdict, answer=f"{a.situation} {a.contingency_summary} {a.plan_outcome}",
+                       claims=claims, actions=[s.description for s in a.action_plan],
+                       citations=sorted({c.entry_id for c in a.citations if c.entry_id})), None
+
+
+MODEL_FAILURES: tuple[type[BaseException], ...] = (OSError, TimeoutError, LoopDetected)
+
+
+def _model_failures() -> tuple[type[BaseException], ...]:
+    from pydantic_ai import ModelAPIError, UnexpectedModelBehavior, UsageLimitExceeded
+
+    return MODEL_FAILURES + (ModelAPIError, UnexpectedModelBehavior, UsageLimitExceeded)
+
+
+def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], None] | None = None) -> Turn:
+    """Answer one question: with the model when there is one, else (or on failure) with the planner.
+
+    Parameters
+    ----------
+    session : ChatSession
+    question : str
+    on_tool_call : callable, optional
+        Called with each :class:`ToolCall` as it completes (for live display).
+
+    Returns
+    -------
+    Turn
+        The answer, who gave it and why, the tool calls, the grounding report
+        and usage; appended to ``session.turns``.
+    """
+    from pydantic_ai import Agent, UsageLimits
+
+    started = time.perf_counter()
+    guard, notice, source, usage = None, None, "model", None
+    with use_workspace(session.workspace):
+        answer = None
+        if session.model is not None:
+            guard = _toolset_classes()(session.toolset or gridsage_toolset(), on_call=on_tool_call)
+            agent = Agent(session.model, output_type=AgentAnswer, system_prompt=system_prompt(session.context()),
+                          retries=2)
+
+            @agent.output_validator
+            def _evidence_exists(output: AgentAnswer) -> AgentAnswer:
+                from pydantic_ai import ModelRetry
+
+                known = {c.evidence_id for c in guard.calls if c.evidence_id}
+                missing = sorted({e for c in output.claims for e in c.evidence_ids} - known)
+                if missing:
+                    raise ModelRetry(f"evidence ids {', '.join(missing)} were not returned by any tool call in this turn; "
+                                     f"cite only: {', '.join(sorted(known)) or 'none (call a tool first)'}.")
+                return output
+
+            try:
+                result = agent.run_sync(question, message_history=session.messages, toolsets=[guard],
+                                        usage_limits=UsageLimits(request_limit=REQUEST_LIMIT, tool_calls_limit=TOOL_CALLS_LIMIT))
+                answer, usage = result.output, result.usage
+                session.messages = result.all_messages()
+            except _model_failures() as exc:
+                notice = (f"The model ({session.model_label or 'configured model'}) failed: {type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:300]}. Answering with the deterministic planner instead.")
+        else:
+            notice = "No model is configured (--model or GRIDSAGE_MODEL), so the deterministic planner answers."
+        if answer is None:
+            source = "planner"
+            answer, missing = planner_answer(session)
+            if missing:
+                source, notice = "none", f"{notice} {missing}"
+        evidence = [r.model_dump(mode="json") for r in session.workspace.ledger.since(None)] + (guard.results if guard else [])
+    turn = Turn(question=question, answer=answer, source=source, model=session.model_label, notice=notice,
+                tool_calls=guard.calls if guard else [], grounding=check_grounding(answer.text(), evidence, given=f"{question}\n{session.context()}"),
+                refused_repeats=guard.refused if guard else 0, requests=usage.requests if usage else 0,
+                input_tokens=usage.input_tokens if usage else 0, output_tokens=usage.output_tokens if usage else 0,
+                elapsed_s=round(time.perf_counter() - started, 3))
+    session.turns.append(turn)
+    return turn
