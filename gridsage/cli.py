@@ -395,6 +395,46 @@ def graph_downstream_cmd(grid: GridOption, element: BranchOption, index: IndexOp
         _print_isolation(r, "supplies alone")
 
 
+@app.command(help=(
+    "Chat with GridSage like with a senior grid engineer: it calls the same tools (each call shown with its status "
+    "and evidence id), answers with evidence-backed claims, and flags any number no tool result supports.\n\n"
+    "Model: `--model ollama:<name>` (Ollama at `OLLAMA_BASE_URL`, default http://127.0.0.1:11434/v1), "
+    "`--model openai-compatible:<name>` (`GRIDSAGE_OPENAI_BASE_URL`, optional `GRIDSAGE_OPENAI_API_KEY`), or none "
+    "(`GRIDSAGE_MODEL` is the default). With no model, or when the model fails, the deterministic planner answers, "
+    "with a notice.\n\nExample: `gridsage chat --scenario case39_unit_trip`, then ask \"what is overloaded?\". "
+    "Sessions are saved (`GRIDSAGE_CHAT_DB`); `--session ID` resumes one, `--list` shows them."))
+def chat(
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="ollama:<name>, openai-compatible:<name>, or none. Default $GRIDSAGE_MODEL.")] = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario to study (shipped name or YAML file).")] = None,
+    grid: Annotated[Optional[str], typer.Option("--grid", "-g", help="Grid to study as it is (name or file).")] = None,
+    session: Annotated[Optional[str], typer.Option("--session", help="Resume a saved session by id.")] = None,
+    list_sessions: Annotated[bool, typer.Option("--list", help="List saved sessions and exit.")] = False,
+    mcp: Annotated[bool, typer.Option("--mcp", help="Reach the tools through a `gridsage mcp` subprocess instead of in process.")] = False,
+) -> None:
+    from gridsage.chat import run_chat
+
+    if list_sessions:
+        from gridsage.reasoning.history import ChatHistory
+
+        for info in ChatHistory().sessions():
+            out.print(f"{info.id}  {info.created_utc}  {info.turns} turn(s)  model {info.model or 'none'}  "
+                      f"study {info.scenario or info.grid or '-'}", highlight=False)
+        return
+    console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
+    reader = console.input if sys.stdin.isatty() else (lambda prompt: _read_line())
+    try:
+        run_chat(model, scenario, grid, session, mcp, console, read=reader)
+    except GridSageError as exc:
+        _fail(exc)
+
+
+def _read_line() -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
+
+
 knowledge_app = typer.Typer(
     name="knowledge",
     help=(

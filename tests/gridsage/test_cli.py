@@ -134,3 +134,23 @@ def test_analyze_never_loads_the_embedder():
             "print(sorted(m for m in ('chromadb', 'torch', 'sentence_transformers', 'transformers') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_chat_answers_without_a_model_exports_and_resumes(tmp_path):
+    env = dict(os.environ, GRIDSAGE_CHAT_DB=str(tmp_path / "chat.sqlite3"), GRIDSAGE_MODEL="none")
+    first = subprocess.run([sys.executable, "-m", "gridsage", "chat", "--scenario", "case39_unit_trip"],
+                           input=f"What is overloaded?\n/export {tmp_path / 'turns.md'}\n", capture_output=True,
+                           text=True, timeout=180, cwd=ROOT, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "deterministic planner" in first.stdout and "verdict: violations" in first.stdout
+    assert "line 6 (bus 3-bus 4) loaded 107.8 %" in first.stdout and "grounding 42/42" in first.stdout
+    assert "line 6" in (tmp_path / "turns.md").read_text()
+    session_id = first.stdout.split("resume with: gridsage chat --session ")[1].split()[0]
+    again = subprocess.run([sys.executable, "-m", "gridsage", "chat", "--session", session_id],
+                           input="/history\nAnd now?\n", capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"resumed session {session_id}: 1 turn(s), study case39_unit_trip" in again.stdout
+    assert "1. What is overloaded? -> violations (planner)" in again.stdout
+    listed = subprocess.run([sys.executable, "-m", "gridsage", "chat", "--list"], capture_output=True, text=True,
+                            timeout=60, cwd=ROOT, env=env)
+    assert f"{session_id}" in listed.stdout and "2 turn(s)" in listed.stdout
