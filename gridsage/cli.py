@@ -435,6 +435,46 @@ def _read_line() -> str:
     return line
 
 
+@app.command("eval", help=(
+    "Score answerers on scenarios with `expect:` blocks: the deterministic planner, and each `--model` side by side "
+    "(pydantic-evals). Prints a table and writes eval.json and eval.md to `--out`.\n\n"
+    "Scores: false-safe verdicts (goal 0), false alarms, verdict accuracy, violation recall from evidence-backed "
+    "claims, action validity re-checked by an independent pandapower power flow, citation coverage, grounding rate; "
+    "metrics: invalid and repeated tool calls, latency, tokens. `--scenarios DIR` points at a hidden set."))
+def eval_command(
+    scenarios: Annotated[Optional[Path], typer.Option("--scenarios", help="Folder of scenario YAML files (default: the shipped library).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A model to score beside the planner (repeatable): ollama:<name>, openai-compatible:<name>.")] = None,
+    planner: Annotated[bool, typer.Option("--planner/--no-planner", help="Score the deterministic planner too.")] = True,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for eval.json and eval.md.")] = Path("gridsage-eval"),
+    fmt: JsonOption = OutputFormat.text,
+) -> None:
+    from gridsage.evals.harness import COLUMNS, run_eval, scenario_files, write_reports
+    from gridsage.reasoning.models import build_model, parse_model_spec
+
+    try:
+        files = scenario_files(scenarios)
+        if not files:
+            raise GridSageError(f"no scenario with an expect: block in {scenarios or 'the shipped library'}",
+                                field="scenarios", fix="point --scenarios at a folder of scenario YAML files with expect: blocks.")
+        answerers = [("planner", None)] if planner else []
+        for spec_text in model or []:
+            spec = parse_model_spec(spec_text)
+            if spec:
+                answerers.append((spec.label, build_model(spec)))
+        run = run_eval(files, answerers, progress=err.is_terminal)
+    except GridSageError as exc:
+        _fail(exc)
+    data, text = write_reports(run, out_dir)
+    if _as_json(run, fmt):
+        return
+    table = Table("", *(row.answerer for row in run.summary), title=f"GridSage evaluation: {len(files)} scenarios",
+                  title_justify="left")
+    for column in COLUMNS[1:]:
+        table.add_row(column, *("–" if getattr(row, column) is None else str(getattr(row, column)) for row in run.summary))
+    out.print(table)
+    out.print(f"wrote {data} and {text}")
+
+
 knowledge_app = typer.Typer(
     name="knowledge",
     help=(

@@ -1,0 +1,40 @@
+"""The evaluation harness on real scenarios: the planner beside a scripted model that always says 'secure'."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from pydantic_ai.messages import ModelResponse, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from gridsage.evals.harness import run_eval, scenario_files, write_reports
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def always_safe(messages, info: AgentInfo) -> ModelResponse:
+    answer = {"verdict": "secure", "answer": "All lines are loaded 50.0 % at most; nothing to do.", "claims": []}
+    return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+
+def test_planner_and_a_model_side_by_side_on_a_hidden_folder(tmp_path):
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    shutil.copy(SCENARIOS / "case39_unit_trip.yaml", hidden / "a.yaml")
+    (hidden / "no_expect.yaml").write_text("name: no-expect\ngrid: {source: case9}\n")
+    files = scenario_files(hidden)
+    assert [f.name for f in files] == ["a.yaml"]  # only scenarios with expect: are cases
+
+    run = run_eval(files, [("planner", None), ("function:always-safe", FunctionModel(always_safe))])
+    planner, model = run.summary
+    assert planner.false_safe == 0 and planner.violation_recall == 1.0 and planner.grounding_rate == 1.0
+    assert planner.action_validity == 1.0 and planner.citation_coverage == 1.0 and planner.failed_cases == 0
+    assert model.false_safe == 1 and model.violation_recall == 0.0 and model.citation_coverage == 0.0
+    assert model.grounding_rate == 0.0  # '50.0 %' is supported by no tool result
+    assert model.tokens > 0 and model.action_validity is None
+
+    data, text = write_reports(run, tmp_path / "out")
+    assert json.loads(data.read_text())["summary"][1]["false_safe"] == 1
+    assert "| function:always-safe | case39-unit-trip | secure |" in text.read_text()
