@@ -172,11 +172,14 @@ class ChatSession:
         a GridSage MCP server instead.
     model_label : str, optional
         Shown with each answer, e.g. ``'ollama:qwen2.5'``.
+    model_settings : dict, optional
+        pydantic-ai model settings; default temperature 0, so answers repeat.
     """
 
     model: Any = None
     toolset: Any = None
     model_label: str | None = None
+    model_settings: dict = field(default_factory=lambda: {"temperature": 0.0})
     workspace: Workspace = field(default_factory=Workspace)
     scenario: Any = None
     scenario_dir: Any = None
@@ -273,6 +276,7 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
 
             try:
                 result = agent.run_sync(question, message_history=session.messages, toolsets=[guard],
+                                        model_settings=session.model_settings,
                                         usage_limits=UsageLimits(request_limit=REQUEST_LIMIT, tool_calls_limit=TOOL_CALLS_LIMIT))
                 answer, usage = result.output, result.usage
                 session.messages = result.all_messages()
