@@ -12,8 +12,9 @@ Scores (per case; the report averages them):
 ``verdict_correct``         1 if the answer's verdict equals ``expect.verdict``
 ``false_safe``              1 if the scenario has a violation or no solution and the answer says secure
 ``false_alarm``             1 if the scenario is secure and the answer says otherwise
-``violation_recall``        share of the expected overloaded / under- / overvoltage elements named in
-                            evidence-backed claims (1 when none are expected)
+``violation_recall``        share of the expected overloaded / under- / overvoltage elements named as
+                            the subject of an evidence-backed claim (1 when none are expected); text in
+                            parentheses (branch end buses) and "If X trips" claims name no subject
 ``action_validity``         1 if the grid with the proposed actions applied, re-solved by an independent
                             pandapower AC power flow, converges with less total excess and no new
                             violated element; 0 if not, or if actions were proposed but never applied
@@ -116,6 +117,15 @@ def check_actions(session: ChatSession, turn: Turn) -> str:
     return "valid"
 
 
+def claim_subject(statement: str) -> str | None:
+    """The element a claim is about: its first ``line/trafo/bus N`` outside parentheses, unless it is an outage."""
+    text = re.sub(r"\([^)]*\)", " ", statement).strip()
+    if re.match(r"(?i)(if|loss of|losing|should)\b", text):
+        return None
+    match = _ELEMENT.search(text)
+    return f"{match.group(1)} {match.group(2)}" if match else None
+
+
 def make_task(model: Any = None, model_label: str | None = None):
     """A pydantic-evals task: scenario file path -> :class:`CaseOutput`, in a fresh session each time."""
     from pydantic_evals import increment_eval_metric
@@ -150,7 +160,7 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
         scores["false_safe"] = float(truth in ("violations", "no_solution") and answer.verdict == "secure")
         scores["false_alarm"] = float(truth == "secure" and answer.verdict != "secure")
     expected = set(expect.overloaded) | set(expect.undervoltage) | set(expect.overvoltage)
-    named = {f"{m.group(1)} {m.group(2)}" for c in answer.claims if c.evidence_ids for m in _ELEMENT.finditer(c.statement)}
+    named = {subject for c in answer.claims if c.evidence_ids and (subject := claim_subject(c.statement))}
     scores["violation_recall"] = len(expected & named) / len(expected) if expected else 1.0
     if out.action_check != "none":
         scores["action_validity"] = float(out.action_check == "valid")

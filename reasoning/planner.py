@@ -3,7 +3,8 @@
 Given a scenario it (1) loads the grid and solves the base case, (2) applies
 the events to a copy, (3) solves the post-event grid and runs N-1 on it,
 (4) proposes remedial actions and validates them step by step (each step
-re-proposed on the grid left by the previous one), and (5) fills the
+re-proposed on the grid left by the previous one, and taken only if it
+creates no new violation), and (5) fills the
 :class:`~gridsage.reasoning.assessment.Assessment`.  Every figure comes from a
 tool result recorded in the evidence ledger.
 
@@ -144,8 +145,9 @@ def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[Ac
         proposal = propose_remedial_actions(current, **limits)
         if proposal.status != "ok" or not proposal.candidates:
             break
-        best = proposal.candidates[0]
-        if best.outcome not in ("clears_all", "partial"):
+        # a step must relieve without creating a violation elsewhere (an engineer would not trade one for another)
+        best = next((c for c in proposal.candidates if c.outcome in ("clears_all", "partial") and not c.new_violations), None)
+        if best is None:
             break
         worst = proposal.violations_before[0]
         rationale = (f"Best of {len(proposal.candidates)} validated candidates for {worst.name} "

@@ -152,13 +152,20 @@ def apply_action(net, action) -> str:
 
 
 def _ptdf(net):
-    """DC PTDF of the solved ``net`` [MW/MW] with pandapower-to-matrix maps, or None."""
+    """DC PTDF of the solved ``net`` [MW/MW] with pandapower-to-matrix maps, or None.
+
+    None when the internal model has more than one reference bus (separate
+    islands, e.g. two ext_grids feeding split distribution networks): one
+    slack cannot balance them, and the B matrix is singular.
+    """
     from pandapower.pypower.makePTDF import makePTDF
 
     ppc = net._ppc
     ppci = ppc["internal"]
     live = ppc["bus"][:, 1].real != 4
     if live.sum() != ppci["bus"].shape[0] or not np.allclose(ppc["bus"][live, 9].real, ppci["bus"][:, 9].real):
+        return None
+    if len(ppci["ref"]) != 1:
         return None
     ppc_to_ppci = np.full(len(live), -1)
     ppc_to_ppci[live] = np.arange(live.sum())
@@ -352,7 +359,8 @@ def propose_remedial_actions(
     notes = list(grid.notes)
     sens = _ptdf(net)
     if sens is None:
-        notes.append("PTDF sensitivities were unavailable for this grid; thermal candidates were not generated.")
+        notes.append("PTDF sensitivities were unavailable for this grid (for example several reference buses feeding "
+                     "separate islands); thermal candidates were not generated.")
     proposals: dict[str, tuple] = {}
     for v in before[:5]:
         if v.kind == "thermal":
