@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridsage.config import MCP_HTTP_HOST, MCP_HTTP_PORT, TOKEN_ENV
+from gridsage.console import CONSOLE_HOST, CONSOLE_PORT
 from gridsage.errors import GridSageError
 
 app = typer.Typer(
@@ -424,6 +425,33 @@ def chat(
     reader = console.input if sys.stdin.isatty() else (lambda prompt: _read_line())
     try:
         run_chat(model, scenario, grid, session, mcp, console, read=reader)
+    except GridSageError as exc:
+        _fail(exc)
+
+
+@app.command(help=(
+    "Serve the chat as a local web page: the conversation, each tool call with its status and evidence id, the "
+    "answer (verdict, evidence-backed claims, proposed actions, standards cited, grounding flags) and a chart of "
+    "branch loading [%] before and after the proposed actions, read from the evidence ledger.\n\n"
+    f"Open http://{CONSOLE_HOST}:{CONSOLE_PORT}/ in a browser. The page ships inside the package and loads nothing from the "
+    "network, so the console works offline. It binds to loopback by default and has no login: a `--host` other "
+    "than loopback exposes it to your network. Each browser tab gets its own session, kept in memory until the "
+    "server stops.\n\n"
+    "Model: as for `gridsage chat` (`--model`, default `GRIDSAGE_MODEL`); with none, the deterministic planner "
+    "answers, with a notice.\n\nExample: `gridsage console --scenario case39_unit_trip`, open the URL, ask "
+    "\"what is overloaded, and what should I do first?\"."))
+def console(
+    host: Annotated[str, typer.Option("--host", help="Interface to bind (loopback by default).")] = CONSOLE_HOST,
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = CONSOLE_PORT,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="`ollama:<name>`, `openai-compatible:<name>`, `local-gguf:<path>`, or `none`. Default $GRIDSAGE_MODEL.")] = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario preselected on the page (shipped name or YAML file).")] = None,
+) -> None:
+    from gridsage.console import LOOPBACK_NAMES, serve
+
+    if host not in LOOPBACK_NAMES:
+        err.print(f"[yellow]warning[/] serving on {host}: anyone who can reach it can use the console (no login).")
+    try:
+        serve(host, port, model, scenario, announce=lambda line: err.print(line, highlight=False))
     except GridSageError as exc:
         _fail(exc)
 

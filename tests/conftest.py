@@ -25,15 +25,15 @@ for _name in ("GRIDSAGE_CORPUS_DIR", "GRIDSAGE_LIMITS_FILE"):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--full", action="store_true", help="also run the slow and inspector suites (what .ci/run does)")
+    parser.addoption("--full", action="store_true", help="also run the slow, inspector and browser suites (what .ci/run does)")
 
 
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--full"):
         return
-    skip = pytest.mark.skip(reason="slow/inspector suite: run with --full (as .ci/run does)")
+    skip = pytest.mark.skip(reason="slow/inspector/browser suite: run with --full (as .ci/run does)")
     for item in items:
-        if "slow" in item.keywords or "inspector" in item.keywords:
+        if "slow" in item.keywords or "inspector" in item.keywords or "browser" in item.keywords:
             item.add_marker(skip)
 
 
