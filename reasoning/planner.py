@@ -3,8 +3,9 @@
 Given a scenario it (1) loads the grid and solves the base case, (2) applies
 the events to a copy, (3) solves the post-event grid and runs N-1 on it,
 (4) proposes remedial actions and validates them step by step (each step
-re-proposed on the grid left by the previous one, and taken only if it
-creates no new violation), and (5) fills the
+re-proposed on the grid left by the previous one; if the plan's end state
+violates an element the post-event grid did not, it is planned again with
+steps that create no new violation), and (5) fills the
 :class:`~gridsage.reasoning.assessment.Assessment`.  Every figure comes from a
 tool result recorded in the evidence ledger.
 
@@ -136,8 +137,11 @@ def _action_context(grid_id: str, net, steps: list[ActionStep]) -> None:
         step.context = "; ".join(parts)
 
 
-def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[ActionStep], str]:
-    """Greedy plan: best validated action, applied, then re-proposed; returns steps and the final grid id."""
+def _greedy(grid_id: str, scenario: Scenario, progress: Progress, strict: bool) -> tuple[list[ActionStep], str]:
+    """Greedy plan: best validated action, applied, then re-proposed; returns steps and the final grid id.
+
+    With ``strict`` a step may not create a violation anywhere else.
+    """
     limits = scenario.limits.model_dump()
     steps: list[ActionStep] = []
     current = grid_id
@@ -145,8 +149,8 @@ def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[Ac
         proposal = propose_remedial_actions(current, **limits)
         if proposal.status != "ok" or not proposal.candidates:
             break
-        # a step must relieve without creating a violation elsewhere (an engineer would not trade one for another)
-        best = next((c for c in proposal.candidates if c.outcome in ("clears_all", "partial") and not c.new_violations), None)
+        best = next((c for c in proposal.candidates if c.outcome in ("clears_all", "partial")
+                     and not (strict and c.new_violations)), None)
         if best is None:
             break
         worst = proposal.violations_before[0]
@@ -154,7 +158,7 @@ def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[Ac
                      f"({worst.value:g} {worst.unit}): total excess {best.excess_before:g} -> {best.excess_after:g}"
                      f" ({'all violations cleared' if best.outcome == 'clears_all' else 'partial relief'}).")
         progress(f"plan step {order}: {best.description}")
-        applied = apply_actions(current, [best.action], new_grid_id=f"{grid_id}:step{order}")
+        applied = apply_actions(current, [best.action], new_grid_id=f"{grid_id}:{'strict-' if strict else ''}step{order}")
         steps.append(ActionStep(order=order, action=best.action.model_dump(), description=best.description,
                                 outcome=best.outcome, effects=best.effects, new_violation_count=len(best.new_violations),
                                 remaining_violation_count=best.remaining_violation_count, rationale=rationale,
@@ -163,6 +167,20 @@ def _plan(grid_id: str, scenario: Scenario, progress: Progress) -> tuple[list[Ac
         if best.outcome == "clears_all":
             break
     return steps, current
+
+
+def _plan(grid_id: str, scenario: Scenario, post: PowerFlowResult, progress: Progress) -> tuple[list[ActionStep], str]:
+    """The action plan: greedy; if its end state violates an element the post-event grid did not, planned again
+    with steps that may not create violations (an engineer does not trade one problem for a new one)."""
+    steps, final_id = _greedy(grid_id, scenario, progress, strict=False)
+    if not steps:
+        return steps, final_id
+    before = {(v.element, v.index) for v in post.violations}
+    end = run_power_flow(final_id, **scenario.limits.model_dump(), max_rows=1)
+    if end.status == "converged" and not {(v.element, v.index) for v in end.violations} - before:
+        return steps, final_id
+    progress("re-planning: the greedy plan left new violations")
+    return _greedy(grid_id, scenario, progress, strict=True)
 
 
 def _situation(scenario: Scenario, events: list[str], base: PowerFlowResult, post: PowerFlowResult) -> str:
@@ -234,7 +252,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         say(STEPS[4])
         n1 = run_contingency_analysis(post_grid.grid_id, top=top, **limits)
         say(STEPS[5])
-        steps, final_id = _plan(post_grid.grid_id, scenario, say) if post.status == "converged" else ([], post_grid.grid_id)
+        steps, final_id = _plan(post_grid.grid_id, scenario, post, say) if post.status == "converged" else ([], post_grid.grid_id)
         say(STEPS[6])
         final = run_power_flow(final_id, **limits, max_rows=EVIDENCE_ROWS) if steps else post
 
