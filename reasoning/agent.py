@@ -129,9 +129,11 @@ def _toolset_classes():
             try:
                 result = await super().call_tool(name, tool_args, ctx, tool)
             except GridSageError as exc:
+                self.seen[key] -= 1  # a failed call may be retried once its cause is fixed (e.g. the grid loaded)
                 self._record(ToolCall(tool=name, args=tool_args, status="error", message=str(exc)))
                 raise ModelRetry(str(exc)) from None
             except ModelRetry as exc:
+                self.seen[key] -= 1
                 self._record(ToolCall(tool=name, args=tool_args, status="error", message=str(exc)))
                 raise
             data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result

@@ -30,6 +30,7 @@ answers with the planner (``gridsage chat`` without ``--model``).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -288,10 +289,12 @@ def _wait_healthy(base: str, wait_s: float) -> None:
         time.sleep(0.2)
 
 
+@functools.lru_cache(maxsize=8)
 def _gguf_chat_template(path: Path) -> str | None:
     """The ``tokenizer.chat_template`` stored in a GGUF file's header, or ``None``.
 
-    Read with llama.cpp's own ``gguf`` package (memory-mapped: the weights are not loaded).
+    Read with llama.cpp's own ``gguf`` package (memory-mapped, but it indexes every tensor: seconds for a
+    1 GB model, so the result is cached per path).
 
     Raises
     ------

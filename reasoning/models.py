@@ -12,8 +12,8 @@
 
 The spec comes from ``--model`` or the environment variable ``GRIDSAGE_MODEL``.
 Every client is built without retries and with a timeout
-(``GRIDSAGE_MODEL_TIMEOUT_S``, default 120 s), so an unreachable server fails
-fast and the chat falls back to the planner instead of hanging.
+(``GRIDSAGE_MODEL_TIMEOUT_S``, default 120 s; 900 s for a local GGUF, whose first
+reply on 2 cores takes minutes), so an unreachable server fails fast and the chat falls back to the planner instead of hanging.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def parse_model_spec(spec: str | None) -> ModelSpec | None:
     if kind not in PREFIXES or not name:
         raise InputError(f"model spec {spec!r} is not understood", field="model",
                          fix="use ollama:<name>, openai-compatible:<name>, local-gguf:<path>, or none.")
-    timeout = float(os.environ.get("GRIDSAGE_MODEL_TIMEOUT_S", "120"))
+    # a local 1.5B model on 2 cores reads GridSage's full tool list for 2-4 minutes before its first reply (measured)
+    timeout = float(os.environ.get("GRIDSAGE_MODEL_TIMEOUT_S", "900" if kind == "local-gguf" else "120"))
     if kind == "ollama":
         return ModelSpec(kind, name, os.environ.get("OLLAMA_BASE_URL") or DEFAULT_OLLAMA_URL, None, timeout)
     if kind == "openai-compatible":

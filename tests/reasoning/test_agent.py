@@ -154,3 +154,20 @@ def test_history_resumes_a_conversation(tmp_path):
     turn = ask(resumed, "Remind me of the worst loading?")
     assert seen_history[0] > 4  # the first turn's requests, tool calls and answer came back
     assert turn.source == "planner" or turn.source == "model"
+
+
+def test_a_failed_call_may_be_repeated_once_its_cause_is_fixed():
+    script = [ToolCallPart("run_power_flow", {"grid_id": "case14"}),  # not loaded yet: an error
+              ToolCallPart("load_grid", {"source": "case14", "grid_id": "case14"}),
+              ToolCallPart("run_power_flow", {"grid_id": "case14"})]  # the same call, now valid
+
+    def eager(messages, info: AgentInfo) -> ModelResponse:
+        if script:
+            return ModelResponse(parts=[script.pop(0)])
+        pf = content([p for p in returns(messages) if p.tool_name == "run_power_flow"][-1])
+        answer = {"verdict": "violations", "answer": "Solved.", "claims": [{"statement": "Solved.", "evidence_ids": [pf["evidence_id"]]}]}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+    turn = ask(ChatSession(model=FunctionModel(eager), model_label="function:eager"), "Solve case14.")
+    assert [c.status for c in turn.tool_calls] == ["error", "loaded", "converged"] and turn.refused_repeats == 0
+    assert turn.source == "model"
