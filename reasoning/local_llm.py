@@ -305,8 +305,11 @@ def _gguf_chat_template(path: Path) -> str | None:
     ----------
     .. [1] GGUF file format, ggml-org/ggml docs/gguf.md.
     """
-    from gguf import GGUFReader
-
+    try:
+        from gguf import GGUFReader
+    except ImportError:
+        raise InputError("reading GGUF models needs the optional package gguf, which is not installed", field="model",
+                         fix="pip install 'gridsage[local]', or choose another --model.") from None
     try:
         field = GGUFReader(path).get_field("tokenizer.chat_template")
     except (ValueError, OSError, IndexError, KeyError) as exc:  # a truncated header fails as IndexError

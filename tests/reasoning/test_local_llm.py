@@ -35,6 +35,7 @@ def test_a_missing_gguf_file_is_an_input_error(tmp_path):
     assert caught.value.field == "model" and "local-gguf:" in caught.value.fix
 
 
+@pytest.mark.skipif(importlib.util.find_spec("gguf") is None, reason="needs the [local] extra (gguf): pip install -e '.[local]'")
 def test_a_file_that_is_not_gguf_is_refused_before_loading(tmp_path):
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"PK\x03\x04 not a model")
