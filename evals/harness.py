@@ -25,7 +25,9 @@ Scores (per case; the report averages them):
 ==========================  ============================================================================
 
 Metrics: ``invalid_tool_calls``, ``repeated_tool_calls`` (refused by the loop
-guard), ``latency_s``, ``tokens``.
+guard), ``fallbacks`` (a model failed and the planner answered: the case
+scores as no answer, so the model is never credited with the planner's
+work), ``latency_s``, ``tokens``.
 
 References
 ----------
@@ -57,6 +59,7 @@ class CaseOutput(BaseModel):
 
     turn: Turn
     action_check: str = Field(description="'valid', 'invalid: ...', 'unapplied' (proposed, never applied) or 'none'.")
+    fallback: bool = Field(False, description="A model was asked but the planner answered (the model gets no credit).")
 
 
 def scenario_files(folder: Path | None = None) -> list[Path]:
@@ -126,15 +129,19 @@ def claim_subject(statement: str) -> str | None:
     return f"{match.group(1)} {match.group(2)}" if match else None
 
 
-def make_task(model: Any = None, model_label: str | None = None):
-    """A pydantic-evals task: scenario file path -> :class:`CaseOutput`, in a fresh session each time."""
+def make_task(model: Any = None, model_label: str | None = None, tools: str = "all"):
+    """A pydantic-evals task: scenario file path -> :class:`CaseOutput`, in a fresh session each time.
+
+    ``tools`` is the tool profile the model sees (see :class:`ChatSession`).
+    """
     from pydantic_evals import increment_eval_metric
 
     def task(path: str) -> CaseOutput:
         scenario, folder = load_scenario(path)
-        session = ChatSession(model=model, model_label=model_label, scenario=scenario, scenario_dir=folder)
+        session = ChatSession(model=model, model_label=model_label, scenario=scenario, scenario_dir=folder, tools=tools)
         turn = ask(session, scenario.question or DEFAULT_QUESTION)
-        out = CaseOutput(turn=turn, action_check=check_actions(session, turn))
+        fallback = model is not None and turn.source != "model"
+        out = CaseOutput(turn=turn, action_check="none" if fallback else check_actions(session, turn), fallback=fallback)
         for name, value in case_metrics(out).items():
             increment_eval_metric(name, value)
         return out
@@ -147,12 +154,15 @@ def case_metrics(out: CaseOutput) -> dict[str, float]:
     turn = out.turn
     return {"invalid_tool_calls": float(sum(c.status == "error" for c in turn.tool_calls)),
             "repeated_tool_calls": float(turn.refused_repeats), "latency_s": turn.elapsed_s,
-            "tokens": float(turn.input_tokens + turn.output_tokens)}
+            "tokens": float(turn.input_tokens + turn.output_tokens), "fallbacks": float(out.fallback)}
 
 
 def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
-    """The scores of one case; see the module docstring."""
-    answer, turn = out.turn.answer, out.turn
+    """The scores of one case; see the module docstring.  A model's case the planner answered scores as no answer."""
+    from gridsage.reasoning.agent import AgentAnswer
+
+    turn = out.turn
+    answer = AgentAnswer(verdict="unknown", answer="") if out.fallback else turn.answer
     truth = expect.verdict
     scores: dict[str, float] = {}
     if truth:
@@ -168,7 +178,8 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
     if truth == "no_solution":
         required.add(REQUIRED_CITATIONS["no_solution"])
     scores["citation_coverage"] = len(required & set(answer.citations)) / len(required) if required else 1.0
-    scores["grounding_rate"] = turn.grounding.rate
+    if not out.fallback:
+        scores["grounding_rate"] = turn.grounding.rate
     return scores
 
 
@@ -187,6 +198,7 @@ class SummaryRow(BaseModel):
     grounding_rate: float | None
     invalid_tool_calls: int
     repeated_tool_calls: int
+    fallbacks: int = Field(description="Cases a model failed and the planner answered instead (scored as no answer).")
     latency_s_median: float
     tokens: int
 
@@ -199,7 +211,7 @@ class EvalRun(BaseModel):
     cases: list[dict[str, Any]]
 
 
-def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool = False) -> EvalRun:
+def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool = False, tools: str = "all") -> EvalRun:
     """Run every answerer over every scenario with pydantic-evals and summarise.
 
     Parameters
@@ -210,6 +222,8 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
         ``model`` None is the deterministic planner.
     progress : bool, default False
         Show pydantic-evals' progress bar.
+    tools : str, default 'all'
+        Tool profile the models see (:data:`gridsage.tools.registry.TOOL_PROFILES`).
 
     Returns
     -------
@@ -231,7 +245,7 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
     dataset = Dataset(name="gridsage-scenarios", cases=cases, evaluators=[ScenarioScores()])
     rows, details = [], []
     for label, model in answerers:
-        report = dataset.evaluate_sync(make_task(model, label if model is not None else None), name=label,
+        report = dataset.evaluate_sync(make_task(model, label if model is not None else None, tools), name=label,
                                        max_concurrency=1, progress=progress)
         done = report.cases
         values = lambda key: [c.scores[key].value for c in done if key in c.scores]  # noqa: E731
@@ -244,6 +258,7 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
                                grounding_rate=mean("grounding_rate"),
                                invalid_tool_calls=int(sum(metric("invalid_tool_calls"))),
                                repeated_tool_calls=int(sum(metric("repeated_tool_calls"))),
+                               fallbacks=int(sum(metric("fallbacks"))),
                                latency_s_median=round(statistics.median(metric("latency_s")), 2) if done else 0.0,
                                tokens=int(sum(metric("tokens")))))
         for c in done:
@@ -251,7 +266,8 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
             details.append({"answerer": label, "scenario": c.name, "scores": {k: v.value for k, v in c.scores.items()},
                             "metrics": dict(c.metrics), "verdict": out.turn.answer.verdict, "source": out.turn.source,
                             "notice": out.turn.notice, "action_check": out.action_check,
-                            "ungrounded": out.turn.grounding.ungrounded})
+                            "ungrounded": out.turn.grounding.ungrounded, "answer": out.turn.answer.answer,
+                            "tool_calls": [f"{t.tool}:{t.status}" for t in out.turn.tool_calls]})
         for failure in report.failures:
             details.append({"answerer": label, "scenario": failure.name, "error": failure.error_message})
     return EvalRun(scenarios=[str(p) for p in files], summary=rows, cases=details)
@@ -259,7 +275,7 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
 
 COLUMNS = ("answerer", "cases", "failed_cases", "false_safe", "false_alarm", "verdict_correct", "violation_recall",
            "action_validity", "citation_coverage", "grounding_rate", "invalid_tool_calls", "repeated_tool_calls",
-           "latency_s_median", "tokens")
+           "fallbacks", "latency_s_median", "tokens")
 
 
 def markdown_report(run: EvalRun) -> str:
@@ -267,14 +283,16 @@ def markdown_report(run: EvalRun) -> str:
     head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
     rows = "".join("| " + " | ".join("–" if getattr(r, c) is None else str(getattr(r, c)) for c in COLUMNS) + " |\n"
                    for r in run.summary)
-    cases = "| answerer | scenario | verdict | recall | actions | grounding | notes |\n|---|---|---|---|---|---|---|\n"
+    cases = ("| answerer | scenario | verdict | recall | actions | grounding | tool calls | notes |\n"
+             "|---|---|---|---|---|---|---|---|\n")
     for c in run.cases:
         if "error" in c:
-            cases += f"| {c['answerer']} | {c['scenario']} | error | | | | {c['error'][:80]} |\n"
+            cases += f"| {c['answerer']} | {c['scenario']} | error | | | | | {c['error'][:80]} |\n"
             continue
         s = c["scores"]
         cases += (f"| {c['answerer']} | {c['scenario']} | {c['verdict']} | {s.get('violation_recall', 0):.2f} | "
-                  f"{c['action_check']} | {s.get('grounding_rate', 0):.2f} | {', '.join(c['ungrounded'][:3])} |\n")
+                  f"{c['action_check']} | {s.get('grounding_rate', 0):.2f} | {', '.join(c['tool_calls']) or '–'} | "
+                  f"{'; '.join(filter(None, [', '.join(c['ungrounded'][:3]), c['notice'] and c['notice'][:80]]))} |\n")
     return f"# GridSage evaluation\n\n{len(run.scenarios)} scenarios.\n\n## Summary\n\n{head}{rows}\n## Cases\n\n{cases}"
 
 

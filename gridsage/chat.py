@@ -68,7 +68,7 @@ def export(turns, path: Path) -> None:
 
 
 def run_chat(model_spec: str | None, scenario: str | None, grid: str | None, session_id: str | None,
-             use_mcp: bool, console: Console, read=input) -> None:
+             use_mcp: bool, console: Console, read=input, tools: str | None = None) -> None:
     """The console loop, until /quit or end of input.
 
     Raises
@@ -87,7 +87,8 @@ def run_chat(model_spec: str | None, scenario: str | None, grid: str | None, ses
 
     history = ChatHistory()
     spec = parse_model_spec(model_spec)
-    session = ChatSession(model=build_model(spec) if spec else None, model_label=spec.label if spec else None)
+    session = ChatSession(model=build_model(spec) if spec else None, model_label=spec.label if spec else None,
+                          **({"tools": tools} if tools else {}))
     if use_mcp:
         from fastmcp.client.transports import StdioTransport
         from pydantic_ai.mcp import MCPToolset

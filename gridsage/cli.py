@@ -6,6 +6,7 @@ Reports go to stdout; progress and errors go to stderr.
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -15,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gridsage.cli_output import OutputFormat, err, out
+from gridsage.cli_output import fail as _fail
 from gridsage.config import MCP_HTTP_HOST, MCP_HTTP_PORT, TOKEN_ENV
 from gridsage.console import CONSOLE_HOST, CONSOLE_PORT
 from gridsage.errors import GridSageError
@@ -32,15 +35,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True)
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
 class ReportFormat(str, Enum):
     text = "text"
     markdown = "markdown"
@@ -69,13 +63,6 @@ DispatchOption = Annotated[Dispatch, typer.Option("--base-dispatch", help="`file
 VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default: the corpus figure, 0.95 (ANSI C84.1 Range A; `GRIDSAGE_LIMITS_FILE` overrides it).")]
 VmaxOption = Annotated[Optional[float], typer.Option("--vm-max", help="Upper voltage limit [pu]. Default: the corpus figure, 1.05 (ANSI C84.1 Range A).")]
 LoadingOption = Annotated[Optional[float], typer.Option("--max-loading", help="Thermal limit [% of rating]. Default: the corpus figure, 100 (NERC TPL-001 Table 1).")]
-
-
-def _fail(exc: GridSageError) -> None:
-    from rich.markup import escape
-
-    err.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False)
-    raise typer.Exit(code=2)
 
 
 def _as_json(result, fmt: OutputFormat) -> bool:
@@ -405,12 +392,13 @@ def graph_downstream_cmd(grid: GridOption, element: BranchOption, index: IndexOp
     "with a notice.\n\nExample: `gridsage chat --scenario case39_unit_trip`, then ask \"what is overloaded?\". "
     "Sessions are saved (`GRIDSAGE_CHAT_DB`); `--session ID` resumes one, `--list` shows them."))
 def chat(
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="ollama:<name>, openai-compatible:<name>, or none. Default $GRIDSAGE_MODEL.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="ollama:<name>, openai-compatible:<name>, local-gguf:<path>, or none. Default $GRIDSAGE_MODEL.")] = None,
     scenario: Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario to study (shipped name or YAML file).")] = None,
     grid: Annotated[Optional[str], typer.Option("--grid", "-g", help="Grid to study as it is (name or file).")] = None,
     session: Annotated[Optional[str], typer.Option("--session", help="Resume a saved session by id.")] = None,
     list_sessions: Annotated[bool, typer.Option("--list", help="List saved sessions and exit.")] = False,
     mcp: Annotated[bool, typer.Option("--mcp", help="Reach the tools through a `gridsage mcp` subprocess instead of in process.")] = False,
+    tools: Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (17 tools) or `study` (the 6 a scenario study needs; for small local models). Default $GRIDSAGE_TOOLS or `all`.")] = None,
 ) -> None:
     from gridsage.chat import run_chat
 
@@ -424,7 +412,7 @@ def chat(
     console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
     reader = console.input if sys.stdin.isatty() else (lambda prompt: _read_line())
     try:
-        run_chat(model, scenario, grid, session, mcp, console, read=reader)
+        run_chat(model, scenario, grid, session, mcp, console, read=reader, tools=tools)
     except GridSageError as exc:
         _fail(exc)
 
@@ -445,13 +433,14 @@ def console(
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = CONSOLE_PORT,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="`ollama:<name>`, `openai-compatible:<name>`, `local-gguf:<path>`, or `none`. Default $GRIDSAGE_MODEL.")] = None,
     scenario: Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario preselected on the page (shipped name or YAML file).")] = None,
+    tools: Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (17 tools) or `study` (the 6 a scenario study needs; for small local models). Default $GRIDSAGE_TOOLS or `all`.")] = None,
 ) -> None:
     from gridsage.console import LOOPBACK_NAMES, serve
 
     if host not in LOOPBACK_NAMES:
         err.print(f"[yellow]warning[/] serving on {host}: anyone who can reach it can use the console (no login).")
     try:
-        serve(host, port, model, scenario, announce=lambda line: err.print(line, highlight=False))
+        serve(host, port, model, scenario, announce=lambda line: err.print(line, highlight=False), tools=tools)
     except GridSageError as exc:
         _fail(exc)
 
@@ -471,12 +460,14 @@ def _read_line() -> str:
     "metrics: invalid and repeated tool calls, latency, tokens. `--scenarios DIR` points at a hidden set."))
 def eval_command(
     scenarios: Annotated[Optional[Path], typer.Option("--scenarios", help="Folder of scenario YAML files (default: the shipped library).")] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A model to score beside the planner (repeatable): ollama:<name>, openai-compatible:<name>.")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A model to score beside the planner (repeatable): ollama:<name>, openai-compatible:<name>, local-gguf:<path>.")] = None,
     planner: Annotated[bool, typer.Option("--planner/--no-planner", help="Score the deterministic planner too.")] = True,
+    tools: Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (17 tools) or `study` (the 6 a scenario study needs; for small local models). Default $GRIDSAGE_TOOLS or `all`.")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for eval.json and eval.md.")] = Path("gridsage-eval"),
     fmt: JsonOption = OutputFormat.text,
 ) -> None:
     from gridsage.evals.harness import COLUMNS, run_eval, scenario_files, write_reports
+    from gridsage.tools.registry import TOOLS_ENV, profile_tools
     from gridsage.reasoning.models import build_model, parse_model_spec
 
     try:
@@ -489,7 +480,9 @@ def eval_command(
             spec = parse_model_spec(spec_text)
             if spec:
                 answerers.append((spec.label, build_model(spec)))
-        run = run_eval(files, answerers, progress=err.is_terminal)
+        tools = tools or os.environ.get(TOOLS_ENV, "all")
+        profile_tools(tools)
+        run = run_eval(files, answerers, progress=err.is_terminal, tools=tools)
     except GridSageError as exc:
         _fail(exc)
     data, text = write_reports(run, out_dir)

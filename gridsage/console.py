@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import logging
+import os
 import secrets
 import threading
 from collections import OrderedDict
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gridsage.errors import GridSageError, InputError
+from gridsage.tools.registry import TOOLS_ENV, profile_tools
 
 #: Interface the console binds to by default (loopback only).
 CONSOLE_HOST = "127.0.0.1"
@@ -186,14 +188,16 @@ class ConsoleState:
         or ``none``; default ``$GRIDSAGE_MODEL``.
     scenario : str, optional
         Scenario preselected on the page (shipped name or YAML file).
+    tools : str, optional
+        Tool profile the model sees; default ``$GRIDSAGE_TOOLS`` or ``'all'``.
 
     Raises
     ------
     GridSageError
-        For a bad model spec or an unknown scenario.
+        For a bad model spec, an unknown scenario or tool profile.
     """
 
-    def __init__(self, model_spec: str | None = None, scenario: str | None = None):
+    def __init__(self, model_spec: str | None = None, scenario: str | None = None, tools: str | None = None):
         from gridsage.reasoning.models import build_model, parse_model_spec
         from gridsage.reasoning.scenario import load_scenario
 
@@ -203,6 +207,8 @@ class ConsoleState:
         if scenario:
             load_scenario(scenario)  # fail now, not at the first question
         self.scenario = scenario
+        self.tools = tools or os.environ.get(TOOLS_ENV, "all")
+        profile_tools(self.tools)
         self.sessions: OrderedDict[str, BrowserSession] = OrderedDict()
         self._sessions_lock = threading.Lock()
         self._answer_lock = threading.Lock()  # the numeric libraries are not shared between threads
@@ -226,7 +232,7 @@ class ConsoleState:
                 self.sessions.move_to_end(session_id)
                 return session_id, self.sessions[session_id]
             session_id = secrets.token_urlsafe(12)
-            entry = BrowserSession(chat=ChatSession(model=self.model, model_label=self.model_label))
+            entry = BrowserSession(chat=ChatSession(model=self.model, model_label=self.model_label, tools=self.tools))
             self.sessions[session_id] = entry
             while len(self.sessions) > MAX_SESSIONS:
                 self.sessions.popitem(last=False)
@@ -362,7 +368,7 @@ def create_app(state: ConsoleState, host: str = CONSOLE_HOST):
 
 
 def serve(host: str = CONSOLE_HOST, port: int = CONSOLE_PORT, model_spec: str | None = None,
-          scenario: str | None = None, announce=print) -> None:
+          scenario: str | None = None, announce=print, tools: str | None = None) -> None:
     """Serve the console until interrupted.
 
     Parameters
@@ -373,6 +379,8 @@ def serve(host: str = CONSOLE_HOST, port: int = CONSOLE_PORT, model_spec: str | 
         As for :class:`ConsoleState`; default ``$GRIDSAGE_MODEL``.
     scenario : str, optional
         Scenario preselected on the page.
+    tools : str, optional
+        Tool profile the model sees (see :class:`ConsoleState`).
     announce : callable, default print
         Called with the URL line once the settings are checked.
 
@@ -383,7 +391,7 @@ def serve(host: str = CONSOLE_HOST, port: int = CONSOLE_PORT, model_spec: str | 
     """
     import uvicorn
 
-    app = create_app(ConsoleState(model_spec, scenario), host)
+    app = create_app(ConsoleState(model_spec, scenario, tools), host)
     shown = f"[{host}]" if ":" in host else host
     announce(f"GridSage console on http://{shown}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -4,10 +4,14 @@
   process (a ``FunctionToolset``), or any MCP server's tools (``MCPToolset``,
   e.g. ``gridsage mcp``).  Tool errors go back to the model as retry prompts
   carrying GridSage's typed message (the field and the fix).
+- **Tool profile**: ``tools='study'`` (or ``$GRIDSAGE_TOOLS``) shows the model
+  only the six tools a scenario study needs, so a small model reads a short prompt.
 - **Loop guard**: a repeated call with the same arguments is refused with a
   retry prompt; after :data:`MAX_BLOCKED` refusals the run stops.
 - **Structured output**: an :class:`AgentAnswer` whose claims cite evidence
-  ids, checked against the ledger before the answer is accepted.
+  ids, checked against the ledger before the answer is accepted.  In a study
+  (scenario or grid) the answer tool is offered only once a tool has returned
+  evidence, so a model cannot answer from nothing.
 - **Grounding**: after each answer every number with a unit is checked
   against the evidence (:mod:`gridsage.reasoning.grounding`).
 - **Fallback**: with no model, or when the model fails (endpoint down,
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gridsage.errors import GridSageError
+from gridsage.tools.registry import TOOLS_ENV, profile_tools
 from gridsage.tools.workspace import Workspace, use_workspace
 
 from .grounding import GroundingReport, check_grounding
@@ -176,12 +182,16 @@ class ChatSession:
         Shown with each answer, e.g. ``'ollama:qwen2.5'``.
     model_settings : dict, optional
         pydantic-ai model settings; default temperature 0, so answers repeat.
+    tools : str, default ``$GRIDSAGE_TOOLS`` or 'all'
+        Tool profile the model sees (:data:`gridsage.tools.registry.TOOL_PROFILES`);
+        ``'study'`` keeps the six a scenario study needs, for small models.
     """
 
     model: Any = None
     toolset: Any = None
     model_label: str | None = None
     model_settings: dict = field(default_factory=lambda: {"temperature": 0.0})
+    tools: str = field(default_factory=lambda: os.environ.get(TOOLS_ENV, "all"))
     workspace: Workspace = field(default_factory=Workspace)
     scenario: Any = None
     scenario_dir: Any = None
@@ -189,10 +199,22 @@ class ChatSession:
     messages: list = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        profile_tools(self.tools)  # an unknown profile fails here, not at the first question
+
+    def study(self) -> bool:
+        """Whether there is a scenario or grid to study."""
+        return self.scenario is not None or bool(self.grid)
+
     def context(self) -> str:
-        """Study context for the system prompt."""
+        """Study context for the system prompt (never the scenario's ``expect:`` block, which is the answer key)."""
         if self.scenario is not None:
-            return f"Study context: scenario {self.scenario.name!r}:\n{self.scenario.model_dump_json(exclude_none=True)}"
+            s = self.scenario
+            return (f"Study context: scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
+                    f"Steps: load_grid(source={s.grid.source!r}); apply_events on its grid_id with the scenario's events"
+                    f" (load_scale={s.scaling.load}, gen_scale={s.scaling.generation}); run_power_flow and "
+                    "run_contingency_analysis on the new grid_id; if limits are broken, propose_remedial_actions and "
+                    "apply_actions to check the plan; then answer.")
         if self.grid:
             return f"Study context: grid {self.grid!r} (load it with load_grid)."
         return "No study context yet: ask the operator which grid or scenario, or use list_grids."
@@ -229,6 +251,25 @@ def planner_answer(session: ChatSession) -> tuple[AgentAnswer, str | None]:
                        citations=sorted({c.entry_id for c in a.citations if c.entry_id})), None
 
 
+def history_evidence(messages: list) -> list[dict]:
+    """Tool results with an evidence id in a conversation's message history (e.g. a resumed session's)."""
+    found = []
+    for message in messages:
+        for part in getattr(message, "parts", []):
+            if getattr(part, "part_kind", "") != "tool-return":
+                continue
+            data = part.content
+            if isinstance(data, str):
+                try:
+                    data = json.loads(data)
+                except ValueError:
+                    continue
+            data = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+            if isinstance(data, dict) and data.get("evidence_id"):
+                found.append(data)
+    return found
+
+
 MODEL_FAILURES: tuple[type[BaseException], ...] = (OSError, TimeoutError, LoopDetected)
 
 
@@ -255,13 +296,18 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
         and usage; appended to ``session.turns``.
     """
     from pydantic_ai import Agent, UsageLimits
+    from pydantic_ai.capabilities import PrepareOutputTools
 
     started = time.perf_counter()
     guard, notice, source, usage = None, None, "model", None
     with use_workspace(session.workspace):
         answer = None
         if session.model is not None:
-            guard = _toolset_classes()(session.toolset or gridsage_toolset(), on_call=on_tool_call)
+            toolset, names = session.toolset or gridsage_toolset(), profile_tools(session.tools)
+            if names is not None:
+                toolset = toolset.filtered(lambda ctx, tool_def: tool_def.name in names)
+            guard = _toolset_classes()(toolset, on_call=on_tool_call)
+            earlier = history_evidence(session.messages)
             agent = Agent(session.model, output_type=AgentAnswer, system_prompt=system_prompt(session.context()),
                           retries=2)
 
@@ -269,15 +315,22 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
             def _evidence_exists(output: AgentAnswer) -> AgentAnswer:
                 from pydantic_ai import ModelRetry
 
-                known = {c.evidence_id for c in guard.calls if c.evidence_id}
+                known = {c.evidence_id for c in guard.calls if c.evidence_id} | {e["evidence_id"] for e in earlier}
                 missing = sorted({e for c in output.claims for e in c.evidence_ids} - known)
                 if missing:
                     raise ModelRetry(f"evidence ids {', '.join(missing)} were not returned by any tool call in this turn; "
                                      f"cite only: {', '.join(sorted(known)) or 'none (call a tool first)'}.")
                 return output
 
+            needs_evidence = session.study() and not earlier  # nothing learnt yet in this conversation
+
+            def _evidence_first(ctx, tool_defs):
+                """No answer tool until a tool has returned evidence: small models otherwise answer from nothing."""
+                return tool_defs if not needs_evidence or any(c.evidence_id for c in guard.calls) else []
+
             try:
                 result = agent.run_sync(question, message_history=session.messages, toolsets=[guard],
+                                        capabilities=[PrepareOutputTools(_evidence_first)],
                                         model_settings=session.model_settings,
                                         usage_limits=UsageLimits(request_limit=REQUEST_LIMIT, tool_calls_limit=TOOL_CALLS_LIMIT))
                 answer, usage = result.output, result.usage
@@ -292,7 +345,8 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
             answer, missing = planner_answer(session)
             if missing:
                 source, notice = "none", f"{notice} {missing}"
-        evidence = [r.model_dump(mode="json") for r in session.workspace.ledger.since(None)] + (guard.results if guard else [])
+        evidence = ([r.model_dump(mode="json") for r in session.workspace.ledger.since(None)] + (guard.results if guard else [])
+                    + history_evidence(session.messages))
     turn = Turn(question=question, answer=answer, source=source, model=session.model_label, notice=notice,
                 tool_calls=guard.calls if guard else [], grounding=check_grounding(answer.text(), evidence, given=f"{question}\n{session.context()}"),
                 refused_repeats=guard.refused if guard else 0, requests=usage.requests if usage else 0,

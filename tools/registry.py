@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable, Literal
 
+from gridsage.errors import InputError
+
 ToolKind = Literal["analysis", "adds_grid", "drops_grid", "writes_graph"]
 
 #: ``("<module>.<function>" under gridsage.tools, kind)``; the tool's name is the function's name
@@ -33,6 +35,31 @@ TOOLS: list[tuple[str, ToolKind]] = [
     ("standards.search_standards", "analysis"),
     ("standards.read_standard", "analysis"),
 ]
+
+
+#: environment variable naming the default tool profile of the chat agent
+TOOLS_ENV = "GRIDSAGE_TOOLS"
+#: named subsets of the tools, for models that cannot read every schema (a small local model reads
+#: the 17 schemas, ~6,700 prompt tokens, in minutes on 2 cores, and then loses its way)
+TOOL_PROFILES: dict[str, tuple[str, ...] | None] = {
+    "all": None,
+    "study": ("load_grid", "apply_events", "run_power_flow", "run_contingency_analysis",
+              "propose_remedial_actions", "apply_actions"),
+}
+
+
+def profile_tools(profile: str) -> tuple[str, ...] | None:
+    """The tool names of a profile of :data:`TOOL_PROFILES` (``None``: every tool).
+
+    Raises
+    ------
+    InputError
+        If ``profile`` is not a known profile.
+    """
+    if profile not in TOOL_PROFILES:
+        raise InputError(f"unknown tool profile {profile!r}", field="tools",
+                         fix=f"use one of: {', '.join(TOOL_PROFILES)}.")
+    return TOOL_PROFILES[profile]
 
 
 def resolve_tool(target: str) -> Callable[..., Any]:

@@ -12,9 +12,11 @@ import pytest
 from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from gridsage.errors import InputError
 from gridsage.reasoning.agent import MAX_BLOCKED, ChatSession, ask
 from gridsage.reasoning.history import ChatHistory
 from gridsage.reasoning.scenario import load_scenario
+from gridsage.tools.registry import TOOL_PROFILES
 
 
 def returns(messages) -> list[ToolReturnPart]:
@@ -153,7 +155,7 @@ def test_history_resumes_a_conversation(tmp_path):
     assert [t.question for t in history.turns(session_id)] == ["Is case14 within limits?"]
     turn = ask(resumed, "Remind me of the worst loading?")
     assert seen_history[0] > 4  # the first turn's requests, tool calls and answer came back
-    assert turn.source == "planner" or turn.source == "model"
+    assert turn.source == "model" and turn.answer.claims[0].evidence_ids == [first.tool_calls[-1].evidence_id]
 
 
 def test_a_failed_call_may_be_repeated_once_its_cause_is_fixed():
@@ -171,3 +173,25 @@ def test_a_failed_call_may_be_repeated_once_its_cause_is_fixed():
     turn = ask(ChatSession(model=FunctionModel(eager), model_label="function:eager"), "Solve case14.")
     assert [c.status for c in turn.tool_calls] == ["error", "loaded", "converged"] and turn.refused_repeats == 0
     assert turn.source == "model"
+
+
+def test_the_study_profile_shows_six_tools_and_never_the_answer_key(monkeypatch):
+    seen = {}
+
+    def study(messages, info: AgentInfo) -> ModelResponse:
+        seen["tools"] = sorted(t.name for t in info.function_tools)
+        seen.setdefault("prompt", " ".join(str(getattr(p, "content", "")) for m in messages for p in m.parts))
+        if not returns(messages):
+            return ModelResponse(parts=[ToolCallPart("load_grid", {"source": "case39"})])
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"verdict": "unknown", "answer": "-"})])
+
+    scenario, folder = load_scenario("case39_unit_trip")
+    assert scenario.expect.overloaded  # the key exists, and must stay out of the prompt
+    monkeypatch.setenv("GRIDSAGE_TOOLS", "study")  # the default profile comes from the environment
+    session = ChatSession(model=FunctionModel(study), scenario=scenario, scenario_dir=folder)
+    assert ask(session, "What now?").source == "model"
+    assert seen["tools"] == sorted(TOOL_PROFILES["study"])
+    assert '"gen_trip"' in seen["prompt"] and '"expect"' not in seen["prompt"] and "line 17" not in seen["prompt"]
+    with pytest.raises(InputError, match="unknown tool profile") as caught:
+        ChatSession(tools="tiny")
+    assert caught.value.field == "tools" and "study" in caught.value.fix

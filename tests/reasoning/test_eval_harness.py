@@ -1,4 +1,5 @@
-"""The evaluation harness on real scenarios: the planner beside a scripted model that always says 'secure'."""
+"""The evaluation harness on real scenarios: the planner beside a scripted model that always says 'secure', and one
+that never calls a tool (the planner answers for it, and it gets no credit)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from pydantic_ai.messages import ModelResponse, ToolCallPart
+from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from gridsage.evals.harness import run_eval, scenario_files, write_reports
@@ -15,8 +16,15 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def always_safe(messages, info: AgentInfo) -> ModelResponse:
+    if not any(getattr(p, "tool_name", None) == "load_grid" for m in messages for p in m.parts):
+        return ModelResponse(parts=[ToolCallPart("load_grid", {"source": "case39"})])
     answer = {"verdict": "secure", "answer": "All lines are loaded 50.0 % at most; nothing to do.", "claims": []}
     return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+
+def no_tools(messages, info: AgentInfo) -> ModelResponse:
+    assert not info.output_tools  # no answer tool is offered before any evidence exists
+    return ModelResponse(parts=[TextPart("Line 6 is overloaded.")])
 
 
 def test_planner_and_a_model_side_by_side_on_a_hidden_folder(tmp_path):
@@ -27,13 +35,17 @@ def test_planner_and_a_model_side_by_side_on_a_hidden_folder(tmp_path):
     files = scenario_files(hidden)
     assert [f.name for f in files] == ["a.yaml"]  # only scenarios with expect: are cases
 
-    run = run_eval(files, [("planner", None), ("function:always-safe", FunctionModel(always_safe))])
-    planner, model = run.summary
+    run = run_eval(files, [("planner", None), ("function:always-safe", FunctionModel(always_safe)),
+                           ("function:no-tools", FunctionModel(no_tools))])
+    planner, model, lazy = run.summary
     assert planner.false_safe == 0 and planner.violation_recall == 1.0 and planner.grounding_rate == 1.0
     assert planner.action_validity == 1.0 and planner.citation_coverage == 1.0 and planner.failed_cases == 0
     assert model.false_safe == 1 and model.violation_recall == 0.0 and model.citation_coverage == 0.0
     assert model.grounding_rate == 0.0  # '50.0 %' is supported by no tool result
-    assert model.tokens > 0 and model.action_validity is None
+    assert model.tokens > 0 and model.action_validity is None and model.fallbacks == 0
+    # an answer with no evidence is refused; the planner answers, and the model's row gets no credit for it
+    assert lazy.fallbacks == 1 and lazy.verdict_correct == 0.0 and lazy.violation_recall == 0.0
+    assert lazy.grounding_rate is None and lazy.action_validity is None and lazy.false_safe == 0
 
     data, text = write_reports(run, tmp_path / "out")
     assert json.loads(data.read_text())["summary"][1]["false_safe"] == 1
