@@ -21,6 +21,7 @@ from gridsage.cli_output import fail as _fail
 from gridsage.config import MCP_HTTP_HOST, MCP_HTTP_PORT, TOKEN_ENV
 from gridsage.console import CONSOLE_HOST, CONSOLE_PORT
 from gridsage.errors import GridSageError
+from gridsage.forecast_cli import forecast_app
 
 app = typer.Typer(
     name="gridsage",
@@ -58,6 +59,7 @@ class Transport(str, Enum):
     http = "http"
 
 
+ToolsOption = Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (every tool) or `study` (the 6 a scenario study needs, a short prompt for small local models). Default $GRIDSAGE_TOOLS or `all`.")]
 GridOption = Annotated[str, typer.Option("--grid", "-g", help="Built-in name (`gridsage grids`), PGLib-OPF name, or a .m / .mat / pandapower .json file.")]
 DispatchOption = Annotated[Dispatch, typer.Option("--base-dispatch", help="`file` keeps stored set-points; `opf` derives a secure AC-OPF dispatch; `auto` = opf for PGLib-OPF cases.")]
 VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default: the corpus figure, 0.95 (ANSI C84.1 Range A; `GRIDSAGE_LIMITS_FILE` overrides it).")]
@@ -398,7 +400,7 @@ def chat(
     session: Annotated[Optional[str], typer.Option("--session", help="Resume a saved session by id.")] = None,
     list_sessions: Annotated[bool, typer.Option("--list", help="List saved sessions and exit.")] = False,
     mcp: Annotated[bool, typer.Option("--mcp", help="Reach the tools through a `gridsage mcp` subprocess instead of in process.")] = False,
-    tools: Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (17 tools) or `study` (the 6 a scenario study needs; for small local models). Default $GRIDSAGE_TOOLS or `all`.")] = None,
+    tools: ToolsOption = None,
 ) -> None:
     from gridsage.chat import run_chat
 
@@ -433,7 +435,7 @@ def console(
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = CONSOLE_PORT,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="`ollama:<name>`, `openai-compatible:<name>`, `local-gguf:<path>`, or `none`. Default $GRIDSAGE_MODEL.")] = None,
     scenario: Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario preselected on the page (shipped name or YAML file).")] = None,
-    tools: Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (17 tools) or `study` (the 6 a scenario study needs; for small local models). Default $GRIDSAGE_TOOLS or `all`.")] = None,
+    tools: ToolsOption = None,
 ) -> None:
     from gridsage.console import LOOPBACK_NAMES, serve
 
@@ -462,7 +464,7 @@ def eval_command(
     scenarios: Annotated[Optional[Path], typer.Option("--scenarios", help="Folder of scenario YAML files (default: the shipped library).")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A model to score beside the planner (repeatable): ollama:<name>, openai-compatible:<name>, local-gguf:<path>.")] = None,
     planner: Annotated[bool, typer.Option("--planner/--no-planner", help="Score the deterministic planner too.")] = True,
-    tools: Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (17 tools) or `study` (the 6 a scenario study needs; for small local models). Default $GRIDSAGE_TOOLS or `all`.")] = None,
+    tools: ToolsOption = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for eval.json and eval.md.")] = Path("gridsage-eval"),
     fmt: JsonOption = OutputFormat.text,
 ) -> None:
@@ -509,6 +511,7 @@ knowledge_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(knowledge_app)
+app.add_typer(forecast_app)
 
 
 def _ensure_index(force: bool = False):

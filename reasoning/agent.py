@@ -211,8 +211,9 @@ class ChatSession:
         if self.scenario is not None:
             s = self.scenario
             return (f"Study context: scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
-                    f"Steps: load_grid(source={s.grid.source!r}); apply_events on its grid_id with the scenario's events"
-                    f" (load_scale={s.scaling.load}, gen_scale={s.scaling.generation}); run_power_flow and "
+                    f"Steps: load_grid(source={s.grid.source!r}); apply_events with that grid_id, events="
+                    f"{json.dumps([e.model_dump(mode='json', exclude_none=True) for e in s.events])}, "
+                    f"load_scale={s.scaling.load}, gen_scale={s.scaling.generation}; run_power_flow and "
                     "run_contingency_analysis on the new grid_id; if limits are broken, propose_remedial_actions and "
                     "apply_actions to check the plan; then answer.")
         if self.grid:

@@ -33,6 +33,7 @@ from gridsage.tools.violations import Violation
 from gridsage.tools.workspace import Workspace, use_workspace
 
 from .assessment import ActionStep, Assessment, ContingencyRisk, Finding
+from .peak import PeakStudy, forecast_peak
 from .scenario import Scenario
 
 #: plan steps at most (each is proposed and validated on the grid left by the one before)
@@ -66,6 +67,32 @@ def _violation_finding(v: Violation, evidence_id: str, when: str) -> Finding:
 P1_ENTRY = "nerc-tpl-001-p1-single-contingency"
 LOAD_LOSS_ENTRY = "nerc-tpl-001-consequential-load-loss"
 INSTABILITY_ENTRY = "nerc-tpl-001-instability-cascading"
+PEAK_ENTRY = "nerc-top-002-next-day-operational-planning"
+
+
+def _peak_findings(scenario: Scenario, grid_id: str, peak: PeakStudy, limits: dict, top: int) -> list[Finding]:
+    """The forecast peak, and the grid at the P50 peak (power flow and N-1); the P90 grid is the study grid."""
+    f = peak.forecast
+    at = max(f.points, key=lambda p: p.quantiles_mw["p90"]).time_local[:16].replace("T", " ")
+    note = cite(PEAK_ENTRY, "The next-day analysis is run at the forecast peak, median and high case.")
+    found = [Finding(severity="info", evidence_ids=[f.evidence_id], citations=[note],
+                     title=f"Forecast peak (around {at} local): P50 {peak.p50_mw:.0f} MW, P90 {peak.p90_mw:.0f} MW "
+                           f"({f.method}, weather: {f.weather}); loads scaled x{peak.factor('p50'):.3f} (P50) and "
+                           f"x{peak.factor('p90'):.3f} (P90) from the {peak.reference_mw:.0f} MW reference")]
+    p50 = apply_events(grid_id, events=scenario.events, load_scale=scenario.scaling.load * peak.factor("p50"),
+                       gen_scale=scenario.scaling.generation, new_grid_id=f"{grid_id}:p50-peak")
+    pf = run_power_flow(p50.grid_id, **limits, max_rows=EVIDENCE_ROWS)
+    if pf.status != "converged":
+        return found + [Finding(severity="critical", evidence_ids=[pf.evidence_id], citations=[note, cite(INSTABILITY_ENTRY)],
+                                title="At the P50 peak the power flow has no solution (possible voltage collapse)")]
+    n1 = run_contingency_analysis(p50.grid_id, top=top, **limits)
+    outages = f"; N-1: {n1.with_violations_count} of {n1.contingencies_total} outages leave violations" \
+        if n1.status == "completed" else ""
+    return found + [Finding(
+        severity="high" if pf.violations else "info", evidence_ids=[pf.evidence_id, n1.evidence_id],
+        citations=[note, cite(P1_ENTRY, "Each single branch outage is a P1 event.")],
+        title=f"At the P50 peak: {len(pf.violations)} violation(s), max loading {pf.max_loading_percent} %, "
+              f"voltages {pf.vm_min_pu}-{pf.vm_max_pu} pu{outages}")]
 
 
 def _risks(n1: ContingencyResult) -> list[ContingencyRisk]:
@@ -235,17 +262,23 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         source = str(base_dir / source)
     limits = scenario.limits.model_dump()
     with use_workspace(workspace):
+        where = ""  # the part of the scenario being worked on, for error fields
         try:
             say(STEPS[0])
             loaded = load_grid(source, grid_id=scenario.name, base_dispatch=scenario.grid.base_dispatch,
                                opf_max_loading_percent=scenario.grid.opf_max_loading_percent)
             say(STEPS[1])
             base = run_power_flow(loaded.grid_id, **limits, max_rows=EVIDENCE_ROWS)
+            where = "forecast."
+            peak = forecast_peak(scenario.forecast, base_dir) if scenario.forecast else None
+            where = ""
             say(STEPS[2])
-            post_grid = apply_events(loaded.grid_id, events=scenario.events, load_scale=scenario.scaling.load,
-                                     gen_scale=scenario.scaling.generation, new_grid_id=f"{loaded.grid_id}:post-event")
+            post_grid = apply_events(loaded.grid_id, events=scenario.events,
+                                     load_scale=scenario.scaling.load * (peak.factor("p90") if peak else 1.0),
+                                     gen_scale=scenario.scaling.generation,
+                                     new_grid_id=f"{loaded.grid_id}:{'p90-peak' if peak else 'post-event'}")
         except InputError as exc:
-            field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
+            field = "scenario.grid.source" if exc.field == "source" else f"scenario.{where}{exc.field}"
             raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
         say(STEPS[3])
         post = run_power_flow(post_grid.grid_id, **limits, max_rows=EVIDENCE_ROWS)
@@ -275,6 +308,9 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
                                 title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)",
                                 citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),
                                            cite(LOAD_LOSS_ENTRY, "Load on buses islanded by an outage is lost.")]))
+    if peak:
+        with use_workspace(workspace):
+            findings += _peak_findings(scenario, loaded.grid_id, peak, limits, top)
     findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
     graph_note = None
     if graph and post.status == "converged":

@@ -53,6 +53,22 @@ class Limits(_Strict):
     max_loading_percent: MaxLoadingPercent = None
 
 
+class PeakForecast(_Strict):
+    """The "tomorrow's peak" playbook: forecast the load, then study the grid at the P50 and P90 peaks."""
+
+    csv: str = Field(min_length=1, description="Load history CSV (path relative to the scenario file): time, load [MW], optional temperature [°C].")
+    time_col: str | None = None
+    load_col: str | None = None
+    temp_col: str | None = None
+    tz: str | None = Field(default=None, description="IANA zone of the site, e.g. 'Australia/Melbourne'.")
+    country: str | None = Field(default=None, description="Holiday calendar country, e.g. 'AU'.")
+    subdiv: str | None = None
+    horizon_h: float = Field(default=48, gt=0, le=168, description="Hours ahead searched for the peak [h].")
+    reference_mw: float | None = Field(default=None, gt=0, allow_inf_nan=False, description=(
+        "Load of the series [MW] that the grid's base case represents; default the median daily peak of the last "
+        "28 days of history. The grid's loads are scaled by forecast peak / reference."))
+
+
 class Expect(_Strict):
     """What a correct assessment must contain (read by the evaluation harness)."""
 
@@ -78,6 +94,7 @@ class Scenario(_Strict):
     scaling: Scaling = Field(default_factory=Scaling)
     events: list[Event] = Field(default_factory=list, max_length=1000)
     limits: Limits = Field(default_factory=Limits)
+    forecast: PeakForecast | None = Field(default=None, description="Study the grid at tomorrow's forecast peak (P50 and P90).")
     question: str | None = Field(default=None, max_length=4000)
     expect: Expect | None = None
 
@@ -126,7 +143,8 @@ def load_scenario(reference: str) -> tuple[Scenario, Path | None]:
     Returns
     -------
     (Scenario, pathlib.Path or None)
-        The scenario and its folder (to resolve relative grid paths), None for library scenarios.
+        The scenario and its folder (to resolve relative grid and data paths; the library's own folder for
+        library scenarios).
 
     Raises
     ------
@@ -140,7 +158,7 @@ def load_scenario(reference: str) -> tuple[Scenario, Path | None]:
     shipped = library()
     name = path.stem if path.suffix in {".yaml", ".yml"} else reference
     if name in shipped:
-        return parse_scenario(shipped[name], name), None
+        return parse_scenario(shipped[name], name), Path(str(importlib.resources.files("gridsage.scenarios")))
     raise ScenarioError(f"no scenario file or library scenario {reference!r}", field="scenario",
                         fix=f"give a YAML path, or one of: {', '.join(sorted(shipped))}.")
 

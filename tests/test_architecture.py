@@ -39,12 +39,14 @@ def test_layers_import_in_one_direction(folder):
 
 
 HEAVY = ("pandapower", "lightsim2grid", "scipy", "pandas", "matplotlib", "jpype", "neo4j", "networkx", "chromadb", "torch",
-         "sentence_transformers", "transformers", "pydantic_ai", "openai", "fastmcp", "pydantic_evals")
+         "sentence_transformers", "transformers", "pydantic_ai", "openai", "fastmcp", "pydantic_evals", "sklearn", "holidays",
+         "openmeteo_requests", "niquests", "diskcache")
 
 
 def test_startup_does_not_import_heavy_libraries():
     code = ("import sys, gridsage.cli, gridsage.mcp_server, gridsage.reasoning.planner, gridsage.reasoning.plot, gridsage.tools.graph, "
-            "gridsage.tools.standards, gridsage.evals.retrieval, gridsage.reasoning.agent, gridsage.reasoning.history; "
+            "gridsage.tools.standards, gridsage.evals.retrieval, gridsage.reasoning.agent, gridsage.reasoning.history, "
+            "gridsage.tools.forecasting, gridsage.tools.weather, gridsage.forecast_plot; "
             "print(sorted(m for m in HEAVY if m in sys.modules))").replace("HEAVY", repr(HEAVY))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -34,13 +34,15 @@ TOOLS: list[tuple[str, ToolKind]] = [
     ("graph.graph_downstream", "analysis"),
     ("standards.search_standards", "analysis"),
     ("standards.read_standard", "analysis"),
+    ("forecasting.forecast_load", "analysis"),
+    ("forecasting.backtest_load_forecast", "analysis"),
 ]
 
 
 #: environment variable naming the default tool profile of the chat agent
 TOOLS_ENV = "GRIDSAGE_TOOLS"
 #: named subsets of the tools, for models that cannot read every schema (a small local model reads
-#: the 17 schemas, ~6,700 prompt tokens, in minutes on 2 cores, and then loses its way)
+#: every schema, ~6,700 prompt tokens for 17 tools, in minutes on 2 cores, and then loses its way)
 TOOL_PROFILES: dict[str, tuple[str, ...] | None] = {
     "all": None,
     "study": ("load_grid", "apply_events", "run_power_flow", "run_contingency_analysis",

@@ -495,3 +495,32 @@ async def test_standards_over_mcp(workspace, standards_index):
     assert read.structured_content["standard"] == "IEEE 1366" and "saidi" in read.structured_content["tags"]
     assert len(index) == len(standards_index.entry_ids) and index[0]["uri"] == f"standards://{index[0]['id']}"
     assert entry.mime_type == "text/markdown" and "vm_pu_min" in entry.text and "ANSI C84.1-2020" in entry.text
+
+
+@pytest.mark.anyio
+async def test_load_forecasting_over_mcp(workspace, tmp_path):
+    from importlib.resources import files
+
+    vic = files("tsdata") / "fpp3" / "vic_elec.csv"
+    lines = vic.read_text().splitlines()
+    path = tmp_path / "vic_2014q4.csv"
+    path.write_text("\n".join([lines[0]] + lines[-24 * 2 * 60:]) + "\n")  # the last 60 days, half-hourly
+    records = [{"time": t, "load_mw": float(d)} for t, d, *_ in (line.split(",") for line in lines[-24 * 2 * 30:])]
+    with anyio.fail_after(4 * CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            from_file = await client.call_tool("forecast_load", {"csv_path": str(path), "tz": "Australia/Melbourne",
+                                                                 "horizon_h": 12, "capacity_mw": 4500})
+            inline = await client.call_tool("forecast_load", {"records": records, "horizon_h": 6, "method": "weekly_naive"})
+            backtest = await client.call_tool("backtest_load_forecast", {"csv_path": str(path), "origins": 7,
+                                                                         "horizon_h": 24})
+            bad = await client.call_tool("forecast_load", {"csv_path": str(path), "load_col": "MW"})
+    assert tools["forecast_load"].annotations.read_only_hint is True
+    assert "quantiles" in tools["forecast_load"].output_schema["properties"]
+    result = from_file.structured_content
+    assert not from_file.is_error and len(result["points"]) == 24 and result["evidence_id"].startswith("ev-")
+    assert result["weather"] == "none" and result["quality"]["covariates"] == ["temperature_c"]  # no future temperature
+    assert all(0 <= p["exceedance_probability"] <= 1 for p in result["points"])
+    assert inline.structured_content["method"] == "weekly_naive" and len(inline.structured_content["points"]) == 12
+    assert {r["method"] for r in backtest.structured_content["rows"]} >= {"seasonal_naive", "weekly_naive"}
+    assert bad.is_error and text_of(bad).startswith("load_col: ")
