@@ -241,7 +241,8 @@ INSTRUCTIONS = (
     "and propose_remedial_actions (both work on copies). Every number must come from "
     "a tool result; each result has an evidence_id, readable at evidence://<evidence_id>, and every limit it "
     "applies carries a standard clause whose entry_id is readable at standards://<entry_id> (search_standards finds "
-    "clauses by meaning). Tool errors name the field at fault and the fix. Remedial actions are "
+    "clauses by meaning). forecast_load forecasts load with P10/P50/P90 from a CSV path or inline records "
+    "(backtest_load_forecast scores it). Tool errors name the field at fault and the fix. Remedial actions are "
     "proposals: GridSage operates nothing."
 )
 

@@ -5,7 +5,7 @@
   e.g. ``gridsage mcp``).  Tool errors go back to the model as retry prompts
   carrying GridSage's typed message (the field and the fix).
 - **Tool profile**: ``tools='study'`` (or ``$GRIDSAGE_TOOLS``) shows the model
-  only the six tools a scenario study needs, so a small model reads a short prompt.
+  only the tools a scenario study needs, so a small model reads a short prompt.
 - **Loop guard**: a repeated call with the same arguments is refused with a
   retry prompt; after :data:`MAX_BLOCKED` refusals the run stops.
 - **Structured output**: an :class:`AgentAnswer` whose claims cite evidence
@@ -152,13 +152,29 @@ def _toolset_classes():
     return GuardedToolset
 
 
-def gridsage_toolset():
-    """GridSage's tools, in process, as a pydantic-ai ``FunctionToolset``."""
+def gridsage_toolset(session: "ChatSession | None" = None):
+    """GridSage's tools, in process, as a pydantic-ai ``FunctionToolset``.
+
+    With a scenario session it also holds ``load_study``, which loads the scenario's study grid in one
+    call (the same grid the planner studies), so a model need not copy the events into ``apply_events``.
+    """
     from pydantic_ai.toolsets import FunctionToolset
 
+    from gridsage.tools.events import DerivedGridResult
     from gridsage.tools.registry import tool_functions
 
-    return FunctionToolset(tool_functions(), max_retries=3)
+    tools = tool_functions()
+    if session is not None and session.scenario is not None:
+        from .study import apply_scenario, load_scenario_grid
+
+        def load_study() -> DerivedGridResult:
+            """Load the study's grid with the scenario's scaling, events and forecast peak applied; returns the grid_id to study."""
+            loaded = load_scenario_grid(session.scenario, session.scenario_dir)
+            return apply_scenario(session.scenario, loaded.grid_id, session.scenario_dir)[0]
+
+        load_study.__annotations__["return"] = DerivedGridResult  # resolved here: the import above is local
+        tools.append(load_study)
+    return FunctionToolset(tools, max_retries=3)
 
 
 def system_prompt(context: str = "") -> str:
@@ -184,7 +200,7 @@ class ChatSession:
         pydantic-ai model settings; default temperature 0, so answers repeat.
     tools : str, default ``$GRIDSAGE_TOOLS`` or 'all'
         Tool profile the model sees (:data:`gridsage.tools.registry.TOOL_PROFILES`);
-        ``'study'`` keeps the six a scenario study needs, for small models.
+        ``'study'`` keeps the tools a scenario study needs, for small models.
     """
 
     model: Any = None
@@ -210,12 +226,14 @@ class ChatSession:
         """Study context for the system prompt (never the scenario's ``expect:`` block, which is the answer key)."""
         if self.scenario is not None:
             s = self.scenario
+            first = ("load_study() (it loads the grid and applies the scenario; use the grid_id it returns)"
+                     if self.toolset is None else
+                     f"load_grid(source={s.grid.source!r}); apply_events with that grid_id, events="
+                     f"{json.dumps([e.model_dump(mode='json', exclude_none=True) for e in s.events])}, "
+                     f"load_scale={s.scaling.load}, gen_scale={s.scaling.generation}")
             return (f"Study context: scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
-                    f"Steps: load_grid(source={s.grid.source!r}); apply_events with that grid_id, events="
-                    f"{json.dumps([e.model_dump(mode='json', exclude_none=True) for e in s.events])}, "
-                    f"load_scale={s.scaling.load}, gen_scale={s.scaling.generation}; run_power_flow and "
-                    "run_contingency_analysis on the new grid_id; if limits are broken, propose_remedial_actions and "
-                    "apply_actions to check the plan; then answer.")
+                    f"Steps: {first}; run_power_flow and run_contingency_analysis on the study grid_id; if limits "
+                    "are broken, propose_remedial_actions and apply_actions to check the plan; then answer.")
         if self.grid:
             return f"Study context: grid {self.grid!r} (load it with load_grid)."
         return "No study context yet: ask the operator which grid or scenario, or use list_grids."
@@ -304,7 +322,7 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
     with use_workspace(session.workspace):
         answer = None
         if session.model is not None:
-            toolset, names = session.toolset or gridsage_toolset(), profile_tools(session.tools)
+            toolset, names = session.toolset or gridsage_toolset(session), profile_tools(session.tools)
             if names is not None:
                 toolset = toolset.filtered(lambda ctx, tool_def: tool_def.name in names)
             guard = _toolset_classes()(toolset, on_call=on_tool_call)

@@ -26,14 +26,14 @@ from gridsage.tools.contingency import ContingencyResult, run_contingency_analys
 from gridsage.tools.elements import BRANCH_TABLES, ElementRef
 from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
 from gridsage.tools.events import apply_events
-from gridsage.tools.grids import load_grid
 from gridsage.tools.power_flow import PowerFlowResult, run_power_flow
 from gridsage.tools.remedial import apply_actions, propose_remedial_actions
 from gridsage.tools.violations import Violation
 from gridsage.tools.workspace import Workspace, use_workspace
 
 from .assessment import ActionStep, Assessment, ContingencyRisk, Finding
-from .peak import PeakStudy, forecast_peak
+from .peak import PeakStudy
+from .study import apply_scenario, load_scenario_grid
 from .scenario import Scenario
 
 #: plan steps at most (each is proposed and validated on the grid left by the one before)
@@ -257,28 +257,17 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
     """
     say = progress or (lambda message: None)
     workspace = workspace or Workspace()
-    source = scenario.grid.source
-    if base_dir is not None and (base_dir / source).is_file():
-        source = str(base_dir / source)
     limits = scenario.limits.model_dump()
     with use_workspace(workspace):
-        where = ""  # the part of the scenario being worked on, for error fields
         try:
             say(STEPS[0])
-            loaded = load_grid(source, grid_id=scenario.name, base_dispatch=scenario.grid.base_dispatch,
-                               opf_max_loading_percent=scenario.grid.opf_max_loading_percent)
+            loaded = load_scenario_grid(scenario, base_dir)
             say(STEPS[1])
             base = run_power_flow(loaded.grid_id, **limits, max_rows=EVIDENCE_ROWS)
-            where = "forecast."
-            peak = forecast_peak(scenario.forecast, base_dir) if scenario.forecast else None
-            where = ""
             say(STEPS[2])
-            post_grid = apply_events(loaded.grid_id, events=scenario.events,
-                                     load_scale=scenario.scaling.load * (peak.factor("p90") if peak else 1.0),
-                                     gen_scale=scenario.scaling.generation,
-                                     new_grid_id=f"{loaded.grid_id}:{'p90-peak' if peak else 'post-event'}")
+            post_grid, peak = apply_scenario(scenario, loaded.grid_id, base_dir)
         except InputError as exc:
-            field = "scenario.grid.source" if exc.field == "source" else f"scenario.{where}{exc.field}"
+            field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
             raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
         say(STEPS[3])
         post = run_power_flow(post_grid.grid_id, **limits, max_rows=EVIDENCE_ROWS)

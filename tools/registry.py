@@ -45,7 +45,8 @@ TOOLS_ENV = "GRIDSAGE_TOOLS"
 #: every schema, ~6,700 prompt tokens for 17 tools, in minutes on 2 cores, and then loses its way)
 TOOL_PROFILES: dict[str, tuple[str, ...] | None] = {
     "all": None,
-    "study": ("load_grid", "apply_events", "run_power_flow", "run_contingency_analysis",
+    # load_study is the chat agent's own tool (in process, with a scenario): the study grid in one call
+    "study": ("load_study", "load_grid", "apply_events", "run_power_flow", "run_contingency_analysis",
               "propose_remedial_actions", "apply_actions"),
 }
 

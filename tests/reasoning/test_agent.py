@@ -182,7 +182,8 @@ def test_the_study_profile_shows_six_tools_and_never_the_answer_key(monkeypatch)
         seen["tools"] = sorted(t.name for t in info.function_tools)
         seen.setdefault("prompt", " ".join(str(getattr(p, "content", "")) for m in messages for p in m.parts))
         if not returns(messages):
-            return ModelResponse(parts=[ToolCallPart("load_grid", {"source": "case39"})])
+            return ModelResponse(parts=[ToolCallPart("load_study", {})])
+        seen["study"] = content(returns(messages)[0])
         return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"verdict": "unknown", "answer": "-"})])
 
     scenario, folder = load_scenario("case39_unit_trip")
@@ -191,7 +192,10 @@ def test_the_study_profile_shows_six_tools_and_never_the_answer_key(monkeypatch)
     session = ChatSession(model=FunctionModel(study), scenario=scenario, scenario_dir=folder)
     assert ask(session, "What now?").source == "model"
     assert seen["tools"] == sorted(TOOL_PROFILES["study"])
-    assert '"gen_trip"' in seen["prompt"] and '"expect"' not in seen["prompt"] and "line 17" not in seen["prompt"]
+    # load_study: the planner's study grid in one call, as evidence
+    assert seen["study"]["grid_id"] == "case39-unit-trip:post-event" and seen["study"]["evidence_id"].startswith("ev-")
+    assert not session.workspace.get("case39-unit-trip:post-event").net.gen.in_service[7]
+    assert '"gen_trip"' in seen["prompt"] and "load_study()" in seen["prompt"] and '"expect"' not in seen["prompt"] and "line 17" not in seen["prompt"]
     with pytest.raises(InputError, match="unknown tool profile") as caught:
         ChatSession(tools="tiny")
     assert caught.value.field == "tools" and "study" in caught.value.fix

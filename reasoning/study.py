@@ -1,0 +1,57 @@
+"""A scenario's study grid: the grid loaded as the scenario says, then its scaling, peak forecast and events applied.
+
+Shared by the planner and the chat agent's ``load_study`` tool, so both study exactly the same grid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gridsage.tools.events import DerivedGridResult, apply_events
+from gridsage.errors import InputError
+from gridsage.tools.grids import GridLoadResult, load_grid
+
+from .peak import PeakStudy, forecast_peak
+from .scenario import Scenario
+
+
+def load_scenario_grid(scenario: Scenario, base_dir: Path | None = None) -> GridLoadResult:
+    """Load the scenario's grid under the scenario's name (a relative path is resolved against ``base_dir``).
+
+    Raises
+    ------
+    InputError
+        If the grid cannot be found or read.
+    """
+    source = scenario.grid.source
+    if base_dir is not None and (base_dir / source).is_file():
+        source = str(base_dir / source)
+    return load_grid(source, grid_id=scenario.name, base_dispatch=scenario.grid.base_dispatch,
+                     opf_max_loading_percent=scenario.grid.opf_max_loading_percent)
+
+
+def apply_scenario(scenario: Scenario, grid_id: str, base_dir: Path | None = None) -> tuple[DerivedGridResult, PeakStudy | None]:
+    """Apply the scenario's scaling and events (at the forecast P90 peak when it has a ``forecast:`` block).
+
+    Returns
+    -------
+    post : DerivedGridResult
+        The study grid, ``<name>:post-event`` (or ``<name>:p90-peak``).
+    peak : PeakStudy or None
+
+    Raises
+    ------
+    InputError
+        If an event names a missing element, or the forecast data cannot be used (field ``forecast.<name>``).
+    """
+    peak = None
+    if scenario.forecast:
+        try:
+            peak = forecast_peak(scenario.forecast, base_dir)
+        except InputError as exc:
+            raise InputError(exc.message, field=f"forecast.{exc.field}", fix=exc.fix) from None
+    post = apply_events(grid_id, events=scenario.events,
+                        load_scale=scenario.scaling.load * (peak.factor("p90") if peak else 1.0),
+                        gen_scale=scenario.scaling.generation,
+                        new_grid_id=f"{grid_id}:{'p90-peak' if peak else 'post-event'}")
+    return post, peak
