@@ -22,6 +22,7 @@ from gridsage.config import MCP_HTTP_HOST, MCP_HTTP_PORT, TOKEN_ENV
 from gridsage.console import CONSOLE_HOST, CONSOLE_PORT
 from gridsage.errors import GridSageError
 from gridsage.forecast_cli import forecast_app
+from gridsage.health_cli import health_app
 
 app = typer.Typer(
     name="gridsage",
@@ -512,6 +513,7 @@ knowledge_app = typer.Typer(
 )
 app.add_typer(knowledge_app)
 app.add_typer(forecast_app)
+app.add_typer(health_app)
 
 
 def _ensure_index(force: bool = False):

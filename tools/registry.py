@@ -36,6 +36,9 @@ TOOLS: list[tuple[str, ToolKind]] = [
     ("standards.read_standard", "analysis"),
     ("forecasting.forecast_load", "analysis"),
     ("forecasting.backtest_load_forecast", "analysis"),
+    ("transformer_thermal.transformer_thermal", "analysis"),
+    ("dga.dga_assessment", "analysis"),
+    ("transformer_health.transformer_health", "analysis"),
 ]
 
 
