@@ -365,7 +365,8 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
             if missing:
                 source, notice = "none", f"{notice} {missing}"
         evidence = ([r.model_dump(mode="json") for r in session.workspace.ledger.since(None)] + (guard.results if guard else [])
-                    + history_evidence(session.messages))
+                    + history_evidence(session.messages)
+                    + ([session.scenario.model_dump(mode="json", exclude={"expect"})] if session.scenario else []))  # given
     turn = Turn(question=question, answer=answer, source=source, model=session.model_label, notice=notice,
                 tool_calls=guard.calls if guard else [], grounding=check_grounding(answer.text(), evidence, given=f"{question}\n{session.context()}"),
                 refused_repeats=guard.refused if guard else 0, requests=usage.requests if usage else 0,

@@ -1,7 +1,7 @@
 """The "tomorrow's peak" step of the playbook: forecast the peak and turn it into load-scaling factors.
 
 The grid's base case stands for a reference load of the series (by default the
-median daily peak of the last 28 days of history); the study grids are the
+median daily peak of the last 28 days of history, from the forecast result); the study grids are the
 base case with every load scaled by forecast peak / reference, at the P50 and
 at the P90 peak.  The forecast is a tool call, so its numbers are evidence.
 
@@ -20,8 +20,6 @@ from gridsage.tools.forecasting import ForecastResult, forecast_load
 
 from .scenario import PeakForecast
 
-#: days of history whose median daily peak is the default reference load
-REFERENCE_DAYS = 28
 #: the quantiles studied: the median and the high case
 LEVELS = (0.1, 0.5, 0.9)
 
@@ -79,17 +77,4 @@ def forecast_peak(spec: PeakForecast, base_dir: Path | None = None) -> PeakStudy
     result = forecast_load(csv_path=str(path), time_col=spec.time_col, load_col=spec.load_col, temp_col=spec.temp_col,
                            tz=spec.tz, country=spec.country, subdiv=spec.subdiv, horizon_h=spec.horizon_h,
                            quantiles=list(LEVELS))
-    reference = spec.reference_mw or _median_daily_peak(path, spec)
-    return PeakStudy(forecast=result, reference_mw=reference)
-
-
-def _median_daily_peak(path: Path, spec: PeakForecast) -> float:
-    """Median of the daily (local) peaks of the last :data:`REFERENCE_DAYS` days of history [MW]."""
-    from gridsage.tools.load_series import read_load_csv
-
-    import pandas as pd
-
-    series = read_load_csv(path, spec.time_col, spec.load_col, spec.temp_col, spec.tz)
-    load = series.load_mw
-    local = load[load.index > load.index[-1] - pd.Timedelta(days=REFERENCE_DAYS)].tz_convert(series.tz)
-    return float(local.groupby(local.index.date).max().median())
+    return PeakStudy(forecast=result, reference_mw=spec.reference_mw or result.recent_peaks.median_mw)

@@ -25,6 +25,8 @@ MAX_RECORDS = 60_000
 MAX_HORIZON_H = 168
 #: history returned with a forecast, for plots and charts [h]
 RECENT_HOURS = 72
+#: days of history whose daily peaks are summarised [d]
+RECENT_DAYS = 28
 Method = Literal["auto", "gbm", "seasonal_naive", "weekly_naive"]
 
 
@@ -51,6 +53,14 @@ class LoadReading(BaseModel):
 
     time_utc: datetime
     load_mw: float | None = Field(description="Observed load [MW]; None where missing.")
+
+
+class RecentPeaks(BaseModel):
+    """Daily peaks of the recent history (local days), the yardstick for the forecast peak."""
+
+    days: int = Field(description="Whole local days summarised.")
+    median_mw: float = Field(description="Median daily peak [MW].")
+    max_mw: float = Field(description="Highest daily peak [MW].")
 
 
 class PeakSummary(BaseModel):
@@ -86,6 +96,7 @@ class ForecastResult(ToolResult):
     capacity_mw: float | None = None
     hours_at_risk: float | None = Field(default=None, description="Hours with P(load > capacity) >= 0.1 [h].")
     recent: list[LoadReading] = Field(description=f"The last {RECENT_HOURS} h of observed load, for plots.")
+    recent_peaks: RecentPeaks = Field(description=f"Daily peaks of the last {RECENT_DAYS} days of history.")
     points: list[ForecastPoint]
 
 
@@ -197,6 +208,15 @@ def _exceedance(bands, quantiles, capacity_mw: float):
     return 1 - cdf
 
 
+def _recent_peaks(data) -> RecentPeaks:
+    import pandas as pd
+
+    load = data.load_mw
+    local = load[load.index > load.index[-1] - pd.Timedelta(days=RECENT_DAYS)].tz_convert(data.tz)
+    daily = local.groupby(local.index.date).max().dropna()
+    return RecentPeaks(days=len(daily), median_mw=round(float(daily.median()), 3), max_mw=round(float(daily.max()), 3))
+
+
 def _check_quantiles(quantiles: list[float]) -> tuple[float, ...]:
     qs = tuple(sorted(set(quantiles)))
     if len(qs) < 2 or qs[0] >= 0.5 or qs[-1] <= 0.5:
@@ -304,6 +324,7 @@ def forecast_load(
                          quantiles_mw=points[top].quantiles_mw),
         capacity_mw=capacity_mw,
         hours_at_risk=None if risk is None else round(float((risk >= 0.1).sum() * ctx.step_h), 2),
+        recent_peaks=_recent_peaks(data),
         recent=[LoadReading(time_utc=t.to_pydatetime(), load_mw=None if np.isnan(v) else round(float(v), 3))
                 for t, v in data.load_mw.iloc[-int(RECENT_HOURS / ctx.step_h):].items()], points=points)
 

@@ -44,6 +44,8 @@ def test_quantiles_are_ordered_and_the_peak_is_reported():
         q = [p.quantiles_mw[k] for k in ("p10", "p25", "p50", "p75", "p90")]
         assert q == sorted(q) and q[0] < q[-1]
     assert result.peak.load_mw == max(p.load_mw for p in result.points)
+    daily = frame.assign(t=pd.to_datetime(frame.time)).set_index("t").load_mw.iloc[-28 * 24:].resample("D").max()
+    assert result.recent_peaks.days == 28 and result.recent_peaks.median_mw == pytest.approx(daily.median(), abs=1e-3)
     assert result.method == min(result.candidates_mape, key=result.candidates_mape.get)
     assert set(result.candidates_mape) == {"gbm", "seasonal_naive", "weekly_naive"}
     assert result.training_window.end_utc == pd.Timestamp(frame.time.iloc[-1]).to_pydatetime()
