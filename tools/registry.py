@@ -39,6 +39,8 @@ TOOLS: list[tuple[str, ToolKind]] = [
     ("transformer_thermal.transformer_thermal", "analysis"),
     ("dga.dga_assessment", "analysis"),
     ("transformer_health.transformer_health", "analysis"),
+    ("telemetry.ingest_telemetry", "analysis"),
+    ("grid_monitor.monitor_telemetry", "analysis"),
 ]
 
 
