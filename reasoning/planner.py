@@ -32,6 +32,7 @@ from gridsage.tools.violations import Violation
 from gridsage.tools.workspace import Workspace, use_workspace
 
 from .assessment import ActionStep, Assessment, ContingencyRisk, Finding
+from .overheating import assess_overheating
 from .peak import PeakStudy
 from .study import apply_scenario, load_scenario_grid
 from .scenario import Scenario
@@ -255,6 +256,8 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
         If the scenario names an element or grid that does not exist (the
         field is given as ``scenario.<path>``).
     """
+    if scenario.transformer:  # the transformer-overheating playbook
+        return assess_overheating(scenario, base_dir, workspace=workspace, graph=graph, progress=progress)
     say = progress or (lambda message: None)
     workspace = workspace or Workspace()
     limits = scenario.limits.model_dump()

@@ -21,10 +21,11 @@ from __future__ import annotations
 import importlib.resources
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from gridsage.errors import ScenarioError, from_validation_error
 from gridsage.tools.events import Event
+from gridsage.tools.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
 from gridsage.tools.violations import MaxLoadingPercent, VmMaxPu, VmMinPu
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -69,6 +70,30 @@ class PeakForecast(_Strict):
         "28 days of history. The grid's loads are scaled by forecast peak / reference."))
 
 
+class TransformerStudy(_Strict):
+    """The "transformer overheating" playbook: time to the hot-spot limit of one transformer, and a load transfer.
+
+    The transformer's loading in the study grid's power flow is the peak of a daily load cycle (from
+    ``load_profile_csv`` or the playbook's default shape), grown by ``load_growth_pct_per_day`` over
+    ``horizon_days``; the IEEE C57.91 Clause 7 model gives the time to the loading type's limit.
+    """
+
+    trafo: int = Field(ge=0, description="pandapower trafo index of the transformer studied.")
+    load_profile_csv: str | None = Field(default=None, min_length=1, description=(
+        "CSV of one load cycle (path relative to the scenario file): one row per interval_min, the load in the last "
+        "column [pu or MW], normalised to its maximum; default: the playbook's daily cycle (see reasoning/overheating.py)."))
+    load_growth_pct_per_day: float = Field(default=0.0, ge=-10, le=10, allow_inf_nan=False,
+                                           description="Load growth, compounded [%/day].")
+    ambient_c: AmbientC | Annotated[list[AmbientC], Field(min_length=1)] = Field(default=30.0, description=(
+        "Ambient temperature [°C]: one value, or one per interval of the load cycle (repeated each cycle)."))
+    interval_min: float = Field(default=30.0, gt=0, le=1440, allow_inf_nan=False, description="Interval of the cycle [min].")
+    horizon_days: float = Field(default=30.0, gt=0, le=365, allow_inf_nan=False, description="Projection horizon [days].")
+    cooling: Cooling = "ONAN"
+    loading_type: LoadingType = Field(default="normal", description="IEEE C57.91 loading type: sets the limits.")
+    rated_top_oil_rise_k: TopOilRise | None = Field(default=None, description="[K]; default the thermal tool's 55 K.")
+    rated_hot_spot_rise_k: HotSpotRise = None
+
+
 class Expect(_Strict):
     """What a correct assessment must contain (read by the evaluation harness)."""
 
@@ -95,6 +120,7 @@ class Scenario(_Strict):
     events: list[Event] = Field(default_factory=list, max_length=1000)
     limits: Limits = Field(default_factory=Limits)
     forecast: PeakForecast | None = Field(default=None, description="Study the grid at tomorrow's forecast peak (P50 and P90).")
+    transformer: TransformerStudy | None = Field(default=None, description="Study one transformer's overheating and a load transfer.")
     question: str | None = Field(default=None, max_length=4000)
     expect: Expect | None = None
 

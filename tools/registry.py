@@ -41,6 +41,8 @@ TOOLS: list[tuple[str, ToolKind]] = [
     ("transformer_health.transformer_health", "analysis"),
     ("telemetry.ingest_telemetry", "analysis"),
     ("grid_monitor.monitor_telemetry", "analysis"),
+    ("anomaly.score_telemetry", "analysis"),
+    ("telemetry_simulator.simulate_telemetry", "analysis"),
 ]
 
 
