@@ -23,6 +23,7 @@ from gridsage.console import CONSOLE_HOST, CONSOLE_PORT
 from gridsage.errors import GridSageError
 from gridsage.forecast_cli import forecast_app
 from gridsage.health_cli import health_app
+from gridsage.telemetry_cli import telemetry_app
 
 app = typer.Typer(
     name="gridsage",
@@ -514,6 +515,7 @@ knowledge_app = typer.Typer(
 app.add_typer(knowledge_app)
 app.add_typer(forecast_app)
 app.add_typer(health_app)
+app.add_typer(telemetry_app)
 
 
 def _ensure_index(force: bool = False):

@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from gridsage.errors import InputError, from_validation_error
 from .base import ToolResult, tool
+from .telemetry import SensorType
 
 InjectedType = Literal["spike", "step", "drift", "oscillation", "dropout"]
 #: readings one simulation may produce
@@ -33,7 +34,7 @@ class StreamSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device_id: str = Field(min_length=1, max_length=200)
-    sensor_type: str = Field(min_length=1, max_length=200)
+    sensor_type: SensorType = Field(description="As telemetry ingestion knows it, e.g. 'voltage', 'top_oil_temperature'.")
     column: str = Field(description="Base CSV column the stream follows, e.g. 'Demand'.")
     unit: str = Field("", max_length=32, description="Unit of the stream's values, e.g. 'kV'.")
     scale: float = Field(1.0, allow_inf_nan=False, description="value = offset + scale x column [unit / column unit].")

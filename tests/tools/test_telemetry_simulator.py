@@ -71,9 +71,9 @@ def test_the_tool_writes_telemetry_the_scorer_reads(tmp_path):
 
 def test_a_scenario_on_the_full_vic_elec_series(tmp_path):
     scenario = {"name": "vic", "base": {"csv": str(VIC), "start": "2013-07-01T00:00:00Z", "end": "2013-07-01T02:00:00Z",
-                                         "streams": [{"device_id": "zone", "sensor_type": "load", "column": "Demand",
+                                         "streams": [{"device_id": "zone", "sensor_type": "active_power", "column": "Demand",
                                                       "unit": "MW", "noise_pct": 0.3}]},
-                "anomalies": [{"type": "drift", "device_id": "zone", "sensor_type": "load", "amplitude_pct": -5,
+                "anomalies": [{"type": "drift", "device_id": "zone", "sensor_type": "active_power", "amplitude_pct": -5,
                                "start_time": "2013-07-01T01:00:00Z", "duration_seconds": 300}]}
     frame, truth = simulate(scenario, seed=1)
     assert len(frame) == 7200 and frame["value"].between(3000, 9000).all()
