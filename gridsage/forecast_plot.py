@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gridsage.errors import InputError
+from gridsage.plotting import pyplot_for
 
 
 def plot_forecast(result, path: str | Path) -> Path:
@@ -29,16 +29,7 @@ def plot_forecast(result, path: str | Path) -> Path:
     InputError
         If matplotlib is missing or the suffix is not .png, .svg or .pdf.
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InputError(f"cannot draw to {path.name!r}", field="plot", fix="name a .png, .svg or .pdf file.")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise InputError("plots need matplotlib", field="plot", fix="pip install 'gridsage[plot]'") from None
+    path, plt = pyplot_for(path)
     import pandas as pd
 
     tz = result.quality.time_zone

@@ -29,6 +29,7 @@ from rich.table import Table
 from gridsage.cli_output import OutputFormat as Format
 from gridsage.cli_output import err, fail, out
 from gridsage.errors import GridSageError, InputError
+from gridsage.plotting import pyplot_for
 
 #: ambient when none is given [°C]: the 30 °C average of the rating basis (corpus entry ieee-c57-91-rated-hot-spot-temperature)
 DEFAULT_AMBIENT_C = 30.0
@@ -201,16 +202,7 @@ def plot_thermal(result, load_pu: list[float], ambient_c: list[float] | float, p
     of the same inputs and the rating the result reports (defaults resolved),
     i.e. the temperatures the tool computed, at the end of each interval.
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InputError(f"cannot draw to {path.name!r}", field="--plot", fix="name a .png, .svg or .pdf file.")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise InputError("plots need matplotlib", field="--plot", fix="pip install 'gridsage[plot]'") from None
+    path, plt = pyplot_for(path, "--plot")
     from gridsage.tools.transformer_thermal import thermal_response
 
     series = list(load_pu) + list(projected_pu)

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from gridsage.errors import InputError
+from gridsage.plotting import pyplot_for
 
 #: shading colour of each anomaly type
 COLOURS = {"spike": "tab:red", "step": "tab:orange", "drift": "tab:purple", "oscillation": "tab:green",
@@ -78,17 +79,9 @@ def plot_anomalies(report, path: str | Path, device: str | None = None, sensor: 
     An anomaly shorter than 1/400 of the plotted span is widened to that, centred on it, so that a
     one-reading spike stays visible; its label gives the type (and the frequency of an oscillation).
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InputError(f"cannot draw to {path.name!r}", field="--plot", fix="name a .png, .svg or .pdf file.")
-    try:
-        import matplotlib
+    path, plt = pyplot_for(path, "--plot")
+    from matplotlib.patches import Patch
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import Patch
-    except ImportError:
-        raise InputError("plots need matplotlib", field="--plot", fix="pip install 'gridsage[plot]'") from None
     import numpy as np
     import pandas as pd
 
