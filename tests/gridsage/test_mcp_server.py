@@ -524,3 +524,26 @@ async def test_load_forecasting_over_mcp(workspace, tmp_path):
     assert inline.structured_content["method"] == "weekly_naive" and len(inline.structured_content["points"]) == 12
     assert {r["method"] for r in backtest.structured_content["rows"]} >= {"seasonal_naive", "weekly_naive"}
     assert bad.is_error and text_of(bad).startswith("load_col: ")
+
+
+@pytest.mark.anyio
+async def test_equipment_health_and_telemetry_over_mcp(workspace, tmp_path):
+    from gridsage.tools.telemetry_simulator import simulate_telemetry
+
+    scenario = mcp_server.importlib.resources.files("gridsage.scenarios") / "telemetry" / "feeder_voltage_sag_oscillation.json"
+    simulated = simulate_telemetry(str(scenario), str(tmp_path))
+    with anyio.fail_after(4 * CALL_TIMEOUT_S):
+        async with Client(mcp_server.build_server()) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            dga = await client.call_tool("dga_assessment", {"h2_ppm": 200, "ch4_ppm": 60, "c2h6_ppm": 20,
+                                                            "c2h4_ppm": 150, "c2h2_ppm": 90})
+            thermal = await client.call_tool("transformer_thermal", {"load_pu": [1.0] * 48, "ambient_c": 30,
+                                                                     "interval_min": 30})
+            scored = await client.call_tool("score_telemetry", {"path": simulated.telemetry_path})
+            bad = await client.call_tool("transformer_thermal", {"load_pu": [1.0, -1.0], "interval_min": 30})
+    assert {"dga_assessment", "transformer_thermal", "transformer_health", "ingest_telemetry", "monitor_telemetry",
+            "score_telemetry", "simulate_telemetry"} <= tools
+    assert dga.structured_content["duval_zone"] == "D2" and dga.structured_content["evidence_id"].startswith("ev-")
+    assert abs(thermal.structured_content["peak_hot_spot_c"] - 110.0) < 0.01
+    assert scored.structured_content["counts"].get("oscillation", 0) >= 1
+    assert bad.is_error and "load_pu" in text_of(bad)
