@@ -11,7 +11,7 @@ Scores (per case; the report averages them):
 ==========================  ============================================================================
 ``verdict_correct``         1 if the answer's verdict equals ``expect.verdict``
 ``false_safe``              1 if the scenario has a violation or no solution and the answer says secure
-``false_alarm``             1 if the scenario is secure and the answer says otherwise
+``false_alarm``             1 if the scenario is secure and the answer reports violations or no solution
 ``violation_recall``        share of the expected overloaded / under- / overvoltage elements named as
                             the subject of an evidence-backed claim (1 when none are expected); text in
                             parentheses (branch end buses) and "If X trips" claims name no subject
@@ -168,7 +168,7 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
     if truth:
         scores["verdict_correct"] = float(answer.verdict == truth)
         scores["false_safe"] = float(truth in ("violations", "no_solution") and answer.verdict == "secure")
-        scores["false_alarm"] = float(truth == "secure" and answer.verdict != "secure")
+        scores["false_alarm"] = float(truth == "secure" and answer.verdict in ("violations", "no_solution"))
     expected = set(expect.overloaded) | set(expect.undervoltage) | set(expect.overvoltage)
     named = {subject for c in answer.claims if c.evidence_ids and (subject := claim_subject(c.statement))}
     scores["violation_recall"] = len(expected & named) / len(expected) if expected else 1.0

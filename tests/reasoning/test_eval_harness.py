@@ -50,3 +50,21 @@ def test_planner_and_a_model_side_by_side_on_a_hidden_folder(tmp_path):
     data, text = write_reports(run, tmp_path / "out")
     assert json.loads(data.read_text())["summary"][1]["false_safe"] == 1
     assert "| function:always-safe | case39-unit-trip | secure |" in text.read_text()
+
+
+def test_no_answer_on_a_secure_scenario_is_not_a_false_alarm():
+    from gridsage.evals.harness import CaseOutput, score
+    from gridsage.reasoning.agent import AgentAnswer, Turn
+    from gridsage.reasoning.grounding import check_grounding
+    from gridsage.reasoning.scenario import Expect
+
+    def case(verdict: str, fallback: bool = False) -> CaseOutput:
+        answer = AgentAnswer(verdict=verdict, answer="-")
+        turn = Turn(question="?", answer=answer, source="model", grounding=check_grounding("-", []))
+        return CaseOutput(turn=turn, action_check="none", fallback=fallback)
+
+    secure = Expect(verdict="secure")
+    assert score(secure, case("violations"))["false_alarm"] == 1.0
+    assert score(secure, case("unknown"))["false_alarm"] == 0.0
+    assert score(secure, case("secure", fallback=True))["false_alarm"] == 0.0  # the planner's answer earns nothing
+    assert score(secure, case("secure", fallback=True))["verdict_correct"] == 0.0
