@@ -68,7 +68,7 @@ def scenario(seed: int, folder: str) -> dict:
     for d, s in enumerate(starts, 1):
         base[f"demand_{d}"] = vic["Demand"].iloc[s:s + rows].to_numpy()
         base[f"temperature_{d}"] = vic["Temperature"].iloc[s:s + rows].to_numpy()
-        streams += [dict(device_id=f"dev-{d}", sensor_type="demand", column=f"demand_{d}", unit="MW",
+        streams += [dict(device_id=f"dev-{d}", sensor_type="active_power", column=f"demand_{d}", unit="MW",
                          scale=float(rng.uniform(0.01, 0.05)), noise_pct=0.3),
                     dict(device_id=f"dev-{d}", sensor_type="temperature", column=f"temperature_{d}", unit="degC",
                          offset=float(rng.uniform(10, 30)), noise_pct=0.3)]
