@@ -265,7 +265,7 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
             out: CaseOutput = c.output
             details.append({"answerer": label, "scenario": c.name, "scores": {k: v.value for k, v in c.scores.items()},
                             "metrics": dict(c.metrics), "verdict": out.turn.answer.verdict, "source": out.turn.source,
-                            "notice": out.turn.notice, "action_check": out.action_check,
+                            "notice": out.turn.notice, "action_check": out.action_check, "fallback": out.fallback,
                             "ungrounded": out.turn.grounding.ungrounded, "answer": out.turn.answer.answer,
                             "tool_calls": [f"{t.tool}:{t.status}" for t in out.turn.tool_calls]})
         for failure in report.failures:
@@ -290,7 +290,8 @@ def markdown_report(run: EvalRun) -> str:
             cases += f"| {c['answerer']} | {c['scenario']} | error | | | | | {c['error'][:80]} |\n"
             continue
         s = c["scores"]
-        cases += (f"| {c['answerer']} | {c['scenario']} | {c['verdict']} | {s.get('violation_recall', 0):.2f} | "
+        verdict = f"{c['verdict']} (planner's fallback, scored as no answer)" if c.get("fallback") else c["verdict"]
+        cases += (f"| {c['answerer']} | {c['scenario']} | {verdict} | {s.get('violation_recall', 0):.2f} | "
                   f"{c['action_check']} | {s.get('grounding_rate', 0):.2f} | {', '.join(c['tool_calls']) or '–'} | "
                   f"{'; '.join(filter(None, [', '.join(c['ungrounded'][:3]), c['notice'] and c['notice'][:80]]))} |\n")
     return f"# GridSage evaluation\n\n{len(run.scenarios)} scenarios.\n\n## Summary\n\n{head}{rows}\n## Cases\n\n{cases}"

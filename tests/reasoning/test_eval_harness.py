@@ -50,6 +50,7 @@ def test_planner_and_a_model_side_by_side_on_a_hidden_folder(tmp_path):
     data, text = write_reports(run, tmp_path / "out")
     assert json.loads(data.read_text())["summary"][1]["false_safe"] == 1
     assert "| function:always-safe | case39-unit-trip | secure |" in text.read_text()
+    assert "| function:no-tools | case39-unit-trip | violations (planner's fallback, scored as no answer) |" in text.read_text()
 
 
 def test_no_answer_on_a_secure_scenario_is_not_a_false_alarm():
