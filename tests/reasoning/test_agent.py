@@ -175,7 +175,7 @@ def test_a_failed_call_may_be_repeated_once_its_cause_is_fixed():
     assert turn.source == "model"
 
 
-def test_the_study_profile_shows_six_tools_and_never_the_answer_key(monkeypatch):
+def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
     seen = {}
 
     def study(messages, info: AgentInfo) -> ModelResponse:
