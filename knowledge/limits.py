@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from gridsage.errors import CorpusError
 
 from .citation import Citation
-from .corpus import get_entry
+from .corpus import CorpusEntry, get_entry
 from .settings import KnowledgeSettings
 
 
@@ -119,7 +119,19 @@ def figure(entry_id: str, name: str, settings: KnowledgeSettings | None = None) 
     return float(value), entry.citation(), None
 
 
-def _noted(citation: Citation, note: str, changes: list[str]) -> Citation:
+def corpus_entry(entry_id: str) -> "CorpusEntry":
+    """A corpus entry by id from the configured corpus folder (``GRIDSAGE_CORPUS_DIR``).
+
+    Raises
+    ------
+    UnknownEntryError
+        If the entry does not exist.
+    """
+    return get_entry(entry_id, KnowledgeSettings.from_env().corpus_dir)
+
+
+def with_note(citation: Citation, note: str, changes: list[str]) -> Citation:
+    """``citation`` with ``note`` (how GridSage applies it), plus any configured overrides in ``changes``."""
     text = note if not changes else f"{note} Configured: {'; '.join(changes)}."
     return citation.model_copy(update={"note": text})
 
@@ -151,7 +163,7 @@ def voltage_band(vm_min_pu: float | None = None, vm_max_pu: float | None = None)
     """
     lower, citation, low_over = figure(VOLTAGE_ENTRY, "vm_pu_min")
     upper, _, high_over = figure(VOLTAGE_ENTRY, "vm_pu_max")
-    citation = _noted(citation, _VOLTAGE_NOTE, [c for c in (low_over, high_over) if c])
+    citation = with_note(citation, _VOLTAGE_NOTE, [c for c in (low_over, high_over) if c])
     if vm_min_pu is not None or vm_max_pu is not None:
         given = (lower if vm_min_pu is None else vm_min_pu, upper if vm_max_pu is None else vm_max_pu)
         if given != (lower, upper):
@@ -184,7 +196,7 @@ def thermal_limit(max_loading_percent: float | None = None) -> Limit:
     .. [1] NERC TPL-001-5.1, Table 1, steady-state performance.
     """
     upper, citation, over = figure(THERMAL_ENTRY, "loading_percent_max")
-    citation = _noted(citation, _THERMAL_NOTE, [over] if over else [])
+    citation = with_note(citation, _THERMAL_NOTE, [over] if over else [])
     if max_loading_percent is not None and max_loading_percent != upper:
         note = f"User limit {max_loading_percent:.1f} % of rating in place of {upper:.1f} %."
         citation, upper = citation.model_copy(update={"note": note}), max_loading_percent

@@ -16,7 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
-from gridsage.errors import from_validation_error
+from gridsage.errors import InputError, from_validation_error
 from .workspace import current_workspace
 
 R = TypeVar("R", bound="ToolResult")
@@ -66,3 +66,31 @@ def tool(fn: Callable[..., R]) -> Callable[..., R]:
         return result
 
     return wrapper
+
+
+def finite_values(values, field: str, minimum: float | None = None):
+    """``values`` as a 1-D float array [unit of the input]; an InputError names the first non-finite or too-small element.
+
+    Parameters
+    ----------
+    values : float or array_like
+    field : str
+        Argument name for the error, e.g. ``'load_pu'`` (reported as ``load_pu[3]``).
+    minimum : float, optional
+        Smallest value accepted [unit of the input].
+
+    Raises
+    ------
+    InputError
+        If an element is NaN, infinite or below ``minimum``.
+    """
+    import numpy as np
+
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr < (-np.inf if minimum is None else minimum)))
+    if bad.size:
+        i = int(bad[0])
+        need = "a finite number" + ("" if minimum is None else f" >= {minimum:g}")
+        raise InputError(f"{arr[i]!r} is not {need}", field=f"{field}[{i}]" if np.ndim(values) else field,
+                         fix=f"give {need} for every interval (fill gaps in the data first).")
+    return arr

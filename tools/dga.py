@@ -30,9 +30,8 @@ from pydantic import BaseModel, Field
 from gridsage.errors import InputError
 
 from ..knowledge.citation import Citation
-from ..knowledge.limits import cite, figure
-from .base import ToolResult, tool
-from .transformer_thermal import _checked, _entry
+from ..knowledge.limits import cite, corpus_entry, figure
+from .base import ToolResult, finite_values, tool
 
 #: corpus entries applied here
 TABLE_1 = "ieee-c57-104-90th-percentile-gas-levels"
@@ -84,7 +83,7 @@ def duval_triangle_1(ch4_ppm: float, c2h4_ppm: float, c2h2_ppm: float) -> DuvalZ
     """
     gases = {"ch4_ppm": ch4_ppm, "c2h4_ppm": c2h4_ppm, "c2h2_ppm": c2h2_ppm}
     for field, value in gases.items():
-        _checked(value, field, minimum=0)
+        finite_values(value, field, minimum=0)
     total = sum(gases.values())
     if total == 0:
         raise InputError("CH4, C2H4 and C2H2 are all 0: there is no fault gas to classify", field="ch4_ppm",
@@ -94,7 +93,7 @@ def duval_triangle_1(ch4_ppm: float, c2h4_ppm: float, c2h2_ppm: float) -> DuvalZ
         "pd_ch4_percent_min", "t1_c2h2_percent_max", "t1_c2h4_percent_max", "t2_c2h2_percent_max",
         "t3_c2h4_percent_min", "t3_c2h2_percent_max", "d1_c2h2_percent_min", "d1_c2h4_percent_max",
         "d2_c2h2_percent_min", "d2_c2h2_percent_min_c2h4_above_40")}
-    d2_c2h4_max = float(_entry(DUVAL).figure("d2_c2h4_percent_range")[1])
+    d2_c2h4_max = float(corpus_entry(DUVAL).figure("d2_c2h4_percent_range")[1])
     if ch4 >= f["pd_ch4_percent_min"]:
         return "PD"
     if c2h2 <= f["t1_c2h2_percent_max"] and c2h4 <= f["t1_c2h4_percent_max"]:

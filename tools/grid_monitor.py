@@ -46,7 +46,7 @@ from pydantic import BaseModel, Field
 from gridsage.errors import InputError, RequestTooLargeError
 
 from ..knowledge.citation import Citation
-from ..knowledge.limits import _noted, cite, figure, thermal_limit, voltage_band
+from ..knowledge.limits import cite, figure, thermal_limit, voltage_band, with_note
 from .base import ToolResult, tool
 from .telemetry import COLUMNS, IngestCounts, TelemetryReading, read_telemetry
 from .violations import MaxLoadingPercent, VmMaxPu, VmMinPu
@@ -117,7 +117,7 @@ class GridMonitorResult(MonitorReport, ToolResult):
 def _figures(entry_id: str, names: tuple[str, ...], note: str) -> tuple[list[float], Citation]:
     """Figures of one entry and its citation, noting any configured override."""
     found = [figure(entry_id, name) for name in names]
-    return [f[0] for f in found], _noted(found[0][1], note, [f[2] for f in found if f[2]])
+    return [f[0] for f in found], with_note(found[0][1], note, [f[2] for f in found if f[2]])
 
 
 def voltage_tiers(vm_min_pu: float | None = None, vm_max_pu: float | None = None) -> list[Band]:

@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from ..knowledge.citation import Citation
-from ..knowledge.corpus import get_entry
+from ..knowledge.limits import corpus_entry
 from ..knowledge.index import SearchHit, get_index
-from ..knowledge.settings import KnowledgeSettings
 from .base import ToolResult, tool
 
 
@@ -104,7 +103,7 @@ def read_standard(
     UnknownEntryError
         If there is no such entry.
     """
-    entry = get_entry(entry_id, KnowledgeSettings.from_env().corpus_dir)
+    entry = corpus_entry(entry_id)
     return StandardEntryResult(status="ok", entry_id=entry.id, title=entry.title, standard=entry.standard,
                                edition=entry.edition, clause=entry.clause, tags=entry.tags, figures=entry.figures,
                                text=entry.body, citation=entry.citation())

@@ -34,10 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from gridsage.errors import InputError, RequestTooLargeError
 
 from ..knowledge.citation import Citation
-from ..knowledge.corpus import CorpusEntry, get_entry
-from ..knowledge.limits import Limit, cite, figure
-from ..knowledge.settings import KnowledgeSettings
-from .base import ToolResult, tool
+from ..knowledge.limits import Limit, cite, corpus_entry, figure
+from .base import ToolResult, finite_values, tool
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,24 +116,6 @@ class ThermalProfile(NamedTuple):
     theta_h_c: np.ndarray
 
 
-def _entry(entry_id: str) -> CorpusEntry:
-    return get_entry(entry_id, KnowledgeSettings.from_env().corpus_dir)
-
-
-def _checked(values, field: str, minimum: float | None = None):
-    """``values`` as a 1-D float array; an InputError names the first non-finite or too-small element."""
-    import numpy as np
-
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
-    bad = np.flatnonzero(~np.isfinite(arr) | (arr < (-np.inf if minimum is None else minimum)))
-    if bad.size:
-        i = int(bad[0])
-        need = "a finite number" + ("" if minimum is None else f" >= {minimum:g}")
-        raise InputError(f"{arr[i]!r} is not {need}", field=f"{field}[{i}]" if np.ndim(values) else field,
-                         fix=f"give {need} for every interval (fill gaps in the data first).")
-    return arr
-
-
 def thermal_constants(rated: TransformerRating) -> tuple[ThermalConstants, list[Citation]]:
     """Resolve a rating: exponents by cooling mode, and corpus defaults for the fields left ``None``.
 
@@ -176,7 +156,7 @@ def thermal_constants(rated: TransformerRating) -> tuple[ThermalConstants, list[
                                      f"ambient) minus {top_oil:g} K = {hot_spot:g} K."))
     tau_to, tau_w = rated.tau_top_oil_min, rated.tau_winding_min
     if tau_to is None or tau_w is None:
-        entry = _entry(TIME_CONSTANTS)
+        entry = corpus_entry(TIME_CONSTANTS)
         i = entry.figure("cooling_groups").index(group)
         tau_to = float(entry.figure("tau_o_min")[i]) if tau_to is None else tau_to
         tau_w = float(entry.figure("tau_w_min")[i]) if tau_w is None else tau_w
@@ -237,8 +217,8 @@ def thermal_response(load_pu, ambient_c, dt_min: float, rated: TransformerRating
     """
     import numpy as np
 
-    k = _checked(load_pu, "load_pu", minimum=0)
-    ambient = _checked(ambient_c, "ambient_c")
+    k = finite_values(load_pu, "load_pu", minimum=0)
+    ambient = finite_values(ambient_c, "ambient_c")
     if ambient.size not in (1, k.size):
         raise InputError(f"ambient_c has {ambient.size} values for {k.size} load intervals", field="ambient_c",
                          fix="give one ambient temperature per load interval, or a single value.")
