@@ -10,7 +10,7 @@ Given a scenario with a ``transformer:`` block, :func:`assess_overheating`
 3. finds the buses the transformer feeds and the open tie switches that reach another transformer's
    feeder, from the topology graph (``graph_downstream``) or, without it, the pandapower switch and line tables;
 4. studies every transfer that keeps the network radial: close a tie switch and open one line on the
-   path from the tie back to the hot transformer.  Each is applied to a copy (:func:`apply_switching`)
+   path from the tie back to the hot transformer.  Each is applied to a copy (``apply_actions`` with a ``load_transfer`` action)
    and validated by an AC power flow (it must converge, relieve the hot transformer and create no new
    violation); of the valid ones the transfer leaving the higher of the two transformer loadings lowest
    is kept.  Its make-before-break parallel (tie closed, line still in) is checked by power flow too, and
@@ -38,19 +38,17 @@ import math
 from datetime import datetime, timezone
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Callable, NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
-from pydantic import Field
 
-from gridsage.errors import GraphUnavailableError, InputError, ScenarioError, UnknownElementError
+from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import cite
-from gridsage.tools.base import tool
 from gridsage.tools.elements import ElementRef, element_name
-from gridsage.tools.events import DerivedGridResult, derive_grid
+from gridsage.tools.events import DerivedGridResult
 from gridsage.tools.power_flow import BranchResult, PowerFlowResult, run_power_flow
-from gridsage.tools.remedial import ElementEffect
+from gridsage.tools.remedial import ElementEffect, LoadTransfer, apply_actions
 from gridsage.tools.transformer_thermal import (AGEING, EQUATIONS, LIFE, LOADING_LIMITS, MAX_INTERVALS,
                                                 TransformerThermalResult, transformer_thermal)
 from gridsage.tools.workspace import Workspace, current_workspace, use_workspace
@@ -74,65 +72,10 @@ INSTABILITY_ENTRY = "nerc-tpl-001-instability-cascading"
 Progress = Callable[[str], None]
 
 
-@tool
-def apply_switching(
-    grid_id: Annotated[str, Field(description="Grid to start from (left unchanged).")],
-    close_switches: Annotated[list[int], Field(max_length=100, description="pandapower switch indices to close.")] = [],
-    open_lines: Annotated[list[int], Field(max_length=100, description="pandapower line indices to open.")] = [],
-    new_grid_id: Annotated[str | None, Field(max_length=128, description="Id for the derived grid.")] = None,
-) -> DerivedGridResult:
-    """Close switches and open lines on a copy of a grid, and hold the result as a new grid.
-
-    Parameters
-    ----------
-    grid_id : str
-        Grid to copy.
-    close_switches : list of int
-        Switches to close (``closed`` set true).
-    open_lines : list of int
-        Lines to open (taken out of service: their sectionalising switch or breaker opened).
-    new_grid_id : str, optional
-        Id of the derived grid; default ``'<grid_id>:whatif'``.
-
-    Returns
-    -------
-    DerivedGridResult
-
-    Raises
-    ------
-    UnknownGridError
-        If ``grid_id`` is not loaded.
-    UnknownElementError
-        If a switch or line does not exist (field ``close_switches[i]`` or ``open_lines[i]``).
-    """
-    parent = current_workspace().get(grid_id)
-    net = current_workspace().copy_net(grid_id)
-    for field, table, items in (("close_switches", "switch", close_switches), ("open_lines", "line", open_lines)):
-        for i, index in enumerate(items):
-            if index not in net[table].index:
-                raise UnknownElementError(f"{table} {index} does not exist in this grid", field=f"{field}[{i}]",
-                                          fix=f"use an existing {table} index.")
-    changes = []
-    for index in close_switches:
-        net.switch.at[index, "closed"] = True
-        changes.append(f"{_switch_label(net, index)} closed")
-    for index in open_lines:
-        net.line.at[index, "in_service"] = False
-        changes.append(f"{element_name(net, 'line', index)} opened")
-    grid = derive_grid(parent, net, changes, new_grid_id)
-    return DerivedGridResult(grid_id=grid.grid_id, parent_id=grid_id, changes=changes)
-
-
 def _switch_name(net, index: int) -> str:
     """The switch's own name (e.g. ``'S1'``) or ``'switch <index>'``."""
     name = net.switch.at[index, "name"]
     return name if isinstance(name, str) and name and name != "None" else f"switch {index}"
-
-
-def _switch_label(net, index: int) -> str:
-    row = net.switch.loc[index]
-    where = {"l": "line", "t": "trafo", "b": "bus"}.get(row.et, row.et)
-    return f"switch {index} \"{_switch_name(net, index)}\" (bus {int(row.bus)}, {where} {int(row.element)})"
 
 
 def _trafo_name(net, index: int) -> str:
@@ -299,8 +242,8 @@ def _study_transfers(post_id: str, g, ties: list[Tie], lv_bus: int, hot: int, pf
         for line, moved in _sections(g, tie, lv_bus):
             if len(studied) == MAX_CANDIDATES:
                 return studied
-            applied = apply_switching(post_id, close_switches=[tie.switch], open_lines=[line],
-                                      new_grid_id=f"{post_id}:close-{_switch_name(net, tie.switch)}-open-line{line}")
+            applied = apply_actions(post_id, [LoadTransfer(close_switch=tie.switch, open_line=line)],
+                                    new_grid_id=f"{post_id}:close-{_switch_name(net, tie.switch)}-open-line{line}")
             after = run_power_flow(applied.grid_id, **limits, max_rows=EVIDENCE_ROWS)
             valid = after.status == "converged" and _value(after, "trafo", hot) < before and not _keys(after) - _keys(pf)
             studied.append(Transfer(tie, line, moved, applied, after, valid))
@@ -465,8 +408,8 @@ def assess_overheating(scenario: Scenario, base_dir: Path | None = None, workspa
         best = min(valid, key=lambda s: max(_value(s.pf, "trafo", t) for t in (hot, s.tie.trafo)), default=None)
         if best:
             say("verify plan")
-            parallel = apply_switching(post.grid_id, close_switches=[best.tie.switch],
-                                       new_grid_id=f"{post.grid_id}:parallel-{_switch_name(net, best.tie.switch)}")
+            parallel = apply_actions(post.grid_id, [LoadTransfer(close_switch=best.tie.switch)],
+                                     new_grid_id=f"{post.grid_id}:parallel-{_switch_name(net, best.tie.switch)}")
             parallel_pf = run_power_flow(parallel.grid_id, **limits, max_rows=EVIDENCE_ROWS)
             hot_after = _thermal(spec, cycle, _value(best.pf, "trafo", hot) / 100, sn[hot], spec.horizon_days)
             other_after = _thermal(spec, cycle, _value(best.pf, "trafo", best.tie.trafo) / 100, sn[best.tie.trafo],

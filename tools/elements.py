@@ -48,7 +48,7 @@ def element_name(net, element: str, index: int) -> str:
     Returns
     -------
     str
-        e.g. ``'line 7 (bus 8-bus 9)'``, ``'bus 12 "Bus 13"'``.
+        e.g. ``'line 7 (bus 8-bus 9)'``, ``'bus 12 "Bus 13" (20 kV)'``, ``'switch 3 "S1" (bus 8, line 14)'``.
     """
     table = net[element]
     own = table.at[index, "name"] if "name" in table else None
@@ -58,6 +58,9 @@ def element_name(net, element: str, index: int) -> str:
         return f"{element} {index}{own} (bus {int(table.at[index, f])}-bus {int(table.at[index, t])})"
     if element == "bus":
         return f"bus {index}{own} ({float(table.at[index, 'vn_kv']):g} kV)"
+    if element == "switch":
+        et = {"l": "line", "t": "trafo", "t3": "trafo3w", "b": "bus"}.get(table.at[index, "et"], table.at[index, "et"])
+        return f"switch {index}{own} (bus {int(table.at[index, 'bus'])}, {et} {int(table.at[index, 'element'])})"
     if "bus" in table:
         return f"{element} {index}{own} at bus {int(table.at[index, 'bus'])}"
     return f"{element} {index}{own}"

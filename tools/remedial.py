@@ -71,8 +71,23 @@ class GenVoltage(_Action):
     vm_pu: float = Field(gt=0.8, lt=1.2, allow_inf_nan=False, description="New voltage set-point [pu].")
 
 
-RemedialAction = Annotated[Union[Redispatch, LoadShed, GenVoltage], Field(discriminator="type")]
-UNION_TAGS.update(("redispatch", "load_shed", "gen_voltage"))
+class LoadTransfer(_Action):
+    """Move load between feeders by shifting the normally-open point: close a tie switch, then open a line.
+
+    References
+    ----------
+    .. [1] Distribution operating practice, feeder load transfer (corpus entry ``practice-feeder-load-transfer``).
+    """
+
+    type: Literal["load_transfer"] = "load_transfer"
+    close_switch: int = Field(ge=0, description="switch index of the open tie to close.")
+    open_line: int | None = Field(default=None, ge=0, description=(
+        "line index opened after the tie closes (the new open point, restoring radial operation); "
+        "None leaves the loop closed, i.e. the make-before-break parallel."))
+
+
+RemedialAction = Annotated[Union[Redispatch, LoadShed, GenVoltage, LoadTransfer], Field(discriminator="type")]
+UNION_TAGS.update(("redispatch", "load_shed", "gen_voltage", "load_transfer"))
 
 
 class ElementEffect(BaseModel):
@@ -145,6 +160,15 @@ def apply_action(net, action) -> str:
         share = min(1.0, action.p_mw / p) if p > 0 else 0.0
         net.load.loc[action.load, ["p_mw", "q_mvar"]] *= 1.0 - share
         return f"Shed {action.p_mw:.1f} MW of {element_name(net, 'load', action.load)} ({share:.0%} of its demand)"
+    if action.type == "load_transfer":
+        check("switch", action.close_switch, "action.close_switch")
+        net.switch.at[action.close_switch, "closed"] = True
+        done = f"Close {element_name(net, 'switch', action.close_switch)}"
+        if action.open_line is None:
+            return done + " (loop closed: the parallel)"
+        check("line", action.open_line, "action.open_line")
+        net.line.at[action.open_line, "in_service"] = False
+        return f"{done}, then open {element_name(net, 'line', action.open_line)}"
     check("gen", action.gen, "action.gen")
     old = float(net.gen.at[action.gen, "vm_pu"])
     net.gen.at[action.gen, "vm_pu"] = action.vm_pu
@@ -289,7 +313,7 @@ def _validate(base_net, action, targets, before: list[Violation], band: Limit, t
 
 
 _OUTCOME_ORDER = {"clears_all": 0, "partial": 1, "ineffective": 2, "diverged": 3}
-_TYPE_ORDER = {"redispatch": 0, "gen_voltage": 0, "load_shed": 1}
+_TYPE_ORDER = {"redispatch": 0, "gen_voltage": 0, "load_transfer": 0, "load_shed": 1}
 
 
 @tool
@@ -393,7 +417,8 @@ def apply_actions(
     ----------
     grid_id : str
     actions : list of RemedialAction
-        Redispatch [MW], load shed [MW] or generator voltage set-point [pu].
+        Redispatch [MW], load shed [MW], generator voltage set-point [pu] or load transfer (tie switch closed,
+        line opened).
     new_grid_id : str, optional
 
     Returns

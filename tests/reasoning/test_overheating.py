@@ -11,7 +11,7 @@ import pytest
 from pandapower.topology import create_nxgraph
 
 from gridsage.errors import ScenarioError, UnknownElementError
-from gridsage.reasoning.overheating import apply_switching, assess_overheating, load_cycle
+from gridsage.reasoning.overheating import assess_overheating, load_cycle
 from gridsage.reasoning.render import render
 from gridsage.reasoning.scenario import TransformerStudy, load_scenario, parse_scenario
 from gridsage.tools.workspace import Workspace, use_workspace
@@ -60,7 +60,7 @@ def test_findings_and_steps_cite_evidence_and_the_c57_91_limits(hot):
     assert "pandapower switch and line tables" in topology.context
     step, = a.action_plan
     assert {c.entry_id for c in step.citations} >= {"practice-feeder-load-transfer", "ieee-c57-91-loading-beyond-nameplate-limits"}
-    assert [a.evidence[e].tool for e in step.evidence_ids] == ["apply_switching", "run_power_flow", "apply_switching",
+    assert [a.evidence[e].tool for e in step.evidence_ids] == ["apply_actions", "run_power_flow", "apply_actions",
                                                                "run_power_flow", "transformer_thermal", "transformer_thermal"]
     assert {"practice-feeder-load-transfer", "ieee-c57-91-top-oil-hot-spot-equations"} <= {c.entry_id for c in a.citations}
 
@@ -128,11 +128,17 @@ def test_bad_transformer_blocks_name_the_field(tmp_path):
     assert caught.value.field == "scenario.transformer.ambient_c"
 
 
-def test_apply_switching_names_a_missing_switch():
-    with use_workspace(Workspace()):
-        from gridsage.tools.grids import load_grid
+def test_a_load_transfer_action_closes_the_tie_opens_the_line_and_names_a_missing_switch():
+    from gridsage.tools.grids import load_grid
+    from gridsage.tools.remedial import LoadTransfer, apply_actions
 
+    with use_workspace(Workspace()) as workspace:
         grid = load_grid("cigre_mv").grid_id
+        done = apply_actions(grid, [LoadTransfer(close_switch=4, open_line=1)])
+        net = workspace.get(done.grid_id).net
+        assert bool(net.switch.at[4, "closed"]) and not bool(net.line.at[1, "in_service"])
+        assert done.changes == ['Close switch 4 "S1" (bus 8, line 14), then open line 1 "Line 2-3" (bus 2-bus 3)']
+        assert not workspace.get(grid).net.switch.at[4, "closed"]  # the loaded grid never changes
         with pytest.raises(UnknownElementError) as caught:
-            apply_switching(grid, close_switches=[4, 99])
-    assert caught.value.field == "close_switches[1]"
+            apply_actions(grid, [LoadTransfer(close_switch=99)])
+    assert caught.value.field == "action.close_switch" and "switch 99" in caught.value.message
