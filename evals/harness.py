@@ -10,17 +10,22 @@ Scores (per case; the report averages them):
 
 ==========================  ============================================================================
 ``verdict_correct``         1 if the answer's verdict equals ``expect.verdict``
-``false_safe``              1 if the scenario has a violation or no solution and the answer says secure
-``false_alarm``             1 if the scenario is secure and the answer reports violations or no solution
-``violation_recall``        share of the expected overloaded / under- / overvoltage elements named as
-                            the subject of an evidence-backed claim (1 when none are expected); text in
+``false_safe``              1 if the scenario has a violation, no solution or a risk (``at_risk``) and the
+                            answer says secure
+``false_alarm``             1 if the scenario is secure and the answer reports violations, no solution or a
+                            risk, or if it reports an expected sensor fault as a grid event
+``violation_recall``        share of the expected overloaded / under- / overvoltage / at-risk elements named
+                            as the subject of an evidence-backed claim (1 when none are expected); text in
                             parentheses (branch end buses) and "If X trips" claims name no subject
+``event_recall``            share of the expected telemetry grid events and sensor faults the answer lists in
+                            ``telemetry_events`` with the right origin and evidence (telemetry scenarios only)
 ``action_validity``         1 if the grid with the proposed actions applied, re-solved by an independent
-                            pandapower AC power flow, converges with less total excess and no new
-                            violated element; 0 if not, or if actions were proposed but never applied
+                            pandapower AC power flow, converges with less total excess, no new violated
+                            element and a lower loading of every expected at-risk element; 0 if not, or
+                            if actions were proposed but never applied
 ``citation_coverage``       share of the standards entries the expected violations call for that the
                             answer cites (thermal: NERC TPL-001 ratings; voltage: ANSI C84.1 Range A;
-                            no solution: TPL-001 instability)
+                            no solution: TPL-001 instability), plus those ``expect.citations`` lists
 ``grounding_rate``          grounded / checked numbers with units (:mod:`gridsage.reasoning.grounding`)
 ==========================  ============================================================================
 
@@ -45,13 +50,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gridsage.reasoning.agent import ChatSession, Turn, ask
-from gridsage.reasoning.scenario import Expect, Scenario, load_scenario
+from gridsage.reasoning.scenario import Expect, ExpectedEvent, Scenario, load_scenario
 
 #: the standards entries each expected violation kind calls for
 REQUIRED_CITATIONS = {"overloaded": "nerc-tpl-001-facility-ratings", "undervoltage": "ansi-c84-1-range-a",
                       "overvoltage": "ansi-c84-1-range-a", "no_solution": "nerc-tpl-001-instability-cascading"}
 DEFAULT_QUESTION = "What is the state of the grid after these events, what is at risk next, and what should we do first?"
 _ELEMENT = re.compile(r"\b(line|trafo|trafo3w|bus) (\d+)\b")
+#: verdicts that report a problem (calling them secure is false-safe; reporting them on a secure case is an alarm)
+PROBLEMS = ("violations", "no_solution", "at_risk")
 
 
 class CaseOutput(BaseModel):
@@ -84,16 +91,24 @@ def _violations(net, band, thermal) -> dict[tuple[str, int], float]:
     return out
 
 
-def check_actions(session: ChatSession, turn: Turn) -> str:
+def check_actions(session: ChatSession, turn: Turn, relieve: list[str] = ()) -> str:
     """Re-solve the grid the last ``apply_actions`` produced with a plain pandapower AC power flow.
+
+    Parameters
+    ----------
+    session : ChatSession
+    turn : Turn
+    relieve : list of str
+        Elements (e.g. ``'trafo 0'``) whose loading [%] the actions must lower (the expected at-risk elements).
 
     Returns
     -------
     str
         ``'valid'`` when it converges with less total excess than the grid the
-        actions were applied to and no newly violated element; ``'invalid:
-        <why>'``; ``'unapplied'`` when the answer proposes actions but none
-        was applied; ``'none'`` when no action was proposed.
+        actions were applied to, no newly violated element and a lower loading
+        of every element in ``relieve``; ``'invalid: <why>'``; ``'unapplied'``
+        when the answer proposes actions but none was applied; ``'none'`` when
+        no action was proposed.
     """
     import pandapower as pp
 
@@ -104,7 +119,7 @@ def check_actions(session: ChatSession, turn: Turn) -> str:
         return "unapplied" if turn.answer.actions else "none"
     before_id, after_id = applied[0].inputs["grid_id"], applied[-1].result["grid_id"]
     band, thermal = voltage_band(), thermal_limit()
-    found = {}
+    found, loading = {}, {}
     for label, grid_id in (("before", before_id), ("after", after_id)):
         net = session.workspace.copy_net(grid_id)
         try:
@@ -112,11 +127,16 @@ def check_actions(session: ChatSession, turn: Turn) -> str:
         except pp.LoadflowNotConverged:
             return f"invalid: the {label}-action grid has no AC solution"
         found[label] = _violations(net, band, thermal)
+        loading[label] = {e: float(net[f"res_{table}"].at[int(i), "loading_percent"]) for e in relieve
+                          for table, i in [e.split()] if table in ("line", "trafo", "trafo3w")}
     new = sorted(set(found["after"]) - set(found["before"]))
     if new:
         return f"invalid: new violations at {', '.join(f'{t} {i}' for t, i in new[:5])}"
     if sum(found["after"].values()) >= sum(found["before"].values()) - 1e-6 and found["before"]:
         return "invalid: no relief"
+    hot = [e for e in loading["before"] if loading["after"][e] >= loading["before"][e] - 1e-6]
+    if hot:
+        return f"invalid: no relief of {', '.join(hot)}"
     return "valid"
 
 
@@ -141,7 +161,9 @@ def make_task(model: Any = None, model_label: str | None = None, tools: str = "a
         session = ChatSession(model=model, model_label=model_label, scenario=scenario, scenario_dir=folder, tools=tools)
         turn = ask(session, scenario.question or DEFAULT_QUESTION)
         fallback = model is not None and turn.source != "model"
-        out = CaseOutput(turn=turn, action_check="none" if fallback else check_actions(session, turn), fallback=fallback)
+        relieve = scenario.expect.at_risk if scenario.expect else []
+        out = CaseOutput(turn=turn, action_check="none" if fallback else check_actions(session, turn, relieve),
+                         fallback=fallback)
         for name, value in case_metrics(out).items():
             increment_eval_metric(name, value)
         return out
@@ -157,6 +179,13 @@ def case_metrics(out: CaseOutput) -> dict[str, float]:
             "tokens": float(turn.input_tokens + turn.output_tokens), "fallbacks": float(out.fallback)}
 
 
+def _reported(answer, expected: ExpectedEvent, origin: str) -> bool:
+    """Whether the answer lists the expected telemetry event, with evidence, as of ``origin``."""
+    return any(e.device_id == expected.device_id and expected.sensor_type in e.sensor_type.split(", ")
+               and (expected.type is None or e.type == expected.type) and e.origin == origin and e.evidence_ids
+               for e in answer.telemetry_events)
+
+
 def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
     """The scores of one case; see the module docstring.  A model's case the planner answered scores as no answer."""
     from gridsage.reasoning.agent import AgentAnswer
@@ -165,11 +194,17 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
     answer = AgentAnswer(verdict="unknown", answer="") if out.fallback else turn.answer
     truth = expect.verdict
     scores: dict[str, float] = {}
+    faults_as_grid = any(_reported(answer, e, "grid") for e in expect.sensor_faults)
     if truth:
         scores["verdict_correct"] = float(answer.verdict == truth)
-        scores["false_safe"] = float(truth in ("violations", "no_solution") and answer.verdict == "secure")
-        scores["false_alarm"] = float(truth == "secure" and answer.verdict in ("violations", "no_solution"))
-    expected = set(expect.overloaded) | set(expect.undervoltage) | set(expect.overvoltage)
+        scores["false_safe"] = float(truth in PROBLEMS and answer.verdict == "secure")
+        scores["false_alarm"] = float((truth == "secure" and answer.verdict in PROBLEMS) or faults_as_grid)
+    elif faults_as_grid:
+        scores["false_alarm"] = 1.0
+    events = [(e, "grid") for e in expect.grid_events] + [(e, "sensor") for e in expect.sensor_faults]
+    if events:
+        scores["event_recall"] = sum(_reported(answer, e, origin) for e, origin in events) / len(events)
+    expected = set(expect.overloaded) | set(expect.undervoltage) | set(expect.overvoltage) | set(expect.at_risk)
     named = {subject for c in answer.claims if c.evidence_ids and (subject := claim_subject(c.statement))}
     scores["violation_recall"] = len(expected & named) / len(expected) if expected else 1.0
     if out.action_check != "none":
@@ -177,6 +212,7 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
     required = {REQUIRED_CITATIONS[k] for k in ("overloaded", "undervoltage", "overvoltage") if getattr(expect, k)}
     if truth == "no_solution":
         required.add(REQUIRED_CITATIONS["no_solution"])
+    required |= set(expect.citations)
     scores["citation_coverage"] = len(required & set(answer.citations)) / len(required) if required else 1.0
     if not out.fallback:
         scores["grounding_rate"] = turn.grounding.rate
@@ -193,6 +229,7 @@ class SummaryRow(BaseModel):
     false_alarm: int
     verdict_correct: float | None
     violation_recall: float | None
+    event_recall: float | None
     action_validity: float | None
     citation_coverage: float | None
     grounding_rate: float | None
@@ -254,6 +291,7 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
         rows.append(SummaryRow(answerer=label, cases=len(done), failed_cases=len(report.failures),
                                false_safe=int(sum(values("false_safe"))), false_alarm=int(sum(values("false_alarm"))),
                                verdict_correct=mean("verdict_correct"), violation_recall=mean("violation_recall"),
+                               event_recall=mean("event_recall"),
                                action_validity=mean("action_validity"), citation_coverage=mean("citation_coverage"),
                                grounding_rate=mean("grounding_rate"),
                                invalid_tool_calls=int(sum(metric("invalid_tool_calls"))),
@@ -274,7 +312,7 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
 
 
 COLUMNS = ("answerer", "cases", "failed_cases", "false_safe", "false_alarm", "verdict_correct", "violation_recall",
-           "action_validity", "citation_coverage", "grounding_rate", "invalid_tool_calls", "repeated_tool_calls",
+           "event_recall", "action_validity", "citation_coverage", "grounding_rate", "invalid_tool_calls", "repeated_tool_calls",
            "fallbacks", "latency_s_median", "tokens")
 
 

@@ -42,6 +42,9 @@ def show_turn(console: Console, turn) -> None:
     console.print(escape(a.answer), highlight=False)
     for claim in a.claims:
         console.print(f"  • {escape(claim.statement)} [dim]\\[{', '.join(claim.evidence_ids)}][/]", highlight=False)
+    for e in a.telemetry_events if turn.source == "model" else []:  # the planner's claims already state each one
+        console.print(f"  ◦ {escape(e.device_id)} {escape(e.sensor_type)}: {e.type}, {e.origin} "
+                      f"[dim]\\[{', '.join(e.evidence_ids)}][/]", highlight=False)
     for i, action in enumerate(a.actions, 1):
         console.print(f"  {i}. {escape(action)} [dim](proposal)[/]", highlight=False)
     if a.citations:

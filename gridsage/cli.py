@@ -61,7 +61,7 @@ class Transport(str, Enum):
     http = "http"
 
 
-ToolsOption = Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (every tool) or `study` (the 7 a scenario study needs, a short prompt for small local models). Default $GRIDSAGE_TOOLS or `all`.")]
+ToolsOption = Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (every tool) or `study` (the 9 a scenario study needs, grid or telemetry: a short prompt for small local models). Default $GRIDSAGE_TOOLS or `all`.")]
 GridOption = Annotated[str, typer.Option("--grid", "-g", help="Built-in name (`gridsage grids`), PGLib-OPF name, or a .m / .mat / pandapower .json file.")]
 DispatchOption = Annotated[Dispatch, typer.Option("--base-dispatch", help="`file` keeps stored set-points; `opf` derives a secure AC-OPF dispatch; `auto` = opf for PGLib-OPF cases.")]
 VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default: the corpus figure, 0.95 (ANSI C84.1 Range A; `GRIDSAGE_LIMITS_FILE` overrides it).")]
@@ -236,10 +236,10 @@ def scenarios() -> None:
     """List the scenarios shipped with GridSage (run one with `gridsage analyze NAME`)."""
     from gridsage.reasoning.scenario import library, parse_scenario
 
-    table = Table("name", "grid", "title", title="Shipped scenarios", title_justify="left")
+    table = Table("name", "studies", "title", title="Shipped scenarios", title_justify="left")
     for name, text in sorted(library().items()):
         s = parse_scenario(text, name)
-        table.add_row(name, s.grid.source, s.title or "")
+        table.add_row(name, s.subject(), s.title or "")
     out.print(table)
 
 
@@ -460,7 +460,7 @@ def _read_line() -> str:
     "Score answerers on scenarios with `expect:` blocks: the deterministic planner, and each `--model` side by side "
     "(pydantic-evals). Prints a table and writes eval.json and eval.md to `--out`.\n\n"
     "Scores: false-safe verdicts (goal 0), false alarms, verdict accuracy, violation recall from evidence-backed "
-    "claims, action validity re-checked by an independent pandapower power flow, citation coverage, grounding rate; "
+    "claims, telemetry event recall (grid event or sensor fault, as expected), action validity re-checked by an independent pandapower power flow, citation coverage, grounding rate; "
     "metrics: invalid and repeated tool calls, latency, tokens. `--scenarios DIR` points at a hidden set."))
 def eval_command(
     scenarios: Annotated[Optional[Path], typer.Option("--scenarios", help="Folder of scenario YAML files (default: the shipped library).")] = None,

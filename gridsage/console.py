@@ -220,7 +220,7 @@ class ConsoleState:
         listed = []
         for name, text in sorted(library().items()):
             s = parse_scenario(text, name)
-            listed.append({"name": name, "title": s.title or "", "grid": s.grid.source})
+            listed.append({"name": name, "title": s.title or "", "grid": s.subject()})
         return {"scenarios": listed, "default": self.scenario, "model": self.model_label}
 
     def session(self, session_id: str | None) -> tuple[str, BrowserSession]:

@@ -9,7 +9,8 @@
 - **Loop guard**: a repeated call with the same arguments is refused with a
   retry prompt; after :data:`MAX_BLOCKED` refusals the run stops.
 - **Structured output**: an :class:`AgentAnswer` whose claims cite evidence
-  ids, checked against the ledger before the answer is accepted.  In a study
+  ids, checked against the ledger before the answer is accepted (a model in a
+  plain grid study fills the shorter :class:`GridAnswer`).  In a study
   (scenario or grid) the answer tool is offered only once a tool has returned
   evidence, so a model cannot answer from nothing.
 - **Grounding**: after each answer every number with a unit is checked
@@ -26,6 +27,7 @@ import importlib.resources
 import json
 import os
 import time
+from pathlib import Path
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,9 +39,13 @@ from gridsage.errors import GridSageError
 from gridsage.tools.registry import TOOLS_ENV, profile_tools
 from gridsage.tools.workspace import Workspace, use_workspace
 
+from .assessment import ObservedEvent
+from .assessment import Verdict as AssessmentVerdict
 from .grounding import GroundingReport, check_grounding
 
-Verdict = Literal["violations", "secure", "no_solution", "unknown"]
+Verdict = AssessmentVerdict | Literal["unknown"]
+#: the verdicts a plain grid study can reach (a small model reads the shorter schema)
+GridVerdict = Literal["violations", "secure", "no_solution", "unknown"]
 
 #: refused repeats after which a run stops (the model is looping)
 MAX_BLOCKED = 3
@@ -55,10 +61,13 @@ class Claim(BaseModel):
     evidence_ids: list[str] = Field(min_length=1, description="Evidence ids (ev-NNNN) of the tool results it rests on.")
 
 
-class AgentAnswer(BaseModel):
-    """An engineer's answer: verdict, explanation, evidence-backed claims, proposals, standards."""
+class GridAnswer(BaseModel):
+    """An engineer's answer on a grid: verdict, explanation, evidence-backed claims, proposals, standards.
 
-    verdict: Verdict = Field(description="violations | secure | no_solution | unknown, for the grid asked about.")
+    What a model fills in a plain grid study (the schema a small model reads); see :class:`AgentAnswer`.
+    """
+
+    verdict: GridVerdict = Field(description="violations | secure | no_solution | unknown, for the grid asked about.")
     answer: str = Field(description="What happened, why, what is at risk next, what to do first; a few sentences.")
     claims: list[Claim] = Field(default_factory=list)
     actions: list[str] = Field(default_factory=list, description="Proposed actions, most urgent first (proposals only).")
@@ -67,6 +76,20 @@ class AgentAnswer(BaseModel):
     def text(self) -> str:
         """All the prose of the answer (what the grounding check reads)."""
         return "\n".join([self.answer] + [c.statement for c in self.claims] + self.actions)
+
+
+class AgentAnswer(GridAnswer):
+    """Every answer: a :class:`GridAnswer`, plus the ``at_risk`` verdict and telemetry events.
+
+    A model fills all of it in a telemetry or transformer-overheating study.
+    """
+
+    verdict: Verdict = Field(description="violations | at_risk | secure | no_solution | unknown, for what was asked "
+                                         "about; at_risk: no limit broken now, but a projection passes one or a grid "
+                                         "event is under way.")
+    telemetry_events: list[ObservedEvent] = Field(default_factory=list, description=(
+        "Telemetry anomalies (from score_telemetry), each with its origin: grid, sensor (a dropout, flatline or "
+        "stale stream: never a grid event) or unconfirmed."))
 
 
 class ToolCall(BaseModel):
@@ -164,7 +187,18 @@ def gridsage_toolset(session: "ChatSession | None" = None):
     from gridsage.tools.registry import tool_functions
 
     tools = tool_functions()
-    if session is not None and session.scenario is not None:
+    if session is not None and session.scenario is not None and session.scenario.telemetry is not None:
+        from gridsage.tools.telemetry import TelemetryIngestResult, ingest_telemetry
+
+        from .study import telemetry_readings
+
+        def load_study() -> TelemetryIngestResult:
+            """Read the study's telemetry (simulated first when the scenario says so); returns counts and streams."""
+            return ingest_telemetry(str(telemetry_readings(session.scenario, session.scenario_dir)), max_rejected=20)
+
+        load_study.__annotations__["return"] = TelemetryIngestResult
+        tools.append(load_study)
+    elif session is not None and session.scenario is not None:
         from .study import apply_scenario, load_scenario_grid
 
         def load_study() -> DerivedGridResult:
@@ -224,6 +258,8 @@ class ChatSession:
 
     def context(self) -> str:
         """Study context for the system prompt (never the scenario's ``expect:`` block, which is the answer key)."""
+        if self.scenario is not None and self.scenario.telemetry is not None:
+            return self._telemetry_context()
         if self.scenario is not None:
             s = self.scenario
             first = ("load_study() (it loads the grid and applies the scenario; use the grid_id it returns)"
@@ -237,6 +273,30 @@ class ChatSession:
         if self.grid:
             return f"Study context: grid {self.grid!r} (load it with load_grid)."
         return "No study context yet: ask the operator which grid or scenario, or use list_grids."
+
+    def _telemetry_context(self) -> str:
+        """Study context of a telemetry scenario: its readings file and the calls that study it."""
+        from .study import simulation_dir
+
+        s, spec = self.scenario, self.scenario.telemetry
+        source = Path(self.scenario_dir or ".") / (spec.readings or spec.simulation)
+        path = source if spec.readings else simulation_dir(s) / "telemetry.csv"
+        if self.toolset is None:
+            first = f"load_study() (it {'reads' if spec.readings else 'simulates, then reads'} the readings file {path})"
+        elif spec.simulation:
+            first = f"simulate_telemetry(scenario_path={str(source)!r}, out_dir={str(path.parent)!r}, seed={spec.seed})"
+        else:
+            first = f"ingest_telemetry(path={str(path)!r})"
+        checks = {"nominal_frequency_hz": spec.nominal_frequency_hz, "nominal_voltage_v": spec.nominal_voltage_v,
+                  "nominal_voltage_by_device": spec.nominal_voltage_by_device or None,
+                  "min_power_factor": spec.min_power_factor,
+                  "max_current_unbalance_percent": spec.max_current_unbalance_percent}
+        return (f"Study context: telemetry scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
+                f"Steps: {first}; monitor_telemetry(path={str(path)!r}, "
+                f"{', '.join(f'{k}={v!r}' for k, v in checks.items() if v is not None)}) for limit breaches; "
+                f"score_telemetry(path={str(path)!r}) for anomalies; list each anomaly in telemetry_events with its "
+                "origin: 'sensor' for a dropout, flatline or stale stream (a telemetry fault, never a grid event), "
+                "'grid' when a limit breach or another sensor's anomaly coincides with it, else 'unconfirmed'; then answer.")
 
 
 def planner_answer(session: ChatSession) -> tuple[AgentAnswer, str | None]:
@@ -258,16 +318,15 @@ def planner_answer(session: ChatSession) -> tuple[AgentAnswer, str | None]:
         return (AgentAnswer(verdict="unknown", answer="Pick a study first: /scenario NAME or /grid NAME."),
                 "No scenario or grid is set, so the planner has nothing to study.")
     a = assess(scenario, session.scenario_dir, workspace=session.workspace, graph=False)
-    post = next(r.result for r in a.evidence.values() if r.tool == "run_power_flow" and r.inputs["grid_id"] == a.grid_id)
-    verdict = "no_solution" if post["status"] != "converged" else "violations" if post["violations"] else "secure"
     claims = [Claim(statement=f.title, evidence_ids=f.evidence_ids) for f in a.findings]
     claims += [Claim(statement=f"If {r.outage.name} trips: {r.violation_count} violation(s), worst loading "
                                f"{r.max_loading_percent} %" if r.max_loading_percent is not None else
                                f"If {r.outage.name} trips: no power-flow solution",
                      evidence_ids=r.evidence_ids) for r in a.contingency_risks[:3]]
-    return AgentAnswer(verdict=verdict, answer=f"{a.situation} {a.contingency_summary} {a.plan_outcome}",
+    return AgentAnswer(verdict=a.verdict, answer=f"{a.situation} {a.contingency_summary} {a.plan_outcome}",
                        claims=claims, actions=[s.description for s in a.action_plan],
-                       citations=sorted({c.entry_id for c in a.citations if c.entry_id})), None
+                       citations=sorted({c.entry_id for c in a.citations if c.entry_id}),
+                       telemetry_events=a.telemetry_events), None
 
 
 def history_evidence(messages: list) -> list[dict]:
@@ -327,11 +386,13 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
                 toolset = toolset.filtered(lambda ctx, tool_def: tool_def.name in names)
             guard = _toolset_classes()(toolset, on_call=on_tool_call)
             earlier = history_evidence(session.messages)
-            agent = Agent(session.model, output_type=AgentAnswer, system_prompt=system_prompt(session.context()),
+            full = session.scenario is not None and (session.scenario.telemetry or session.scenario.transformer)
+            agent = Agent(session.model, output_type=AgentAnswer if full else GridAnswer,
+                          system_prompt=system_prompt(session.context()),
                           retries=2)
 
             @agent.output_validator
-            def _evidence_exists(output: AgentAnswer) -> AgentAnswer:
+            def _evidence_exists(output: GridAnswer) -> GridAnswer:
                 from pydantic_ai import ModelRetry
 
                 known = {c.evidence_id for c in guard.calls if c.evidence_id} | {e["evidence_id"] for e in earlier}
@@ -352,7 +413,7 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
                                         capabilities=[PrepareOutputTools(_evidence_first)],
                                         model_settings=session.model_settings,
                                         usage_limits=UsageLimits(request_limit=REQUEST_LIMIT, tool_calls_limit=TOOL_CALLS_LIMIT))
-                answer, usage = result.output, result.usage
+                answer, usage = AgentAnswer.model_validate(result.output.model_dump()), result.usage
                 session.messages = result.all_messages()
             except _model_failures() as exc:
                 notice = (f"The model ({session.model_label or 'configured model'}) failed: {type(exc).__name__}: "

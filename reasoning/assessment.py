@@ -18,6 +18,9 @@ from gridsage.tools.remedial import ElementEffect
 from pydantic import BaseModel, Field
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
+#: the state of what was studied: a limit broken now ('violations'), none broken now but one projected to be or a
+#: grid disturbance under way ('at_risk'), none broken ('secure'), or no AC power-flow solution ('no_solution')
+Verdict = Literal["violations", "at_risk", "secure", "no_solution"]
 
 
 class Finding(BaseModel):
@@ -32,6 +35,21 @@ class Finding(BaseModel):
     evidence_ids: list[str] = Field(min_length=1)
     citations: list[Citation] = Field(default_factory=list)
     context: str | None = Field(default=None, description="Where it is, from the topology graph: zone, neighbouring buses, load at risk.")
+
+
+class ObservedEvent(BaseModel):
+    """One anomaly in measured telemetry, attributed to the grid, to the sensor, or left unconfirmed."""
+
+    device_id: str
+    sensor_type: str = Field(description="e.g. 'voltage', 'current', 'top_oil_temperature'.")
+    type: str = Field(description="Anomaly type: spike, step, drift, oscillation, dropout, flatline, stale or multivariate.")
+    origin: Literal["grid", "sensor", "unconfirmed"] = Field(description=(
+        "'grid': a limit breach or another sensor confirms it; 'sensor': readings missing or frozen (a telemetry "
+        "fault, not a grid event); 'unconfirmed': one sensor only and no limit broken."))
+    start_utc: datetime | None = None
+    end_utc: datetime | None = None
+    reason: str | None = Field(default=None, description="Why this origin, in one sentence.")
+    evidence_ids: list[str] = Field(min_length=1)
 
 
 class ContingencyRisk(BaseModel):
@@ -73,9 +91,10 @@ class Assessment(BaseModel):
     scenario: str
     title: str | None = None
     question: str | None = None
-    grid_id: str = Field(description="The grid studied after the events.")
-    source: str
+    grid_id: str | None = Field(description="The grid studied after the events (None for a telemetry study).")
+    source: str = Field(description="The grid source, or the telemetry file studied.")
     planner: Literal["deterministic", "agent"] = "deterministic"
+    verdict: Verdict = Field(description="State of what was studied (see :data:`Verdict`).")
     situation: str = Field(description="What happened, in two or three sentences with numbers.")
     events: list[str] = Field(description="Scaling and events applied.")
     findings: list[Finding]
@@ -83,7 +102,8 @@ class Assessment(BaseModel):
     contingency_summary: str
     action_plan: list[ActionStep]
     plan_outcome: str = Field(description="What the grid looks like after the whole plan.")
-    final_grid_id: str = Field(description="The study grid with every plan step applied (= grid_id when no step).")
+    final_grid_id: str | None = Field(description="The study grid with every plan step applied (= grid_id when no step).")
+    telemetry_events: list[ObservedEvent] = Field(default_factory=list, description="Telemetry anomalies, attributed.")
     assumptions: list[str]
     confidence: Literal["high", "medium", "low"]
     confidence_reason: str

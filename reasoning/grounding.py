@@ -57,6 +57,8 @@ class GroundingReport(BaseModel):
 FAMILY = {"%": "percent", "MW": "mw", "MWh": "mwh", "Mvar": "mvar", "MVAr": "mvar", "MVAR": "mvar", "MVA": "mva",
           "kVA": "kva", "pu": "pu", "p.u.": "pu", "kV": "kv", "kA": "ka", "Hz": "hz", "°C": "c", "ppm": "ppm", "ms": "ms",
           "s": "s", "min": "min", "h": "h", "A": "a", "V": "v"}
+#: unit words in field names -> unit token (``hours_faa_above_1`` is in hours)
+WORD_UNIT = {"hours": "h", "seconds": "s", "minutes": "min"}
 #: the unit of unit-less 'value'/'limit'/'before'/'after' fields, from a sibling 'kind' (violations, effects)
 KIND_UNIT = {"thermal": "percent", "undervoltage": "pu", "overvoltage": "pu"}
 
@@ -65,7 +67,7 @@ def numbers_in(data: Any, unit: str | None = None) -> Iterable[tuple[str, float]
     """Every finite number in a JSON-like structure, with the unit token its field name carries.
 
     A field's unit is read from its name (``loading_percent`` -> ``percent``,
-    ``p_mw`` -> ``mw``, ``vm_pu`` -> ``pu``), from a sibling ``unit`` or
+    ``p_mw`` -> ``mw``, ``vm_pu`` -> ``pu``, ``hours_faa_above_1`` -> ``h``), from a sibling ``unit`` or
     ``kind`` field for unit-less names (``value``, ``limit``), or from the
     unit written after a number inside a string.  Numbers with no known unit
     (indices, counts) are not returned: they cannot ground a number with a unit.
@@ -78,7 +80,7 @@ def numbers_in(data: Any, unit: str | None = None) -> Iterable[tuple[str, float]
     elif isinstance(data, dict):
         sibling = FAMILY.get(data.get("unit")) if isinstance(data.get("unit"), str) else KIND_UNIT.get(data.get("kind"))
         for key, value in data.items():
-            tokens = str(key).lower().split("_")
+            tokens = [WORD_UNIT.get(t, t) for t in str(key).lower().split("_")]
             own = next((t for t in reversed(tokens) if t in FAMILY.values()), None)
             yield from numbers_in(value, own or unit or sibling)
     elif isinstance(data, (list, tuple)):

@@ -79,8 +79,9 @@ def _switch_name(net, index: int) -> str:
 
 
 def _trafo_name(net, index: int) -> str:
+    """``'trafo 0 "Trafo 0-1"'`` (index and own name) or ``'trafo 0'``."""
     name = net.trafo.at[index, "name"]
-    return name if isinstance(name, str) and name and name != "None" else f"trafo {index}"
+    return f'trafo {index} "{name}"' if isinstance(name, str) and name and name != "None" else f"trafo {index}"
 
 
 def _bus_list(buses) -> str:
@@ -299,7 +300,7 @@ def _no_solution(scenario: Scenario, post: DerivedGridResult, pf: PowerFlowResul
     citation = cite(INSTABILITY_ENTRY, "A power flow without a solution signals voltage instability or loss of loadability.")
     return Assessment(
         scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post.grid_id,
-        source=scenario.grid.source, events=post.changes, contingency_risks=[], action_plan=[],
+        source=scenario.grid.source, verdict="no_solution", events=post.changes, contingency_risks=[], action_plan=[],
         situation=f"{scenario.title or scenario.name}: the study grid's AC power flow has no solution after "
                   f"{len(pf.attempts)} attempts [{pf.evidence_id}], so the transformer's loading is unknown.",
         findings=[Finding(severity="critical", title="Study power flow has no solution (possible voltage collapse)",
@@ -513,7 +514,8 @@ def assess_overheating(scenario: Scenario, base_dir: Path | None = None, workspa
     citations = {c.short(): c for group in [f.citations for f in findings] + [s.citations for s in steps] for c in group}
     return Assessment(
         scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post.grid_id,
-        source=scenario.grid.source, situation=situation, events=post.changes, findings=findings, contingency_risks=[],
+        source=scenario.grid.source, situation=situation, events=post.changes,
+        verdict="violations" if pf.violations else "at_risk" if horizon.time_to_limit_h is not None else "secure", findings=findings, contingency_risks=[],
         contingency_summary="N-1 is not part of the overheating playbook (run the scenario without its transformer block).",
         action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id, assumptions=assumptions,
         confidence="medium" if defaults else "high",

@@ -36,6 +36,7 @@ from .overheating import assess_overheating
 from .peak import PeakStudy
 from .study import apply_scenario, load_scenario_grid
 from .scenario import Scenario
+from .telemetry_triage import assess_telemetry
 
 #: plan steps at most (each is proposed and validated on the grid left by the one before)
 MAX_PLAN_STEPS = 3
@@ -258,6 +259,8 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
     """
     if scenario.transformer:  # the transformer-overheating playbook
         return assess_overheating(scenario, base_dir, workspace=workspace, graph=graph, progress=progress)
+    if scenario.telemetry:  # the telemetry-triage playbook
+        return assess_telemetry(scenario, base_dir, workspace=workspace, progress=progress)
     say = progress or (lambda message: None)
     workspace = workspace or Workspace()
     limits = scenario.limits.model_dump()
@@ -349,6 +352,7 @@ def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, work
     return Assessment(
         scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
         source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),
+        verdict="no_solution" if post.status != "converged" else "violations" if post.violations else "secure",
         events=post_grid.changes, findings=findings, contingency_risks=risks,
         contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id,
         assumptions=assumptions, confidence=confidence, confidence_reason=reason,

@@ -2,7 +2,8 @@
 
 A scenario names a grid, a load/generation scaling, the events to study, an
 optional operator question and an optional ``expect:`` block for the
-evaluation harness.  :func:`scenario_json_schema` exports the schema.
+evaluation harness.  A telemetry scenario names readings (or a telemetry
+simulation) instead of a grid.  :func:`scenario_json_schema` exports the schema.
 
 Example
 -------
@@ -27,7 +28,9 @@ from gridsage.errors import ScenarioError, from_validation_error
 from gridsage.tools.events import Event
 from gridsage.tools.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
 from gridsage.tools.violations import MaxLoadingPercent, VmMaxPu, VmMinPu
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .assessment import Verdict
 
 #: bound on a scenario file's size [bytes]
 MAX_SCENARIO_BYTES = 1_000_000
@@ -94,16 +97,58 @@ class TransformerStudy(_Strict):
     rated_hot_spot_rise_k: HotSpotRise = None
 
 
+class TelemetryStudy(_Strict):
+    """The "telemetry triage" playbook: measured readings checked against cited limits and scored for anomalies,
+    each anomaly attributed to the grid or to the sensor (see reasoning/telemetry_triage.py)."""
+
+    readings: str | None = Field(default=None, min_length=1, description=(
+        "CSV or JSON-lines readings (path relative to the scenario file): device_id, sensor_type, value, unit, "
+        "timestamp (ISO 8601 with offset), quality."))
+    simulation: str | None = Field(default=None, min_length=1, description=(
+        "Telemetry simulator scenario JSON (path relative to the scenario file): its labelled readings are generated "
+        "with `seed` and studied; the ground truth is not read."))
+    seed: int = Field(default=0, ge=0, description="Seed of the simulation.")
+    nominal_frequency_hz: Literal[50, 60] = Field(default=50, description="System frequency [Hz]: picks the bands.")
+    nominal_voltage_v: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="Nominal voltage of voltage readings [V].")
+    nominal_voltage_by_device: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="Nominal voltage per device_id [V], e.g. {feeder-F12: 11000}.")
+    min_power_factor: float | None = Field(default=None, gt=0, le=1, description="Minimum |power factor| [-] (tariff).")
+    max_current_unbalance_percent: float | None = Field(default=None, gt=0, le=100, description="[%]")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.readings is None) == (self.simulation is None):
+            raise ValueError("give exactly one of telemetry.readings (a readings file) and telemetry.simulation "
+                             "(a simulator scenario JSON)")
+        return self
+
+
+class ExpectedEvent(_Strict):
+    """A telemetry anomaly a correct answer must report, with the right origin."""
+
+    device_id: str
+    sensor_type: str
+    type: str | None = Field(default=None, description="Anomaly type, e.g. 'oscillation'; None matches any type.")
+
+
 class Expect(_Strict):
     """What a correct assessment must contain (read by the evaluation harness)."""
 
-    verdict: Literal["violations", "secure", "no_solution"] | None = Field(
-        default=None, description="Overall state of the post-event grid: 'violations' (a limit is broken), 'secure' (none is), "
-                                  "or 'no_solution' (the AC power flow has no solution). An answer calling a "
-                                  "'violations' or 'no_solution' grid safe is a false-safe verdict.")
+    verdict: Verdict | None = Field(
+        default=None, description="Overall state of what is studied: 'violations' (a limit is broken), 'at_risk' (none is "
+                                  "broken now, but a projection passes one or a grid disturbance is under way), "
+                                  "'secure' (neither), or 'no_solution' (the AC power flow has no solution). An answer "
+                                  "calling a 'violations', 'at_risk' or 'no_solution' case safe is a false-safe verdict.")
     overloaded: list[str] = Field(default_factory=list, description="Branches that must be found overloaded, e.g. 'line 29'.")
     undervoltage: list[str] = Field(default_factory=list, description="Buses that must be found low, e.g. 'bus 117'.")
     overvoltage: list[str] = Field(default_factory=list, description="Buses that must be found high, e.g. 'bus 4'.")
+    at_risk: list[str] = Field(default_factory=list, description="Elements that must be named at risk, e.g. 'trafo 0' "
+                                                                  "(a projected hot-spot limit); a plan must relieve them.")
+    grid_events: list[ExpectedEvent] = Field(default_factory=list, description="Telemetry anomalies to report as grid events.")
+    sensor_faults: list[ExpectedEvent] = Field(default_factory=list, description=(
+        "Telemetry anomalies to report as sensor faults; reporting one as a grid event is a false alarm."))
+    citations: list[str] = Field(default_factory=list, description="Corpus entries the answer must cite, beyond those "
+                                                                    "the expected violations call for.")
     min_findings: int | None = Field(default=None, ge=0)
     top_risk: str | None = Field(default=None, description="Outage expected first in the N-1 ranking, e.g. 'line 96'.")
     plan_clears: bool | None = Field(default=None, description="Whether the action plan must clear every violation.")
@@ -115,14 +160,31 @@ class Scenario(_Strict):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     title: str | None = None
     description: str | None = None
-    grid: GridReference
+    grid: GridReference | None = Field(default=None, description="The grid studied; required unless telemetry is given.")
     scaling: Scaling = Field(default_factory=Scaling)
     events: list[Event] = Field(default_factory=list, max_length=1000)
     limits: Limits = Field(default_factory=Limits)
     forecast: PeakForecast | None = Field(default=None, description="Study the grid at tomorrow's forecast peak (P50 and P90).")
     transformer: TransformerStudy | None = Field(default=None, description="Study one transformer's overheating and a load transfer.")
+    telemetry: TelemetryStudy | None = Field(default=None, description="Study measured telemetry instead of a grid model.")
     question: str | None = Field(default=None, max_length=4000)
     expect: Expect | None = None
+
+    def subject(self) -> str:
+        """What the scenario studies, for listings: the grid source, or ``'telemetry <file>'``."""
+        return self.grid.source if self.grid else f"telemetry {self.telemetry.readings or self.telemetry.simulation}"
+
+    @model_validator(mode="after")
+    def _grid_or_telemetry(self):
+        if self.telemetry is None and self.grid is None:
+            raise ValueError("a scenario needs grid: (a grid to study) or telemetry: (readings to study)")
+        if self.telemetry is not None:
+            extra = [k for k in ("grid", "forecast", "transformer") if getattr(self, k) is not None] + \
+                    (["events"] if self.events else [])
+            if extra:
+                raise ValueError(f"a telemetry scenario studies measured readings, not a grid model: remove "
+                                 f"{', '.join(extra)}, or split it into a grid scenario")
+        return self
 
 
 def library() -> dict[str, str]:

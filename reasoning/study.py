@@ -1,6 +1,7 @@
-"""A scenario's study grid: the grid loaded as the scenario says, then its scaling, peak forecast and events applied.
+"""A scenario's study object: the grid loaded as the scenario says, then its scaling, peak forecast and events
+applied; or, for a telemetry scenario, its readings file.
 
-Shared by the planner and the chat agent's ``load_study`` tool, so both study exactly the same grid.
+Shared by the planner and the chat agent's ``load_study`` tool, so both study exactly the same grid or readings.
 """
 
 from __future__ import annotations
@@ -55,3 +56,40 @@ def apply_scenario(scenario: Scenario, grid_id: str, base_dir: Path | None = Non
                         gen_scale=scenario.scaling.generation,
                         new_grid_id=f"{grid_id}:{'p90-peak' if peak else 'post-event'}")
     return post, peak
+
+
+def simulation_dir(scenario: Scenario) -> Path:
+    """Folder a telemetry scenario's simulation is written to: ``<user cache>/gridsage/telemetry/<name>-seed<seed>``."""
+    import platformdirs
+
+    return platformdirs.user_cache_path("gridsage") / "telemetry" / f"{scenario.name}-seed{scenario.telemetry.seed}"
+
+
+def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path:
+    """The readings file of a telemetry scenario: its ``readings``, or its ``simulation`` generated with its seed.
+
+    A simulation is written to ``telemetry.csv`` in :func:`simulation_dir`, rewritten on every call; its ground
+    truth is written beside it and never read.
+
+    Raises
+    ------
+    InputError
+        If the file or simulation scenario cannot be found or read (field ``telemetry.readings`` or
+        ``telemetry.simulation``).
+    """
+    from gridsage.tools.telemetry_simulator import simulate_telemetry
+
+    spec = scenario.telemetry
+    relative = Path(spec.readings or spec.simulation)
+    path = base_dir / relative if base_dir is not None and not relative.is_absolute() else relative
+    field = "telemetry.readings" if spec.readings else "telemetry.simulation"
+    if not path.is_file():
+        raise InputError(f"{path} does not exist", field=field,
+                         fix="give a path relative to the scenario file, or an absolute one.")
+    if spec.readings:
+        return path
+    out = simulation_dir(scenario)
+    try:
+        return Path(simulate_telemetry(str(path), str(out), seed=spec.seed).telemetry_path)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc.message}", field=field, fix=exc.fix) from None

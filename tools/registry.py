@@ -52,9 +52,10 @@ TOOLS_ENV = "GRIDSAGE_TOOLS"
 #: every schema, ~6,700 prompt tokens for 17 tools, in minutes on 2 cores, and then loses its way)
 TOOL_PROFILES: dict[str, tuple[str, ...] | None] = {
     "all": None,
-    # load_study is the chat agent's own tool (in process, with a scenario): the study grid in one call
+    # load_study is the chat agent's own tool (in process, with a scenario): the study grid, or the study's
+    # telemetry, in one call
     "study": ("load_study", "load_grid", "apply_events", "run_power_flow", "run_contingency_analysis",
-              "propose_remedial_actions", "apply_actions"),
+              "propose_remedial_actions", "apply_actions", "monitor_telemetry", "score_telemetry"),
 }
 
 

@@ -19,7 +19,7 @@ app = typer.Typer()
 app.add_typer(telemetry_app)
 runner = CliRunner()
 
-#: a 4 h, 1 s feeder scenario: an 8 % voltage step, a 0.25 Hz voltage oscillation, a 25 % current spike
+#: a 4 h, 1 s feeder scenario: a 12 % voltage sag (two steps), a 0.25 Hz oscillation in voltage and current, a 25 % current spike
 SCENARIO = "feeder_voltage_sag_oscillation"
 
 
@@ -41,7 +41,7 @@ def test_simulate_a_shipped_scenario_by_name_writes_the_files_and_lists_the_inje
     assert path.is_file() and (path.parent / "truth.csv").is_file()
     text = done.stdout
     assert SCENARIO in text and "43,200 readings in 3 streams" in text
-    assert "Injected: step 1, oscillation 1, spike 1" in text
+    assert "Injected: oscillation 2, step 1, spike 1" in text
     assert "Ground truth" in text and "feeder-F12" in text and "0.25" in text
     assert str(path) in text and "gridsage telemetry score" in text
     assert set(shipped_scenarios()) >= {SCENARIO, "substation_sensor_dropout"}

@@ -38,7 +38,7 @@ def test_the_situation_gives_the_days_to_the_hot_spot_limit_from_the_thermal_evi
     projection = _thermal(a, limit.evidence_ids[-1])
     days = projection["time_to_limit_h"] / 24
     assert projection["limit_reached"] == "hot_spot_normal" and 5 < days < 21
-    assert f"Trafo 0-1 will pass its hot-spot limit (120 °C, normal loading) in {days:.1f} days" in a.situation
+    assert f"trafo 0 \"Trafo 0-1\" will pass its hot-spot limit (120 °C, normal loading) in {days:.1f} days" in a.situation
     assert projection["evidence_id"] in a.situation and limit.severity == "high"
     # today's cycle peaks at the power-flow loading K; the projection is that cycle grown 1 %/day
     flow = a.evidence[limit.evidence_ids[0]].result
@@ -56,7 +56,7 @@ def test_findings_and_steps_cite_evidence_and_the_c57_91_limits(hot):
     ageing = next(f for f in a.findings if f.title.startswith("Insulation ageing"))
     assert {"ieee-c57-91-aging-acceleration-factor", "ieee-c57-91-equivalent-aging-loss-of-life"} <= {c.entry_id for c in ageing.citations}
     topology = next(f for f in a.findings if "alone feeds" in f.title)
-    assert "tie S1 (bus 8) reaches Trafo 0-12's feeder" in topology.title and "S2, S3 close loops" in topology.context
+    assert "tie S1 (bus 8) reaches trafo 1 \"Trafo 0-12\"'s feeder" in topology.title and "S2, S3 close loops" in topology.context
     assert "pandapower switch and line tables" in topology.context
     step, = a.action_plan
     assert {c.entry_id for c in step.citations} >= {"practice-feeder-load-transfer", "ieee-c57-91-loading-beyond-nameplate-limits"}
@@ -85,9 +85,9 @@ def test_the_transfer_is_radial_and_validated_by_an_independent_power_flow(hot):
 def test_the_text_report_reads_like_an_engineer(hot):
     _, a = hot
     text = " ".join(render(a).split())
-    assert re.search(r"Trafo 0-1 will pass its hot-spot limit \(120 °C, normal loading\) in \d+\.\d days \[ev-\d+\] "
+    assert re.search(r"trafo 0 \"Trafo 0-1\" will pass its hot-spot limit \(120 °C, normal loading\) in \d+\.\d days \[ev-\d+\] "
                      r"because of its \d+\.\d % loading", text)
-    assert re.search(r"Transfer \d+\.\d MW to Trafo 0-12's feeder by closing tie switch S1 and opening line \d+", text)
+    assert re.search(r"Transfer \d+\.\d MW to trafo 1 \"Trafo 0-12\"'s feeder by closing tie switch S1 and opening line \d+", text)
     assert "make-before-break" in text and "Load cycle: the default cosine day" in text
 
 
@@ -96,14 +96,14 @@ def test_with_the_graph_the_feeder_comes_from_graph_downstream(graph):
     a = assess_overheating(scenario, folder)
     topology = next(f for f in a.findings if "alone feeds" in f.title)
     assert {a.evidence[e].tool for e in topology.evidence_ids} == {"graph_downstream"}
-    assert "Trafo 0-1 alone feeds 11 bus(es) and" in topology.title and "from graph_downstream" in topology.context
+    assert "trafo 0 \"Trafo 0-1\" alone feeds 11 bus(es) and" in topology.title and "from graph_downstream" in topology.context
     assert a.action_plan[0].action["close_switch"] == 4
 
 
 def test_a_cool_transformer_needs_no_action():
     scenario = parse_scenario("name: cool\ngrid: {source: cigre_mv}\nscaling: {load: 0.5}\ntransformer: {trafo: 1}\n")
     a = assess_overheating(scenario, graph=False)
-    assert "Trafo 0-12 stays within its hot-spot and top-oil limits over the 30-day horizon" in a.situation
+    assert "trafo 1 \"Trafo 0-12\" stays within its hot-spot and top-oil limits over the 30-day horizon" in a.situation
     assert not a.action_plan and a.plan_outcome.startswith("No action needed") and a.findings[-1].severity == "info"
 
 
