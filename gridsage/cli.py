@@ -191,7 +191,7 @@ def analyze(
     top: Annotated[int, typer.Option("--top", "-n", help="N-1 risks to report.")] = 10,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
     graph: Annotated[bool, typer.Option("--graph/--no-graph", help="Add topology context (zone, neighbours, load at risk) from the graph; costs the graph's start-up (~2-4 s) once.")] = True,
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw branch loadings [%] before/after the events and the plan, and the N-1 risks, to this .png/.svg/.pdf (needs `pip install 'gridsage[plot]'`).")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw branch loadings [%] before/after the events and the plan, and the N-1 risks (a telemetry scenario: the stream with the most anomalies, each marked), to this .png/.svg/.pdf (needs `pip install 'gridsage[plot]'`).")] = None,
 ) -> None:
     """The main job: assess a scenario like a senior grid engineer.
 
@@ -217,7 +217,13 @@ def analyze(
                     bar.update(task, description=f"{parsed.name}: {message}", completed=STEPS.index(message))
 
             assessment = assess(parsed, base_dir, top=top, progress=step, graph=graph)
-        if plot:
+        if plot and assessment.grid_id is None:  # a telemetry study: the stream with the most anomalies, marked
+            from gridsage.telemetry_plot import plot_anomalies
+            from gridsage.tools.anomaly import AnomalyReport
+
+            scored = next(r for r in assessment.evidence.values() if r.tool == "score_telemetry")
+            err.print(f"plot written to {plot_anomalies(AnomalyReport.model_validate(scored.result), plot)}")
+        elif plot:
             from gridsage.reasoning.plot import plot_assessment
 
             err.print(f"plot written to {plot_assessment(assessment, plot)}")

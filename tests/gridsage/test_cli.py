@@ -96,6 +96,16 @@ def test_help_teaches(command, words):
 def test_schema_and_scenarios_commands():
     assert json.loads(gridsage("schema", "assessment").stdout)["title"] == "Assessment"
     assert "ieee118_summer_line_trip" in gridsage("scenarios").stdout
+    assert "telemetry/substation_sensor_dropout.json" in gridsage("scenarios").stdout.replace("\n│", "")
+
+
+def test_analyze_a_telemetry_scenario_gives_its_verdict_and_plots_the_anomalies(tmp_path):
+    done = gridsage("analyze", "substation_sensor_dropout", "-f", "json", "--plot", str(tmp_path / "t.png"))
+    assert done.returncode == 0, done.stderr
+    a = json.loads(done.stdout)
+    assert a["verdict"] == "secure" and a["grid_id"] is None
+    assert {e["origin"] for e in a["telemetry_events"] if e["type"] == "dropout"} == {"sensor"}
+    assert (tmp_path / "t.png").stat().st_size > 10_000 and "plot written to" in done.stderr
 
 
 def test_text_output_shows_evidence_ids_and_attempts():
