@@ -27,7 +27,6 @@ import importlib.resources
 import json
 import os
 import time
-from pathlib import Path
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -276,10 +275,10 @@ class ChatSession:
 
     def _telemetry_context(self) -> str:
         """Study context of a telemetry scenario: its readings file and the calls that study it."""
-        from .study import simulation_dir
+        from .study import simulation_dir, telemetry_source
 
         s, spec = self.scenario, self.scenario.telemetry
-        source = Path(self.scenario_dir or ".") / (spec.readings or spec.simulation)
+        source = telemetry_source(s, self.scenario_dir)
         path = source if spec.readings else simulation_dir(s) / "telemetry.csv"
         if self.toolset is None:
             first = f"load_study() (it {'reads' if spec.readings else 'simulates, then reads'} the readings file {path})"

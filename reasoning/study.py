@@ -65,6 +65,12 @@ def simulation_dir(scenario: Scenario) -> Path:
     return platformdirs.user_cache_path("gridsage") / "telemetry" / f"{scenario.name}-seed{scenario.telemetry.seed}"
 
 
+def telemetry_source(scenario: Scenario, base_dir: Path | None = None) -> Path:
+    """A telemetry scenario's ``readings`` or ``simulation`` file, resolved against ``base_dir`` when relative."""
+    relative = Path(scenario.telemetry.readings or scenario.telemetry.simulation)
+    return base_dir / relative if base_dir is not None and not relative.is_absolute() else relative
+
+
 def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path:
     """The readings file of a telemetry scenario: its ``readings``, or its ``simulation`` generated with its seed.
 
@@ -80,8 +86,7 @@ def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path
     from gridsage.tools.telemetry_simulator import simulate_telemetry
 
     spec = scenario.telemetry
-    relative = Path(spec.readings or spec.simulation)
-    path = base_dir / relative if base_dir is not None and not relative.is_absolute() else relative
+    path = telemetry_source(scenario, base_dir)
     field = "telemetry.readings" if spec.readings else "telemetry.simulation"
     if not path.is_file():
         raise InputError(f"{path} does not exist", field=field,
