@@ -134,7 +134,7 @@ def evaluate(detections, truth) -> dict[str, tuple[int, int, int, int, float]]:
 
 def stream(frame, runs: int):
     """Feed the frame in time order in batches; return throughputs [readings/s], latencies [ms], detections."""
-    from gridsage.tools.anomaly import StreamingScorer
+    from gridsage.tools.telemetry.anomaly import StreamingScorer
 
     ordered = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
     rates, latencies = [], []
@@ -158,8 +158,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repetitions of each timing (median reported)")
     args = parser.parse_args()
 
-    from gridsage.tools.anomaly import score_frame
-    from gridsage.tools.telemetry_simulator import simulate
+    from gridsage.tools.telemetry.anomaly import score_frame
+    from gridsage.tools.telemetry.simulator import simulate
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; seed {args.seed} "
           f"(thresholds tuned on seed 1)")

@@ -37,8 +37,8 @@ import lightsim2grid
 import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
-from gridsage.tools.contingency import run_contingency_analysis
-from gridsage.tools.grids import load_grid
+from gridsage.tools.grid.contingency import run_contingency_analysis
+from gridsage.tools.grid.grids import load_grid
 from rich.console import Console
 from rich.table import Table
 

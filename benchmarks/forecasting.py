@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repetitions of the timed forecast (median reported)")
     args = parser.parse_args()
 
-    from gridsage.tools.forecasting import backtest_load_forecast, forecast_load
+    from gridsage.tools.forecast.load_forecast import backtest_load_forecast, forecast_load
 
     vic = str(files("tsdata") / "fpp3" / "vic_elec.csv")
     common = dict(csv_path=vic, tz="Australia/Melbourne", country="AU", subdiv="VIC")

@@ -7,7 +7,7 @@ deleted at the end. Times are ``time.perf_counter`` wall time.
 2. Sync: ``sync_network(store, net, grid_id)`` per ``--sync-grids`` grid, in order: "cold"
    is its first sync (the first grid goes into an empty database), "re-sync" a second
    one (idempotent MERGE). Goal: case2869pegase cold sync < 15 s.
-3. Queries: each ``gridsage.tools.graph`` query tool per ``--query-grids`` grid, 1 untimed
+3. Queries: each ``gridsage.tools.grid.topology`` query tool per ``--query-grids`` grid, 1 untimed
    warm-up call (the tools' own first-use sync falls in the first one; no sync is timed),
    then ``--repeats`` timed calls: p50 (median) and p90 [ms]. Goal: p50 < 50 ms per tool and grid. Inputs: the middle bus by position,
    the path first -> last bus, the first in-service line / trafo. Queries run after
@@ -39,8 +39,8 @@ from gridsage.graph_store import queries
 from gridsage.graph_store.settings import GraphSettings
 from gridsage.graph_store.store import GraphStore, use_store
 from gridsage.graph_store.sync import sync_network
-from gridsage.tools import graph as g
-from gridsage.tools.grids import load_grid
+from gridsage.tools.grid import topology as g
+from gridsage.tools.grid.grids import load_grid
 from gridsage.tools.workspace import current_workspace
 from rich.console import Console
 from rich.table import Table

@@ -26,7 +26,7 @@ Scores (per case; the report averages them):
 ``citation_coverage``       share of the standards entries the expected violations call for that the
                             answer cites (thermal: NERC TPL-001 ratings; voltage: ANSI C84.1 Range A;
                             no solution: TPL-001 instability), plus those ``expect.citations`` lists
-``grounding_rate``          grounded / checked numbers with units (:mod:`gridsage.reasoning.grounding`)
+``grounding_rate``          grounded / checked numbers with units (:mod:`gridsage.reasoning.agent.grounding`)
 ==========================  ============================================================================
 
 Metrics: ``invalid_tool_calls``, ``repeated_tool_calls`` (refused by the loop
@@ -260,7 +260,7 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
     progress : bool, default False
         Show pydantic-evals' progress bar.
     tools : str, default 'all'
-        Tool profile the models see (:data:`gridsage.tools.registry.TOOL_PROFILES`).
+        Tool profile the models see (:data:`gridsage.tools.toolset.PROFILES`).
 
     Returns
     -------

@@ -14,7 +14,7 @@ import atexit
 import contextlib
 import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from gridsage.errors import GraphQueryError, GraphUnavailableError, GridSageError, InputError
@@ -291,8 +291,11 @@ def get_store() -> GraphStore:
         return _default
 
 
-def use_store(store: GraphStore) -> contextlib.AbstractContextManager[GraphStore]:
+@contextlib.contextmanager
+def use_store(store: GraphStore) -> Iterator[GraphStore]:
     """Make ``store`` current for the ``with`` block (this thread or task only); it is not closed on exit."""
-    from gridsage.tools.workspace import scoped
-
-    return scoped(_current, store)
+    token = _current.set(store)
+    try:
+        yield store
+    finally:
+        _current.reset(token)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -94,21 +94,23 @@ def open_switched(net, element: str) -> set[int]:
     return {int(i) for i in sw.element[(sw.et == et) & ~sw.closed.astype(bool)]}
 
 
-def connected_rows(net, grid_id: str) -> list[dict]:
+def connected_rows(net, grid_id: str, rating_mva: Mapping[str, Sequence[float]] | None = None) -> list[dict]:
     """One CONNECTED row per line, trafo and bus-bus switch (from/hv bus -> to/lv bus).
+
+    ``rating_mva`` gives each branch table's thermal ratings [MVA] in table order
+    (stored as ``rating_mva``; null where not given).
 
     A branch behind an open switch is stored with ``in_service`` false (its
     ``switch_open`` is true), as it carries no power; a bus-bus switch is a
     zero-impedance connection, in service when closed.
     """
-    from gridsage.tools.elements import branch_rating_mva
-
     rows = []
     for element, (f, t) in (("line", ("from_bus", "to_bus")), ("trafo", ("hv_bus", "lv_bus"))):
         table = net[element]
         if not len(table):
             continue
-        x_pu, rating, opened = branch_x_pu(net, element), branch_rating_mva(net, element), open_switched(net, element)
+        x_pu, opened = branch_x_pu(net, element), open_switched(net, element)
+        rating = (rating_mva or {}).get(element, [None] * len(table))
         for pos, (index, row) in enumerate(table.iterrows()):
             rows.append({"grid_id": grid_id, "from": int(row[f]), "to": int(row[t]), "element_id": f"{element}:{int(index)}",
                          "props": {"via": element, "index": int(index), "in_service": bool(row.in_service) and int(index) not in opened,
@@ -124,7 +126,8 @@ def connected_rows(net, grid_id: str) -> list[dict]:
     return rows
 
 
-def sync_network(store, net, grid_id: str, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+def sync_network(store, net, grid_id: str, progress: Callable[[int, int], None] | None = None,
+                 rating_mva: Mapping[str, Sequence[float]] | None = None) -> SyncReport:
     """Write ``net`` into the graph under ``grid_id`` (idempotent).
 
     Parameters
@@ -134,6 +137,9 @@ def sync_network(store, net, grid_id: str, progress: Callable[[int, int], None] 
     grid_id : str
     progress : callable, optional
         Called as ``progress(rows_done, rows_total)`` after each batch.
+    rating_mva : mapping, optional
+        ``{'line': [...], 'trafo': [...]}``: each branch's thermal rating [MVA] in table order, stored on its
+        CONNECTED relation (the graph does not derive ratings: the grid tools own that formula).
 
     Returns
     -------
@@ -155,7 +161,7 @@ def sync_network(store, net, grid_id: str, progress: Callable[[int, int], None] 
             for index, row in net[element].iterrows():
                 branch_ends += [{"element": element, "grid_id": grid_id, "index": int(index), "bus": int(row[f]), "side": sides[0]},
                                 {"element": element, "grid_id": grid_id, "index": int(index), "bus": int(row[t]), "side": sides[1]}]
-    connected = connected_rows(net, grid_id)
+    connected = connected_rows(net, grid_id, rating_mva)
     zones = sorted({r["props"]["zone"] for r in nodes.get("bus", []) if r["props"]["zone"]})
     total = sum(map(len, nodes.values())) + sum(len(nodes[e]) for e in INJECTIONS if e in nodes) + len(branch_ends) + len(connected)
     done = 0

@@ -84,8 +84,8 @@ def run_chat(model_spec: str | None, scenario: str | None, grid: str | None, ses
     from pydantic_ai import ModelMessagesTypeAdapter
 
     from gridsage.reasoning.agent import ChatSession, ask
-    from gridsage.reasoning.history import ChatHistory
-    from gridsage.reasoning.models import build_model, parse_model_spec
+    from gridsage.reasoning.agent import ChatHistory
+    from gridsage.reasoning.agent import build_model, parse_model_spec
     from gridsage.reasoning.scenario import load_scenario
 
     history = ChatHistory()

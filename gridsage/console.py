@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gridsage.errors import GridSageError, InputError
-from gridsage.tools.registry import TOOLS_ENV, profile_tools
+from gridsage.tools.toolset import TOOLS_ENV, check_profile
 
 #: Interface the console binds to by default (loopback only).
 CONSOLE_HOST = "127.0.0.1"
@@ -198,7 +198,7 @@ class ConsoleState:
     """
 
     def __init__(self, model_spec: str | None = None, scenario: str | None = None, tools: str | None = None):
-        from gridsage.reasoning.models import build_model, parse_model_spec
+        from gridsage.reasoning.agent import build_model, parse_model_spec
         from gridsage.reasoning.scenario import load_scenario
 
         spec = parse_model_spec(model_spec)
@@ -208,7 +208,7 @@ class ConsoleState:
             load_scenario(scenario)  # fail now, not at the first question
         self.scenario = scenario
         self.tools = tools or os.environ.get(TOOLS_ENV, "all")
-        profile_tools(self.tools)
+        check_profile(self.tools)
         self.sessions: OrderedDict[str, BrowserSession] = OrderedDict()
         self._sessions_lock = threading.Lock()
         self._answer_lock = threading.Lock()  # the numeric libraries are not shared between threads

@@ -1,8 +1,7 @@
 """The MCP adapter: GridSage's tools, resources and prompts over MCP.
 
 A thin layer over :mod:`gridsage.tools`.  It registers the same typed tool
-functions the CLI and the agent use (one line each in
-:data:`gridsage.tools.registry.TOOLS`), turns
+functions the CLI and the agent use (:func:`gridsage.tools.toolset.toolset`), turns
 their :class:`~gridsage.errors.GridSageError` into MCP tool errors with
 the same message, and serves them over stdio or streamable HTTP.
 
@@ -29,11 +28,9 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import inspect
 import json
 import logging
 import secrets
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -53,34 +50,19 @@ from gridsage import __version__, config
 from gridsage.errors import GridSageError, InputError, from_validation_error
 from gridsage.knowledge.corpus import get_entry, load_corpus
 from gridsage.knowledge.settings import KnowledgeSettings
-from gridsage.tools.grids import summarize
-from gridsage.tools.registry import TOOLS, resolve_tool
+from gridsage.tools.grid import summarize
+from gridsage.tools.toolset import ToolSpec, toolset
 from gridsage.tools.workspace import current_workspace
 
 logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- tools
 
-#: Analysis: reads the workspace (and adds evidence records), changes no grid.
-ANALYSIS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-#: Adds a grid to the workspace; a repeat call adds another one.
-ADDS_GRID = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
-#: Removes a grid from the workspace; a repeat call has no further effect.
-DROPS_GRID = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
-
-#: Writes a grid into the topology graph (MERGE): a repeat call changes nothing more.
-WRITES_GRAPH = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-
-#: MCP hints per tool kind of :data:`gridsage.tools.registry.TOOLS`
-HINTS: dict[str, ToolAnnotations] = {"analysis": ANALYSIS, "adds_grid": ADDS_GRID, "drops_grid": DROPS_GRID,
-                                     "writes_graph": WRITES_GRAPH}
-
-
-def short_description(fn: Callable[..., Any]) -> str:
-    """The first paragraph of ``fn``'s docstring, on one line (pvlib docstrings are long)."""
-    doc = inspect.getdoc(fn) or ""
-    first = doc.split("\n\n", 1)[0]
-    return " ".join(first.split())
+def annotations(spec: ToolSpec) -> ToolAnnotations:
+    """MCP annotations for a tool, from its kind and reach in the toolset (:meth:`ToolSpec.hints`)."""
+    hints = spec.hints()
+    return ToolAnnotations(read_only_hint=hints["read_only"], destructive_hint=hints["destructive"],
+                           idempotent_hint=hints["idempotent"], open_world_hint=hints["open_world"])
 
 
 def as_tool_error(exc: ToolError) -> ToolError:
@@ -133,7 +115,7 @@ class GridSageMCPServer(MCPServer):
 
 
 def grid_summary_json(grid_id: str) -> str:
-    """JSON of :func:`~gridsage.tools.grids.summarize` for a loaded grid."""
+    """JSON of :func:`~gridsage.tools.grid.grids.summarize` for a loaded grid."""
     try:
         grid = current_workspace().get(grid_id)
     except GridSageError as exc:
@@ -279,7 +261,7 @@ def build_server(token: str | None = None) -> MCPServer:
     Returns
     -------
     MCPServer
-        With the tools of :data:`TOOLS`, the resources and the prompts registered.
+        With the tools of :func:`~gridsage.tools.toolset.toolset`, the resources and the prompts registered.
 
     Raises
     ------
@@ -306,10 +288,9 @@ def build_server(token: str | None = None) -> MCPServer:
         }
     server = GridSageMCPServer(config.MCP_SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, **auth_kwargs)
 
-    for target, kind in TOOLS:
-        fn = resolve_tool(target)
-        server.add_tool(fn, name=fn.__name__, description=short_description(fn),
-                        annotations=HINTS[kind], structured_output=True)
+    for spec in toolset():
+        server.add_tool(spec.function, name=spec.name, description=spec.description,
+                        annotations=annotations(spec), structured_output=True)
 
     server.resource("grid://{grid_id}/summary", name="grid_summary", mime_type="application/json",
                     description="Element counts, voltage levels, load and generation of a loaded grid.")(grid_summary_json)

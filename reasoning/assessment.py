@@ -12,15 +12,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from gridsage.knowledge.citation import Citation
-from gridsage.tools.elements import ElementRef
+from gridsage.tools.grid import ElementEffect, ElementRef
 from gridsage.tools.evidence import EvidenceRecord
-from gridsage.tools.remedial import ElementEffect
 from pydantic import BaseModel, Field
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 #: the state of what was studied: a limit broken now ('violations'), none broken now but one projected to be or a
 #: grid disturbance under way ('at_risk'), none broken ('secure'), or no AC power-flow solution ('no_solution')
 Verdict = Literal["violations", "at_risk", "secure", "no_solution"]
+#: what an assessment studies: a grid model ('grid': power flow, N-1, actions) or measured readings ('telemetry')
+AssessmentKind = Literal["grid", "telemetry"]
 
 
 class Finding(BaseModel):
@@ -88,6 +89,8 @@ class ActionStep(BaseModel):
 class Assessment(BaseModel):
     """A grid assessment, as a senior engineer would write it, with its evidence."""
 
+    kind: AssessmentKind = Field(description="What was studied: 'grid' (a grid model) or 'telemetry' (measured readings).")
+    playbook: str = Field(description="The playbook that produced it, e.g. 'grid_study', 'telemetry_triage'.")
     scenario: str
     title: str | None = None
     question: str | None = None

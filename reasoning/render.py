@@ -39,7 +39,7 @@ def _cites(citations) -> str:
 
 def render_text(a: Assessment) -> str:
     """The Assessment as a plain-text engineer's report (about 40 lines)."""
-    studied = f"Grid {a.source} -> {a.grid_id}" if a.grid_id else f"Telemetry {a.source}"
+    studied = f"Grid {a.source} -> {a.grid_id}" if a.kind == "grid" else f"Telemetry {a.source}"
     out = [f"GridSage assessment: {a.title or a.scenario}", f"{studied} | verdict: {a.verdict} | planner: {a.planner}"]
     if a.question:
         out += ["", _wrap(f"Question: {a.question}", "")]
@@ -57,9 +57,9 @@ def render_text(a: Assessment) -> str:
         worst = f"{r.max_loading_element.name.split(' (')[0]} at {r.max_loading_percent:.1f} %" if r.max_loading_element else "n/a"
         island = f", islands {len(r.islanded_buses)} bus(es), {r.lost_load_mw:g} MW" if r.islanded_buses else ""
         out.append(f"  {r.rank:>2}. loss of {r.outage.name}: {worst}, {r.violation_count} violation(s){island} {_ids(r.evidence_ids)}")
-    out += ["", "WHAT TO DO FIRST (proposals validated by AC power flow; GridSage operates nothing)" if a.grid_id else
+    out += ["", "WHAT TO DO FIRST (proposals validated by AC power flow; GridSage operates nothing)" if a.kind == "grid" else
             "WHAT TO DO FIRST (advice; GridSage operates nothing)"]
-    if not a.action_plan and a.grid_id:
+    if not a.action_plan and a.kind == "grid":
         out.append("  No action proposed.")
     for s in a.action_plan:
         out.append(f"  {s.order}. {s.description} {_ids(s.evidence_ids)}")
@@ -79,7 +79,7 @@ def render_text(a: Assessment) -> str:
 
 def render_markdown(a: Assessment) -> str:
     """The Assessment as markdown (headings, tables), for tickets and chat."""
-    studied = f"*Grid* `{a.source}` → `{a.grid_id}`" if a.grid_id else f"*Telemetry* `{a.source}`"
+    studied = f"*Grid* `{a.source}` → `{a.grid_id}`" if a.kind == "grid" else f"*Telemetry* `{a.source}`"
     out = [f"# {a.title or a.scenario}", "", f"{studied} · *verdict* **{a.verdict}** · *planner* {a.planner} · "
            f"*confidence* **{a.confidence}** ({a.confidence_reason})", ""]
     if a.question:

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from gridsage.errors import ScenarioError, from_validation_error
-from gridsage.tools.events import Event
-from gridsage.tools.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
-from gridsage.tools.violations import MaxLoadingPercent, VmMaxPu, VmMinPu
+from gridsage.tools.grid import Event, MaxLoadingPercent, VmMaxPu, VmMinPu
+from gridsage.tools.equipment.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .assessment import Verdict
@@ -84,7 +83,7 @@ class TransformerStudy(_Strict):
     trafo: int = Field(ge=0, description="pandapower trafo index of the transformer studied.")
     load_profile_csv: str | None = Field(default=None, min_length=1, description=(
         "CSV of one load cycle (path relative to the scenario file): one row per interval_min, the load in the last "
-        "column [pu or MW], normalised to its maximum; default: the playbook's daily cycle (see reasoning/overheating.py)."))
+        "column [pu or MW], normalised to its maximum; default: the playbook's daily cycle (see reasoning/playbooks/transformer_overheating.py)."))
     load_growth_pct_per_day: float = Field(default=0.0, ge=-10, le=10, allow_inf_nan=False,
                                            description="Load growth, compounded [%/day].")
     ambient_c: AmbientC | Annotated[list[AmbientC], Field(min_length=1)] = Field(default=30.0, description=(
@@ -99,7 +98,7 @@ class TransformerStudy(_Strict):
 
 class TelemetryStudy(_Strict):
     """The "telemetry triage" playbook: measured readings checked against cited limits and scored for anomalies,
-    each anomaly attributed to the grid or to the sensor (see reasoning/telemetry_triage.py)."""
+    each anomaly attributed to the grid or to the sensor (see reasoning/playbooks/telemetry_triage.py)."""
 
     readings: str | None = Field(default=None, min_length=1, description=(
         "CSV or JSON-lines readings (path relative to the scenario file): device_id, sensor_type, value, unit, "

@@ -78,14 +78,14 @@ def workspace():
 @pytest.fixture(scope="module")
 def ieee118(workspace):
     """PGLib-OPF IEEE 118-bus (real ratings) with its OPF base dispatch."""
-    from gridsage.tools.grids import load_grid
+    from gridsage.tools.grid.grids import load_grid
 
     return load_grid("pglib_opf_case118_ieee", grid_id="ieee118").grid_id
 
 
 @pytest.fixture(scope="module")
 def case14(workspace):
-    from gridsage.tools.grids import load_grid
+    from gridsage.tools.grid.grids import load_grid
 
     return load_grid("case14").grid_id
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
 from gridsage.errors import InputError, from_validation_error
-from .workspace import current_workspace
+from gridsage.tools.workspace import current_workspace
 
 R = TypeVar("R", bound="ToolResult")
 
@@ -45,7 +45,8 @@ def tool(fn: Callable[..., R]) -> Callable[..., R]:
         The wrapped function.  It keeps its signature (adapters derive their
         schemas from it), validates its arguments, and returns its result
         with ``evidence_id`` set; the ledger records it under ``fn.__name__``,
-        the same name every adapter uses.
+        the same name every adapter uses.  Publish it by adding it to
+        :func:`gridsage.tools.toolset.toolset`.
     """
     name = fn.__name__
     validated = pydantic.validate_call(fn)
@@ -65,6 +66,7 @@ def tool(fn: Callable[..., R]) -> Callable[..., R]:
         result.evidence_id = current_workspace().ledger.record(name, inputs, result)
         return result
 
+    wrapper.__gridsage_tool__ = True  # the toolset test finds every tool by this mark
     return wrapper
 
 

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from ..knowledge.citation import Citation
-from ..knowledge.limits import corpus_entry
-from ..knowledge.index import SearchHit, get_index
-from .base import ToolResult, tool
+from gridsage.knowledge.citation import Citation
+from gridsage.knowledge.limits import corpus_entry
+from gridsage.knowledge.index import SearchHit, get_index
+from gridsage.tools.base import ToolResult, tool
 
 
 class StandardsSearchResult(ToolResult):

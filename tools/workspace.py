@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gridsage.errors import RequestTooLargeError, UnknownGridError
-from .evidence import EvidenceLedger
+from gridsage.tools.evidence import EvidenceLedger
 
 
 @dataclass

@@ -9,9 +9,10 @@ import pandapower.networks as pn
 import pytest
 
 from gridsage.graph_store.store import use_store
-from gridsage.tools.events import apply_events
-from gridsage.tools.graph import graph_downstream, graph_elements_at_bus, graph_neighbourhood, graph_outage_impact, graph_path
-from gridsage.tools.grids import load_grid
+from gridsage.tools.grid.events import apply_events
+from gridsage.tools.grid.topology import (graph_downstream, graph_elements_at_bus, graph_neighbourhood,
+                                          graph_outage_impact, graph_path)
+from gridsage.tools.grid.grids import load_grid
 from gridsage.tools.workspace import Workspace, use_workspace
 
 pytestmark = pytest.mark.slow

@@ -138,7 +138,7 @@ def test_knowledge_with_a_malformed_corpus_names_file_and_field(tmp_path):
 
 
 def test_analyze_never_loads_the_embedder():
-    code = ("import sys; from gridsage.reasoning.planner import assess; from gridsage.reasoning.scenario import load_scenario; "
+    code = ("import sys; from gridsage.reasoning.playbooks import assess; from gridsage.reasoning.scenario import load_scenario; "
             "s, d = load_scenario('cigre_mv_load_growth'); a = assess(s, d, graph=False); "
             "assert all(f.citations for f in a.findings); "
             "print(sorted(m for m in ('chromadb', 'torch', 'sentence_transformers', 'transformers') if m in sys.modules))")

@@ -9,9 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gridsage.health_cli import health_app
-from gridsage.tools.dga import DgaResult
-from gridsage.tools.transformer_thermal import transformer_thermal
+from gridsage.cli.health import health_app
+from gridsage.tools.equipment.dga import DgaResult
+from gridsage.tools.equipment.transformer_thermal import transformer_thermal
 
 pytestmark = pytest.mark.usefixtures("workspace")
 

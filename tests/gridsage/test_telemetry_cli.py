@@ -9,9 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gridsage.telemetry_cli import shipped_scenarios, telemetry_app
-from gridsage.tools.anomaly import AnomalyReport
-from gridsage.tools.grid_monitor import GridMonitorResult
+from gridsage.cli.telemetry import shipped_scenarios, telemetry_app
+from gridsage.tools.telemetry.anomaly import AnomalyReport
+from gridsage.tools.telemetry.monitor import GridMonitorResult
 
 pytestmark = pytest.mark.usefixtures("workspace")
 

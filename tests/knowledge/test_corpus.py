@@ -96,7 +96,7 @@ def test_default_limits_are_the_corpus_figures():
 
 
 def test_the_tools_apply_the_corpus_figures(case14):
-    from gridsage.tools.power_flow import run_power_flow
+    from gridsage.tools.grid.power_flow import run_power_flow
 
     result = run_power_flow(case14)
     band, thermal = result.limits
@@ -107,7 +107,7 @@ def test_the_tools_apply_the_corpus_figures(case14):
 
 
 def test_a_limits_file_overrides_a_figure_and_says_so(tmp_path, monkeypatch, case14):
-    from gridsage.tools.power_flow import run_power_flow
+    from gridsage.tools.grid.power_flow import run_power_flow
 
     limits = tmp_path / "limits.yaml"
     limits.write_text(f"{VOLTAGE_ENTRY}:\n  vm_pu_min: 0.97\n")

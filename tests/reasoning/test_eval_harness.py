@@ -56,7 +56,7 @@ def test_planner_and_a_model_side_by_side_on_a_hidden_folder(tmp_path):
 def test_no_answer_on_a_secure_scenario_is_not_a_false_alarm():
     from gridsage.evals.harness import CaseOutput, score
     from gridsage.reasoning.agent import AgentAnswer, Turn
-    from gridsage.reasoning.grounding import check_grounding
+    from gridsage.reasoning.agent import check_grounding
     from gridsage.reasoning.scenario import Expect
 
     def case(verdict: str, fallback: bool = False) -> CaseOutput:
@@ -112,7 +112,7 @@ def test_the_equipment_and_telemetry_scenarios_score_and_a_dropout_called_a_grid
 def test_calling_a_projected_overload_secure_is_false_safe():
     from gridsage.evals.harness import CaseOutput, score
     from gridsage.reasoning.agent import AgentAnswer, Turn
-    from gridsage.reasoning.grounding import check_grounding
+    from gridsage.reasoning.agent import check_grounding
     from gridsage.reasoning.scenario import Expect
 
     answer = AgentAnswer(verdict="secure", answer="-")

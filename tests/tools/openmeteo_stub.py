@@ -16,7 +16,7 @@ import flatbuffers
 import numpy as np
 import pandas as pd
 import pytest
-from gridsage.tools.weather import ARCHIVE_URL_ENV, CACHE_DIR_ENV, WEATHER_URL_ENV
+from gridsage.tools.forecast._weather import ARCHIVE_URL_ENV, CACHE_DIR_ENV, WEATHER_URL_ENV
 from openmeteo_sdk.Unit import Unit
 from openmeteo_sdk.Variable import Variable
 

@@ -1,0 +1,440 @@
+"""The chat agent: a pydantic-ai agent over GridSage's tools, grounded and guarded.
+
+- **Tools**: the functions of :func:`gridsage.tools.toolset.toolset` (plus
+  ``load_study`` in a scenario session), in process (a ``FunctionToolset``), or any MCP server's tools (``MCPToolset``,
+  e.g. ``gridsage mcp``).  Tool errors go back to the model as retry prompts
+  carrying GridSage's typed message (the field and the fix).
+- **Tool profile**: ``tools='study'`` (or ``$GRIDSAGE_TOOLS``) shows the model
+  only the tools a scenario study needs, so a small model reads a short prompt.
+- **Loop guard**: a repeated call with the same arguments is refused with a
+  retry prompt; after :data:`MAX_BLOCKED` refusals the run stops.
+- **Structured output**: an :class:`AgentAnswer` whose claims cite evidence
+  ids, checked against the ledger before the answer is accepted (a model in a
+  plain grid study fills the shorter :class:`GridAnswer`).  In a study
+  (scenario or grid) the answer tool is offered only once a tool has returned
+  evidence, so a model cannot answer from nothing.
+- **Grounding**: after each answer every number with a unit is checked
+  against the evidence (:mod:`gridsage.reasoning.agent.grounding`).
+- **Fallback**: with no model, or when the model fails (endpoint down,
+  limits hit, loop), the answer comes from the deterministic planner, with a
+  notice saying why.  Nothing waits on a dead endpoint: clients have no
+  retries and a timeout.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gridsage.errors import GridSageError
+from gridsage.tools.toolset import TOOLS_ENV, ToolSpec, Toolset, check_profile, toolset
+from gridsage.tools.workspace import Workspace, use_workspace
+
+from gridsage.reasoning.assessment import ObservedEvent, Verdict as AssessmentVerdict
+from gridsage.reasoning.agent.grounding import GroundingReport, check_grounding
+
+Verdict = AssessmentVerdict | Literal["unknown"]
+#: the verdicts a plain grid study can reach (a small model reads the shorter schema)
+GridVerdict = Literal["violations", "secure", "no_solution", "unknown"]
+
+#: refused repeats after which a run stops (the model is looping)
+MAX_BLOCKED = 3
+#: per-run bounds (pydantic-ai UsageLimits)
+REQUEST_LIMIT = 16
+TOOL_CALLS_LIMIT = 24
+
+
+class Claim(BaseModel):
+    """One statement of an answer, with the evidence behind it."""
+
+    statement: str = Field(description="One sentence; numbers with units only as tool results gave them.")
+    evidence_ids: list[str] = Field(min_length=1, description="Evidence ids (ev-NNNN) of the tool results it rests on.")
+
+
+class GridAnswer(BaseModel):
+    """An engineer's answer on a grid: verdict, explanation, evidence-backed claims, proposals, standards.
+
+    What a model fills in a plain grid study (the schema a small model reads); see :class:`AgentAnswer`.
+    """
+
+    verdict: GridVerdict = Field(description="violations | secure | no_solution | unknown, for the grid asked about.")
+    answer: str = Field(description="What happened, why, what is at risk next, what to do first; a few sentences.")
+    claims: list[Claim] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list, description="Proposed actions, most urgent first (proposals only).")
+    citations: list[str] = Field(default_factory=list, description="Standards-corpus entry ids applied.")
+
+    def text(self) -> str:
+        """All the prose of the answer (what the grounding check reads)."""
+        return "\n".join([self.answer] + [c.statement for c in self.claims] + self.actions)
+
+
+class AgentAnswer(GridAnswer):
+    """Every answer: a :class:`GridAnswer`, plus the ``at_risk`` verdict and telemetry events.
+
+    A model fills all of it in a telemetry or transformer-overheating study.
+    """
+
+    verdict: Verdict = Field(description="violations | at_risk | secure | no_solution | unknown, for what was asked "
+                                         "about; at_risk: no limit broken now, but a projection passes one or a grid "
+                                         "event is under way.")
+    telemetry_events: list[ObservedEvent] = Field(default_factory=list, description=(
+        "Telemetry anomalies (from score_telemetry), each with its origin: grid, sensor (a dropout, flatline or "
+        "stale stream: never a grid event) or unconfirmed."))
+
+
+class ToolCall(BaseModel):
+    """One tool call the agent made, as shown to the operator and scored by the evaluation."""
+
+    tool: str
+    args: dict[str, Any]
+    status: str = Field(description="The tool's status, 'error' or 'refused' (loop guard).")
+    evidence_id: str | None = None
+    message: str | None = Field(default=None, description="Error or refusal message.")
+
+
+class Turn(BaseModel):
+    """One question and its answer."""
+
+    question: str
+    answer: AgentAnswer
+    source: Literal["model", "planner", "none"] = Field(description="Who answered: the model, the planner fallback, or nobody.")
+    model: str | None = None
+    notice: str | None = Field(default=None, description="Why the planner answered, or what the user must do.")
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    grounding: GroundingReport
+    refused_repeats: int = 0
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    elapsed_s: float = 0.0
+
+
+class LoopDetected(GridSageError):
+    """The model kept repeating identical tool calls."""
+
+
+def _toolset_classes():
+    """The wrapper toolset class, defined on first use (pydantic-ai loads lazily)."""
+    from pydantic_ai import ModelRetry
+    from pydantic_ai.toolsets import WrapperToolset
+
+    @dataclass
+    class GuardedToolset(WrapperToolset):
+        """Refuses repeated identical calls; turns GridSage errors into retry prompts; records every call."""
+
+        on_call: Callable[[ToolCall], None] | None = None
+        calls: list[ToolCall] = field(default_factory=list)
+        results: list = field(default_factory=list)  # what the tools returned (evidence, also from an MCP server)
+        seen: Counter = field(default_factory=Counter)
+        refused: int = 0
+
+        def _record(self, call: ToolCall) -> None:
+            self.calls.append(call)
+            if self.on_call:
+                self.on_call(call)
+
+        async def call_tool(self, name, tool_args, ctx, tool):
+            key = (name, json.dumps(tool_args, sort_keys=True, default=str))
+            self.seen[key] += 1
+            if self.seen[key] > 1:
+                self.refused += 1
+                message = (f"{name} was already called with these arguments; reuse that result (its evidence_id) "
+                           "or call a different tool.")
+                self._record(ToolCall(tool=name, args=tool_args, status="refused", message=message))
+                if self.refused >= MAX_BLOCKED:
+                    raise LoopDetected(f"the model repeated identical tool calls {self.refused} times", field="model",
+                                       fix="use a larger model, or ask the planner (no --model).")
+                raise ModelRetry(message)
+            try:
+                result = await super().call_tool(name, tool_args, ctx, tool)
+            except GridSageError as exc:
+                self.seen[key] -= 1  # a failed call may be retried once its cause is fixed (e.g. the grid loaded)
+                self._record(ToolCall(tool=name, args=tool_args, status="error", message=str(exc)))
+                raise ModelRetry(str(exc)) from None
+            except ModelRetry as exc:
+                self.seen[key] -= 1
+                self._record(ToolCall(tool=name, args=tool_args, status="error", message=str(exc)))
+                raise
+            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            self.results.append(data)
+            status = data.get("status", "ok") if isinstance(data, dict) else "ok"
+            evidence = data.get("evidence_id") if isinstance(data, dict) else None
+            self._record(ToolCall(tool=name, args=tool_args, status=str(status), evidence_id=evidence))
+            return result
+
+    return GuardedToolset
+
+
+def session_tools(session: "ChatSession | None" = None) -> Toolset:
+    """GridSage's toolset, plus ``load_study`` in a scenario session.
+
+    ``load_study`` loads the scenario's study grid (or reads its telemetry) in one call, the same one the
+    playbooks study, so a model need not copy the events into ``apply_events``.
+    """
+    from gridsage.tools.grid import DerivedGridResult
+
+    study = frozenset({"study"})
+    if session is not None and session.scenario is not None and session.scenario.telemetry is not None:
+        from gridsage.tools.telemetry import TelemetryIngestResult, ingest_telemetry
+
+        from gridsage.reasoning.study import telemetry_readings
+
+        def load_study() -> TelemetryIngestResult:
+            """Read the study's telemetry (simulated first when the scenario says so); returns counts and streams."""
+            return ingest_telemetry(str(telemetry_readings(session.scenario, session.scenario_dir)), max_rejected=20)
+
+        load_study.__annotations__["return"] = TelemetryIngestResult
+        return toolset().with_tools(ToolSpec(load_study, "analysis", profiles=study))
+    if session is not None and session.scenario is not None:
+        from gridsage.reasoning.study import apply_scenario, load_scenario_grid
+
+        def load_study() -> DerivedGridResult:
+            """Load the study's grid with the scenario's scaling, events and forecast peak applied; returns the grid_id to study."""
+            loaded = load_scenario_grid(session.scenario, session.scenario_dir)
+            return apply_scenario(session.scenario, loaded.grid_id, session.scenario_dir)[0]
+
+        load_study.__annotations__["return"] = DerivedGridResult  # resolved here: the import above is local
+        return toolset().with_tools(ToolSpec(load_study, "what_if", profiles=study))
+    return toolset()
+
+
+def gridsage_toolset(session: "ChatSession | None" = None):
+    """GridSage's tools (:func:`session_tools`), in process, as a pydantic-ai ``FunctionToolset``."""
+    from pydantic_ai.toolsets import FunctionToolset
+
+    return FunctionToolset(session_tools(session).functions(), max_retries=3)
+
+
+def system_prompt(context: str = "") -> str:
+    """The system prompt from ``prompts/agent_system.md``, with the session context filled in."""
+    text = importlib.resources.files("gridsage.prompts").joinpath("agent_system.md").read_text(encoding="utf-8")
+    return text.replace("{context}", context).strip() + "\n"
+
+
+@dataclass
+class ChatSession:
+    """What a conversation holds: its workspace (evidence), model, toolset, study context and history.
+
+    Parameters
+    ----------
+    model : pydantic_ai.models.Model or None
+        ``None``: every answer comes from the planner.
+    toolset : pydantic_ai toolset, optional
+        Default: GridSage's tools in process.  Pass an ``MCPToolset`` to use
+        a GridSage MCP server instead.
+    model_label : str, optional
+        Shown with each answer, e.g. ``'ollama:qwen2.5'``.
+    model_settings : dict, optional
+        pydantic-ai model settings; default temperature 0, so answers repeat.
+    tools : str, default ``$GRIDSAGE_TOOLS`` or 'all'
+        Tool profile the model sees (:data:`gridsage.tools.toolset.PROFILES`);
+        ``'study'`` keeps the tools a scenario study needs, for small models.
+    """
+
+    model: Any = None
+    toolset: Any = None
+    model_label: str | None = None
+    model_settings: dict = field(default_factory=lambda: {"temperature": 0.0})
+    tools: str = field(default_factory=lambda: os.environ.get(TOOLS_ENV, "all"))
+    workspace: Workspace = field(default_factory=Workspace)
+    scenario: Any = None
+    scenario_dir: Any = None
+    grid: str | None = None
+    messages: list = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_profile(self.tools)  # an unknown profile fails here, not at the first question
+
+    def study(self) -> bool:
+        """Whether there is a scenario or grid to study."""
+        return self.scenario is not None or bool(self.grid)
+
+    def context(self) -> str:
+        """Study context for the system prompt (never the scenario's ``expect:`` block, which is the answer key)."""
+        if self.scenario is not None and self.scenario.telemetry is not None:
+            return self._telemetry_context()
+        if self.scenario is not None:
+            s = self.scenario
+            first = ("load_study() (it loads the grid and applies the scenario; use the grid_id it returns)"
+                     if self.toolset is None else
+                     f"load_grid(source={s.grid.source!r}); apply_events with that grid_id, events="
+                     f"{json.dumps([e.model_dump(mode='json', exclude_none=True) for e in s.events])}, "
+                     f"load_scale={s.scaling.load}, gen_scale={s.scaling.generation}")
+            return (f"Study context: scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
+                    f"Steps: {first}; run_power_flow and run_contingency_analysis on the study grid_id; if limits "
+                    "are broken, propose_remedial_actions and apply_actions to check the plan; then answer.")
+        if self.grid:
+            return f"Study context: grid {self.grid!r} (load it with load_grid)."
+        return "No study context yet: ask the operator which grid or scenario, or use list_grids."
+
+    def _telemetry_context(self) -> str:
+        """Study context of a telemetry scenario: its readings file and the calls that study it."""
+        from gridsage.reasoning.study import simulation_dir, telemetry_source
+
+        s, spec = self.scenario, self.scenario.telemetry
+        source = telemetry_source(s, self.scenario_dir)
+        path = source if spec.readings else simulation_dir(s) / "telemetry.csv"
+        if self.toolset is None:
+            first = f"load_study() (it {'reads' if spec.readings else 'simulates, then reads'} the readings file {path})"
+        elif spec.simulation:
+            first = f"simulate_telemetry(scenario_path={str(source)!r}, out_dir={str(path.parent)!r}, seed={spec.seed})"
+        else:
+            first = f"ingest_telemetry(path={str(path)!r})"
+        checks = {"nominal_frequency_hz": spec.nominal_frequency_hz, "nominal_voltage_v": spec.nominal_voltage_v,
+                  "nominal_voltage_by_device": spec.nominal_voltage_by_device or None,
+                  "min_power_factor": spec.min_power_factor,
+                  "max_current_unbalance_percent": spec.max_current_unbalance_percent}
+        return (f"Study context: telemetry scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
+                f"Steps: {first}; monitor_telemetry(path={str(path)!r}, "
+                f"{', '.join(f'{k}={v!r}' for k, v in checks.items() if v is not None)}) for limit breaches; "
+                f"score_telemetry(path={str(path)!r}) for anomalies; list each anomaly in telemetry_events with its "
+                "origin: 'sensor' for a dropout, flatline or stale stream (a telemetry fault, never a grid event), "
+                "'grid' when a limit breach or another sensor's anomaly coincides with it, else 'unconfirmed'; then answer.")
+
+
+def planner_answer(session: ChatSession) -> tuple[AgentAnswer, str | None]:
+    """The deterministic planner's answer for the session's scenario or grid.
+
+    Returns
+    -------
+    answer : AgentAnswer
+    notice : str or None
+        What the user must do when there is nothing to study.
+    """
+    from gridsage.reasoning.playbooks import assess
+    from gridsage.reasoning.scenario import GridReference, Scenario
+
+    scenario = session.scenario
+    if scenario is None and session.grid:
+        scenario = Scenario(name=f"grid-{session.grid}".replace("/", "_")[:120], grid=GridReference(source=session.grid))
+    if scenario is None:
+        return (AgentAnswer(verdict="unknown", answer="Pick a study first: /scenario NAME or /grid NAME."),
+                "No scenario or grid is set, so the planner has nothing to study.")
+    a = assess(scenario, session.scenario_dir, workspace=session.workspace, graph=False)
+    claims = [Claim(statement=f.title, evidence_ids=f.evidence_ids) for f in a.findings]
+    claims += [Claim(statement=f"If {r.outage.name} trips: {r.violation_count} violation(s), worst loading "
+                               f"{r.max_loading_percent} %" if r.max_loading_percent is not None else
+                               f"If {r.outage.name} trips: no power-flow solution",
+                     evidence_ids=r.evidence_ids) for r in a.contingency_risks[:3]]
+    return AgentAnswer(verdict=a.verdict, answer=f"{a.situation} {a.contingency_summary} {a.plan_outcome}",
+                       claims=claims, actions=[s.description for s in a.action_plan],
+                       citations=sorted({c.entry_id for c in a.citations if c.entry_id}),
+                       telemetry_events=a.telemetry_events), None
+
+
+def history_evidence(messages: list) -> list[dict]:
+    """Tool results with an evidence id in a conversation's message history (e.g. a resumed session's)."""
+    found = []
+    for message in messages:
+        for part in getattr(message, "parts", []):
+            if getattr(part, "part_kind", "") != "tool-return":
+                continue
+            data = part.content
+            if isinstance(data, str):
+                try:
+                    data = json.loads(data)
+                except ValueError:
+                    continue
+            data = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+            if isinstance(data, dict) and data.get("evidence_id"):
+                found.append(data)
+    return found
+
+
+MODEL_FAILURES: tuple[type[BaseException], ...] = (OSError, TimeoutError, LoopDetected)
+
+
+def _model_failures() -> tuple[type[BaseException], ...]:
+    from pydantic_ai import ModelAPIError, UnexpectedModelBehavior, UsageLimitExceeded
+
+    return MODEL_FAILURES + (ModelAPIError, UnexpectedModelBehavior, UsageLimitExceeded)
+
+
+def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], None] | None = None) -> Turn:
+    """Answer one question: with the model when there is one, else (or on failure) with the planner.
+
+    Parameters
+    ----------
+    session : ChatSession
+    question : str
+    on_tool_call : callable, optional
+        Called with each :class:`ToolCall` as it completes (for live display).
+
+    Returns
+    -------
+    Turn
+        The answer, who gave it and why, the tool calls, the grounding report
+        and usage; appended to ``session.turns``.
+    """
+    from pydantic_ai import Agent, UsageLimits
+    from pydantic_ai.capabilities import PrepareOutputTools
+
+    started = time.perf_counter()
+    guard, notice, source, usage = None, None, "model", None
+    with use_workspace(session.workspace):
+        answer = None
+        if session.model is not None:
+            tools = session.toolset or gridsage_toolset(session)
+            if session.tools != "all":
+                names = set(session_tools(session).profile(session.tools).names())
+                tools = tools.filtered(lambda ctx, tool_def: tool_def.name in names)
+            guard = _toolset_classes()(tools, on_call=on_tool_call)
+            earlier = history_evidence(session.messages)
+            full = session.scenario is not None and (session.scenario.telemetry or session.scenario.transformer)
+            agent = Agent(session.model, output_type=AgentAnswer if full else GridAnswer,
+                          system_prompt=system_prompt(session.context()),
+                          retries=2)
+
+            @agent.output_validator
+            def _evidence_exists(output: GridAnswer) -> GridAnswer:
+                from pydantic_ai import ModelRetry
+
+                known = {c.evidence_id for c in guard.calls if c.evidence_id} | {e["evidence_id"] for e in earlier}
+                missing = sorted({e for c in output.claims for e in c.evidence_ids} - known)
+                if missing:
+                    raise ModelRetry(f"evidence ids {', '.join(missing)} were not returned by any tool call in this turn; "
+                                     f"cite only: {', '.join(sorted(known)) or 'none (call a tool first)'}.")
+                return output
+
+            needs_evidence = session.study() and not earlier  # nothing learnt yet in this conversation
+
+            def _evidence_first(ctx, tool_defs):
+                """No answer tool until a tool has returned evidence: small models otherwise answer from nothing."""
+                return tool_defs if not needs_evidence or any(c.evidence_id for c in guard.calls) else []
+
+            try:
+                result = agent.run_sync(question, message_history=session.messages, toolsets=[guard],
+                                        capabilities=[PrepareOutputTools(_evidence_first)],
+                                        model_settings=session.model_settings,
+                                        usage_limits=UsageLimits(request_limit=REQUEST_LIMIT, tool_calls_limit=TOOL_CALLS_LIMIT))
+                answer, usage = AgentAnswer.model_validate(result.output.model_dump()), result.usage
+                session.messages = result.all_messages()
+            except _model_failures() as exc:
+                notice = (f"The model ({session.model_label or 'configured model'}) failed: {type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:300]}. Answering with the deterministic planner instead.")
+        else:
+            notice = "No model is configured (--model or GRIDSAGE_MODEL), so the deterministic planner answers."
+        if answer is None:
+            source = "planner"
+            answer, missing = planner_answer(session)
+            if missing:
+                source, notice = "none", f"{notice} {missing}"
+        evidence = ([r.model_dump(mode="json") for r in session.workspace.ledger.since(None)] + (guard.results if guard else [])
+                    + history_evidence(session.messages)
+                    + ([session.scenario.model_dump(mode="json", exclude={"expect"})] if session.scenario else []))  # given
+    turn = Turn(question=question, answer=answer, source=source, model=session.model_label, notice=notice,
+                tool_calls=guard.calls if guard else [], grounding=check_grounding(answer.text(), evidence, given=f"{question}\n{session.context()}"),
+                refused_repeats=guard.refused if guard else 0, requests=usage.requests if usage else 0,
+                input_tokens=usage.input_tokens if usage else 0, output_tokens=usage.output_tokens if usage else 0,
+                elapsed_s=round(time.perf_counter() - started, 3))
+    session.turns.append(turn)
+    return turn

@@ -1,0 +1,359 @@
+"""The grid-study playbooks: the grid study, and the same study at tomorrow's forecast peak.
+
+Given a scenario the grid study (1) loads the grid and solves the base case, (2) applies
+the events to a copy, (3) solves the post-event grid and runs N-1 on it,
+(4) proposes remedial actions and validates them step by step (each step
+re-proposed on the grid left by the previous one; if the plan's end state
+violates an element the post-event grid did not, it is planned again with
+steps that create no new violation), and (5) fills the
+:class:`~gridsage.reasoning.assessment.Assessment`.  Every figure comes from a
+tool result recorded in the evidence ledger.
+
+References
+----------
+.. [1] NERC TPL-001-5.1, Table 1 (P0 normal system, P1 single contingency).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gridsage.knowledge.citation import Citation
+from gridsage.knowledge.limits import cite
+from gridsage.tools.grid import (BRANCH_TABLES, ContingencyResult, ElementRef, PowerFlowResult, Violation,
+                                 apply_actions, apply_events, propose_remedial_actions, run_contingency_analysis,
+                                 run_power_flow)
+from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
+from gridsage.tools.workspace import Workspace, use_workspace
+
+from gridsage.reasoning.assessment import ActionStep, Assessment, ContingencyRisk, Finding
+from gridsage.reasoning.playbooks.base import Playbook, Progress
+from gridsage.reasoning.scenario import Scenario
+from gridsage.reasoning.study import PeakStudy, apply_scenario, load_scenario_grid
+
+#: plan steps at most (each is proposed and validated on the grid left by the one before)
+MAX_PLAN_STEPS = 3
+
+#: bus and branch rows kept in each power-flow evidence record (worst first)
+EVIDENCE_ROWS = 500
+
+
+
+def _severity(v: Violation) -> str:
+    """Severity of a violation: by loading [%] or voltage excess [pu]."""
+    if v.kind == "thermal":
+        return "critical" if v.value >= 150 else "high" if v.value >= 120 else "medium"
+    return "critical" if v.excess >= 0.05 else "high" if v.excess >= 0.02 else "medium"
+
+
+def _violation_finding(v: Violation, evidence_id: str, when: str) -> Finding:
+    what = f"loaded {v.value:.1f} % of rating (limit {v.limit:g} %)" if v.kind == "thermal" else \
+        f"{v.kind} {v.value:.4f} pu (band limit {v.limit:g} pu)"
+    return Finding(severity=_severity(v) if when == "post-event" else "low", title=f"{v.name} {what} {when}",
+                   elements=[ElementRef(element=v.element, index=v.index, name=v.name)], value=v.value, limit=v.limit,
+                   unit=v.unit, evidence_ids=[evidence_id], citations=[v.citation])
+
+
+#: corpus entries behind the planner's own findings (violations cite their limit's entry)
+P1_ENTRY = "nerc-tpl-001-p1-single-contingency"
+LOAD_LOSS_ENTRY = "nerc-tpl-001-consequential-load-loss"
+INSTABILITY_ENTRY = "nerc-tpl-001-instability-cascading"
+PEAK_ENTRY = "nerc-top-002-next-day-operational-planning"
+
+
+def _peak_findings(scenario: Scenario, grid_id: str, peak: PeakStudy, limits: dict, top: int) -> list[Finding]:
+    """The forecast peak, and the grid at the P50 peak (power flow and N-1); the P90 grid is the study grid."""
+    f = peak.forecast
+    at = max(f.points, key=lambda p: p.quantiles_mw["p90"]).time_local[:16].replace("T", " ")
+    note = cite(PEAK_ENTRY, "The next-day analysis is run at the forecast peak, median and high case.")
+    found = [Finding(severity="info", evidence_ids=[f.evidence_id], citations=[note],
+                     title=f"Forecast peak (around {at} local): P50 {peak.p50_mw:.0f} MW, P90 {peak.p90_mw:.0f} MW "
+                           f"({f.method}, weather: {f.weather}); loads scaled x{peak.factor('p50'):.3f} (P50) and "
+                           f"x{peak.factor('p90'):.3f} (P90) from the {peak.reference_mw:.0f} MW reference")]
+    p50 = apply_events(grid_id, events=scenario.events, load_scale=scenario.scaling.load * peak.factor("p50"),
+                       gen_scale=scenario.scaling.generation, new_grid_id=f"{grid_id}:p50-peak")
+    pf = run_power_flow(p50.grid_id, **limits, max_rows=EVIDENCE_ROWS)
+    if pf.status != "converged":
+        return found + [Finding(severity="critical", evidence_ids=[pf.evidence_id], citations=[note, cite(INSTABILITY_ENTRY)],
+                                title="At the P50 peak the power flow has no solution (possible voltage collapse)")]
+    n1 = run_contingency_analysis(p50.grid_id, top=top, **limits)
+    outages = f"; N-1: {n1.with_violations_count} of {n1.contingencies_total} outages leave violations" \
+        if n1.status == "completed" else ""
+    return found + [Finding(
+        severity="high" if pf.violations else "info", evidence_ids=[pf.evidence_id, n1.evidence_id],
+        citations=[note, cite(P1_ENTRY, "Each single branch outage is a P1 event.")],
+        title=f"At the P50 peak: {len(pf.violations)} violation(s), max loading {pf.max_loading_percent} %, "
+              f"voltages {pf.vm_min_pu}-{pf.vm_max_pu} pu{outages}")]
+
+
+def _risks(n1: ContingencyResult) -> list[ContingencyRisk]:
+    p1 = cite(P1_ENTRY, "Each single branch outage of the post-event grid is a P1 event.")
+    return [ContingencyRisk(rank=o.rank or i, outage=o.outage, status=o.status, max_loading_percent=o.max_loading_percent,
+                            max_loading_element=o.max_loading_element, vm_min_pu=o.vm_min_pu,
+                            violation_count=o.violation_count, islanded_buses=o.islanded_buses,
+                            lost_load_mw=o.lost_load_mw, evidence_ids=[n1.evidence_id], citations=[p1])
+            for i, o in enumerate(n1.top, 1)]
+
+
+def _unique_citations(items: list[list[Citation]]) -> list[Citation]:
+    seen, out = set(), []
+    for group in items:
+        for c in group:
+            if c.short() not in seen:
+                seen.add(c.short())
+                out.append(c)
+    return out
+
+
+#: findings given topology context from the graph (the most severe first)
+CONTEXT_FINDINGS = 3
+
+
+def _graph_context(grid_id: str, net, findings: list[Finding]) -> None:
+    """Name the zone, neighbouring buses and load at risk of the top findings, from graph queries."""
+    from gridsage.tools.grid import graph_neighbourhood, graph_outage_impact
+
+    for finding in [f for f in findings if f.elements][:CONTEXT_FINDINGS]:
+        ref = finding.elements[0]
+        if ref.element == "bus":
+            bus, outage = ref.index, None
+        else:
+            bus = int(net[ref.element].at[ref.index, BRANCH_TABLES[ref.element][0]])
+            outage = graph_outage_impact(grid_id, ref.element, ref.index, max_results=20)
+        near = graph_neighbourhood(grid_id, bus, hops=1, max_results=8)
+        neighbours = ", ".join(str(b.bus) for b in near.buses) or "none"
+        text = f"zone {near.zone or 'n/a'}; bus {bus} neighbours {neighbours}; {near.load_p_mw:.1f} MW of load within 1 branch"
+        if outage is not None:
+            text += (f"; if it trips it isolates {outage.bus_count} bus(es) and {outage.load_lost_mw:.1f} MW of load"
+                     if outage.bus_count else "; its loss isolates no bus (meshed)")
+            finding.evidence_ids.append(outage.evidence_id)
+        finding.evidence_ids.append(near.evidence_id)
+        finding.context = text
+
+
+def _action_buses(net, action: dict) -> list[tuple[str, int]]:
+    """(role, bus) pairs an action acts at."""
+    if action["type"] == "redispatch":
+        raise_table = net[action["increase_element"]]
+        return [("lower", int(net.gen.at[action["decrease_gen"], "bus"])),
+                ("raise", int(raise_table.at[action["increase_index"], "bus"]))]
+    if action["type"] == "load_shed":
+        return [("shed", int(net.load.at[action["load"], "bus"]))]
+    return [("set-point", int(net.gen.at[action["gen"], "bus"]))]
+
+
+def _action_context(grid_id: str, net, steps: list[ActionStep]) -> None:
+    """Name the buses and zones each plan step acts at, from graph queries."""
+    from gridsage.tools.grid import graph_neighbourhood
+
+    for step in steps:
+        parts = []
+        for role, bus in _action_buses(net, step.action):
+            near = graph_neighbourhood(grid_id, bus, hops=1, max_results=5)
+            parts.append(f"{role} at bus {bus} (zone {near.zone or 'n/a'}, {near.load_p_mw:.1f} MW of load within 1 branch)")
+            step.evidence_ids.append(near.evidence_id)
+        step.context = "; ".join(parts)
+
+
+def _greedy(grid_id: str, scenario: Scenario, progress: Progress, strict: bool) -> tuple[list[ActionStep], str]:
+    """Greedy plan: best validated action, applied, then re-proposed; returns steps and the final grid id.
+
+    With ``strict`` a step may not create a violation anywhere else.
+    """
+    limits = scenario.limits.model_dump()
+    steps: list[ActionStep] = []
+    current = grid_id
+    for order in range(1, MAX_PLAN_STEPS + 1):
+        proposal = propose_remedial_actions(current, **limits)
+        if proposal.status != "ok" or not proposal.candidates:
+            break
+        best = next((c for c in proposal.candidates if c.outcome in ("clears_all", "partial")
+                     and not (strict and c.new_violations)), None)
+        if best is None:
+            break
+        worst = proposal.violations_before[0]
+        rationale = (f"Best of {len(proposal.candidates)} validated candidates for {worst.name} "
+                     f"({worst.value:g} {worst.unit}): total excess {best.excess_before:g} -> {best.excess_after:g}"
+                     f" ({'all violations cleared' if best.outcome == 'clears_all' else 'partial relief'}).")
+        progress(f"plan step {order}: {best.description}")
+        applied = apply_actions(current, [best.action], new_grid_id=f"{grid_id}:{'strict-' if strict else ''}step{order}")
+        steps.append(ActionStep(order=order, action=best.action.model_dump(), description=best.description,
+                                outcome=best.outcome, effects=best.effects, new_violation_count=len(best.new_violations),
+                                remaining_violation_count=best.remaining_violation_count, rationale=rationale,
+                                evidence_ids=[proposal.evidence_id, applied.evidence_id], citations=best.citations))
+        current = applied.grid_id
+        if best.outcome == "clears_all":
+            break
+    return steps, current
+
+
+def _plan(grid_id: str, scenario: Scenario, post: PowerFlowResult, progress: Progress) -> tuple[list[ActionStep], str]:
+    """The action plan: greedy; if its end state violates an element the post-event grid did not, planned again
+    with steps that may not create violations (an engineer does not trade one problem for a new one)."""
+    steps, final_id = _greedy(grid_id, scenario, progress, strict=False)
+    if not steps:
+        return steps, final_id
+    before = {(v.element, v.index) for v in post.violations}
+    end = run_power_flow(final_id, **scenario.limits.model_dump(), max_rows=1)
+    if end.status == "converged" and not {(v.element, v.index) for v in end.violations} - before:
+        return steps, final_id
+    progress("re-planning: the greedy plan left new violations")
+    return _greedy(grid_id, scenario, progress, strict=True)
+
+
+def _situation(scenario: Scenario, events: list[str], base: PowerFlowResult, post: PowerFlowResult) -> str:
+    stress = "; ".join(events) if events else "no events"
+    if post.status != "converged":
+        return (f"{scenario.title or scenario.name}: {stress}. The post-event AC power flow has no solution after "
+                f"{len(post.attempts)} attempts [{post.evidence_id}]: the grid is likely past its loadability limit.")
+    thermal = [v for v in post.violations if v.kind == "thermal"]
+    volts = [v for v in post.violations if v.kind != "thermal"]
+    worst = f" Worst: {post.violations[0].name} at {post.violations[0].value:g} {post.violations[0].unit}." if post.violations else ""
+    before = f"{len(base.violations)} violation(s)" if base.violations else "no violations"
+    return (f"{scenario.title or scenario.name}: {stress}. Before the events the grid had {before} "
+            f"(max loading {base.max_loading_percent} %) [{base.evidence_id}]. After them it has {len(thermal)} thermal "
+            f"overload(s) and {len(volts)} voltage violation(s), max loading {post.max_loading_percent} %, voltages "
+            f"{post.vm_min_pu}-{post.vm_max_pu} pu [{post.evidence_id}].{worst}")
+
+
+class GridStudy(Playbook):
+    """The grid study: base and post-event AC power flow, N-1 on the post-event grid, a validated action plan.
+
+    Handles every scenario with a ``grid:`` block (the playbooks tried before it take the more specific ones).
+    """
+
+    name = "grid_study"
+    kind = "grid"
+    steps = ("load grid", "base power flow", "apply events", "post-event power flow", "N-1 contingency", "remedial actions",
+             "verify plan", "topology context")
+
+    def handles(self, scenario: Scenario) -> bool:
+        return scenario.grid is not None
+
+    def findings_at_peak(self, scenario: Scenario, grid_id: str, peak: PeakStudy | None, limits: dict, top: int,
+                         say: Progress) -> list[Finding]:
+        """Findings beyond the study grid's (none here; :class:`NextDayPeak` adds the P50 peak)."""
+        return []
+
+    def assess(self, scenario: Scenario, base_dir: Path | None = None, *, top: int = 10, workspace: Workspace | None = None,
+               progress: Progress | None = None, graph: bool = True) -> Assessment:
+        """Run the grid study on a scenario (see :meth:`Playbook.assess`)."""
+        say = progress or (lambda message: None)
+        workspace = workspace or Workspace()
+        limits = scenario.limits.model_dump()
+        with use_workspace(workspace):
+            try:
+                say(self.steps[0])
+                loaded = load_scenario_grid(scenario, base_dir)
+                say(self.steps[1])
+                base = run_power_flow(loaded.grid_id, **limits, max_rows=EVIDENCE_ROWS)
+                say(self.steps[2])
+                post_grid, peak = apply_scenario(scenario, loaded.grid_id, base_dir)
+            except InputError as exc:
+                field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
+                raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
+            say(self.steps[3])
+            post = run_power_flow(post_grid.grid_id, **limits, max_rows=EVIDENCE_ROWS)
+            say(self.steps[4])
+            n1 = run_contingency_analysis(post_grid.grid_id, top=top, **limits)
+            say(self.steps[5])
+            steps, final_id = _plan(post_grid.grid_id, scenario, post, say) if post.status == "converged" else ([], post_grid.grid_id)
+            say(self.steps[6])
+            final = run_power_flow(final_id, **limits, max_rows=EVIDENCE_ROWS) if steps else post
+
+        findings = [_violation_finding(v, post.evidence_id, "post-event") for v in post.violations]
+        post_keys = {(v.element, v.index, v.kind) for v in post.violations}
+        findings += [_violation_finding(v, base.evidence_id, "already before the events")
+                     for v in base.violations if (v.element, v.index, v.kind) not in post_keys]
+        if post.status != "converged":
+            findings.insert(0, Finding(severity="critical", title="Post-event power flow has no solution (possible voltage collapse)",
+                                       evidence_ids=[post.evidence_id],
+                                       citations=[cite(INSTABILITY_ENTRY, "A post-event power flow without a solution signals "
+                                                                         "voltage instability or loss of loadability.")]))
+        if post.unsupplied_buses:
+            findings.append(Finding(severity="high", title=f"{len(post.unsupplied_buses)} bus(es) left without supply after the events",
+                                    evidence_ids=[post.evidence_id],
+                                    citations=[cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
+        if n1.status == "completed" and n1.islanding_count:
+            lost = n1.islanding_lost_load_mw
+            findings.append(Finding(severity="medium", value=round(lost, 1), unit="MW", evidence_ids=[n1.evidence_id],
+                                    title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)",
+                                    citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),
+                                               cite(LOAD_LOSS_ENTRY, "Load on buses islanded by an outage is lost.")]))
+        with use_workspace(workspace):
+            findings += self.findings_at_peak(scenario, loaded.grid_id, peak, limits, top, say)
+        findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
+        graph_note = None
+        if graph and post.status == "converged":
+            say(self.steps[7])
+            with use_workspace(workspace):
+                try:
+                    _graph_context(post_grid.grid_id, workspace.get(post_grid.grid_id).net, findings)
+                    _action_context(post_grid.grid_id, workspace.get(post_grid.grid_id).net, steps)
+                except GraphUnavailableError as exc:
+                    graph_note = f"Topology graph unavailable ({exc.message}); findings carry no graph context."
+
+        if n1.status == "completed":
+            contingency_summary = (f"N-1 on the post-event grid: {n1.contingencies_total} outages in {n1.elapsed_s:.2f} s "
+                                   f"({n1.method}); {n1.with_violations_count} leave violations, {n1.islanding_count} island buses, "
+                                   f"{n1.diverged_count} without a power-flow solution [{n1.evidence_id}].")
+        else:
+            contingency_summary = f"N-1 not run: the post-event base case has no solution [{n1.evidence_id}]."
+        if steps:
+            left = len(final.violations) if final.status == "converged" else None
+            plan_outcome = (f"After {len(steps)} step(s): " + ("all violations cleared" if left == 0 else
+                            f"{left} violation(s) remain, max loading {final.max_loading_percent} %, voltages "
+                            f"{final.vm_min_pu}-{final.vm_max_pu} pu") + f" [{final.evidence_id}].")
+        elif post.status == "converged" and not post.violations:
+            plan_outcome = "No action needed: the post-event grid is within limits."
+        else:
+            plan_outcome = "No validated action relieves the violations; escalate to operator judgement."
+
+        risks = _risks(n1) if n1.status == "completed" else []
+        grid = workspace.get(post_grid.grid_id)
+        assumptions = list(grid.notes) + [
+            "Thermal limits are the case's normal (continuous) ratings; no emergency ratings are given.",
+            "Remedial candidates are sized with DC PTDF sensitivities, then validated by a full AC power flow.",
+            "Actions are proposals for an operator; GridSage changes nothing in a real system.",
+        ] + ([graph_note] if graph_note else [])
+        placeholder = loaded.summary.placeholder_rated_branches > loaded.summary.branches / 2
+        if post.status != "converged":
+            confidence, reason = "low", "the post-event power flow did not converge"
+        elif placeholder:
+            confidence, reason = "medium", "thermal ratings in this case are placeholders"
+        elif steps and final.violations:
+            confidence, reason = "medium", "the validated plan leaves violations; a combined redispatch (OPF) may be needed"
+        else:
+            confidence, reason = "high", "every figure comes from converged AC power flows on real ratings"
+        return Assessment(
+            kind=self.kind, playbook=self.name, scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
+            source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),
+            verdict="no_solution" if post.status != "converged" else "violations" if post.violations else "secure",
+            events=post_grid.changes, findings=findings, contingency_risks=risks,
+            contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id,
+            assumptions=assumptions, confidence=confidence, confidence_reason=reason,
+            citations=_unique_citations([[lim.citation for lim in post.limits]] + [f.citations for f in findings]
+                                        + [r.citations for r in risks] + [s.citations for s in steps]),
+            evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
+            generated_utc=datetime.now(timezone.utc),
+        )
+
+
+class NextDayPeak(GridStudy):
+    """Tomorrow's peak (NERC TOP-002 R1): the grid study at the forecast P90 peak, plus the grid at the P50 peak.
+
+    Handles grid scenarios with a ``forecast:`` block.
+    """
+
+    name = "next_day_peak"
+    steps = GridStudy.steps[:-1] + ("P50 peak study",) + GridStudy.steps[-1:]
+
+    def handles(self, scenario: Scenario) -> bool:
+        return scenario.grid is not None and scenario.forecast is not None
+
+    def findings_at_peak(self, scenario: Scenario, grid_id: str, peak: PeakStudy | None, limits: dict, top: int,
+                         say: Progress) -> list[Finding]:
+        """The forecast peak, and the grid at the P50 peak (power flow and N-1)."""
+        say("P50 peak study")
+        return _peak_findings(scenario, grid_id, peak, limits, top)

@@ -1,0 +1,200 @@
+"""The chat agent with pydantic-ai's FunctionModel/TestModel: real tools (in process and over MCP), loop guard,
+grounding, fallback to the planner, and history resume."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+
+import pytest
+from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from gridsage.errors import InputError
+from gridsage.reasoning.agent import MAX_BLOCKED, ChatHistory, ChatSession, ask
+from gridsage.reasoning.scenario import load_scenario
+
+
+def returns(messages) -> list[ToolReturnPart]:
+    return [p for m in messages for p in getattr(m, "parts", []) if isinstance(p, ToolReturnPart)]
+
+
+def content(part: ToolReturnPart) -> dict:
+    data = part.content
+    if hasattr(data, "model_dump"):
+        return data.model_dump(mode="json")
+    if isinstance(data, str):
+        return json.loads(data)
+    return data
+
+
+def engineer(answer_text: str | None = None):
+    """A scripted model: load case14, solve it, then answer citing the power flow's evidence and numbers."""
+
+    def respond(messages, info: AgentInfo) -> ModelResponse:
+        done = returns(messages)
+        names = [p.tool_name for p in done]
+        if "load_grid" not in names:
+            return ModelResponse(parts=[ToolCallPart("load_grid", {"source": "case14"})])
+        if "run_power_flow" not in names:
+            grid_id = content(done[names.index("load_grid")])["grid_id"]
+            return ModelResponse(parts=[ToolCallPart("run_power_flow", {"grid_id": grid_id})])
+        pf = content(done[names.index("run_power_flow")])
+        text = answer_text or (f"The base case converges; voltages span {pf['vm_min_pu']}-{pf['vm_max_pu']} pu and "
+                               f"the highest branch loading is {pf['max_loading_percent']} %.")
+        answer = {"verdict": "violations" if pf["violations"] else "secure", "answer": text,
+                  "claims": [{"statement": text, "evidence_ids": [pf["evidence_id"]]}], "actions": [],
+                  "citations": ["ansi-c84-1-range-a"]}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+    return FunctionModel(respond)
+
+
+def test_tool_plumbing_in_process():
+    session = ChatSession(model=engineer(), model_label="function:engineer")
+    seen = []
+    turn = ask(session, "Is case14 within limits?", on_tool_call=seen.append)
+    assert turn.source == "model" and turn.notice is None
+    assert [c.tool for c in turn.tool_calls] == ["load_grid", "run_power_flow"] == [c.tool for c in seen]
+    assert turn.tool_calls[1].status == "converged" and turn.tool_calls[1].evidence_id.startswith("ev-")
+    record = session.workspace.ledger.get(turn.tool_calls[1].evidence_id)
+    assert record.tool == "run_power_flow" and str(record.result["max_loading_percent"]) in turn.answer.answer
+    assert turn.grounding.checked == 6 and turn.grounding.rate == 1.0
+    assert turn.answer.claims[0].evidence_ids == [record.evidence_id] and turn.requests == 3
+
+
+def test_tool_plumbing_over_mcp(tmp_path):
+    from fastmcp.client.transports import StdioTransport
+    from pydantic_ai.mcp import MCPToolset
+
+    server = StdioTransport(command=sys.executable, args=["-m", "gridsage", "mcp", "--transport", "stdio"],
+                            cwd=str(tmp_path))
+    session = ChatSession(model=engineer(), toolset=MCPToolset(server), model_label="function:engineer")
+    turn = ask(session, "Is case14 within limits?")
+    assert turn.source == "model", turn.notice
+    assert [c.tool for c in turn.tool_calls] == ["load_grid", "run_power_flow"]
+    assert turn.tool_calls[1].status == "converged" and turn.tool_calls[1].evidence_id.startswith("ev-")
+    assert len(session.workspace.ledger) == 0  # the evidence lives in the server; grounding used what it returned
+    assert turn.grounding.checked == 6 and turn.grounding.rate == 1.0
+
+
+def test_the_grounding_check_catches_a_planted_number():
+    session = ChatSession(model=engineer("Line 3 is loaded 187.4 % and must be relieved by 12.37 MW at once."),
+                          model_label="function:liar")
+    turn = ask(session, "Is case14 within limits?")
+    assert turn.source == "model"
+    assert turn.grounding.ungrounded == ["187.4 %", "12.37 MW"] * 2 and turn.grounding.rate == 0.0
+
+
+def test_the_loop_guard_stops_repeated_identical_calls():
+    def stubborn(messages, info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[ToolCallPart("list_grids", {})])
+
+    scenario, folder = load_scenario("case39_unit_trip")
+    session = ChatSession(model=FunctionModel(stubborn), model_label="function:stubborn", scenario=scenario,
+                          scenario_dir=folder)
+    turn = ask(session, "What is overloaded?")
+    statuses = [c.status for c in turn.tool_calls]
+    assert statuses == ["ok"] + ["refused"] * MAX_BLOCKED and turn.refused_repeats == MAX_BLOCKED
+    assert turn.source == "planner" and "LoopDetected" in turn.notice
+    assert turn.answer.verdict == "violations" and any("line 6" in c.statement for c in turn.answer.claims)
+
+
+def _refused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: connections are refused
+
+
+def test_an_unreachable_endpoint_falls_back_to_the_planner_fast(monkeypatch):
+    from gridsage.reasoning.agent import build_model, parse_model_spec
+
+    monkeypatch.setenv("GRIDSAGE_OPENAI_BASE_URL", f"http://127.0.0.1:{_refused_port()}/v1")
+    spec = parse_model_spec("openai-compatible:qwen2.5")
+    scenario, folder = load_scenario("case39_unit_trip")
+    session = ChatSession(model=build_model(spec), model_label=spec.label, scenario=scenario, scenario_dir=folder)
+    started = time.perf_counter()
+    turn = ask(session, "We lost gen 7. What is overloaded?")
+    elapsed = time.perf_counter() - started
+    assert turn.source == "planner" and "openai-compatible:qwen2.5" in turn.notice and "Connection" in turn.notice
+    assert turn.answer.verdict == "violations" and turn.answer.claims and turn.grounding.rate == 1.0
+    assert elapsed < 5, elapsed
+
+
+def test_no_model_and_no_study_says_what_to_do():
+    turn = ask(ChatSession(), "How is the grid?")
+    assert turn.source == "none" and "/scenario" in turn.answer.answer and "No model is configured" in turn.notice
+
+
+def test_history_resumes_a_conversation(tmp_path):
+    history = ChatHistory(tmp_path / "chat.sqlite3")
+    session = ChatSession(model=engineer(), model_label="function:engineer")
+    session_id = history.new_session(model=session.model_label, grid="case14")
+    first = ask(session, "Is case14 within limits?")
+    from pydantic_ai import ModelMessagesTypeAdapter
+
+    history.add_turn(session_id, first, ModelMessagesTypeAdapter.dump_json(session.messages))
+
+    seen_history = []
+
+    def recall(messages, info: AgentInfo) -> ModelResponse:
+        seen_history.append(len(messages))
+        earlier = [p for m in messages for p in getattr(m, "parts", []) if isinstance(p, ToolReturnPart)]
+        pf = content([p for p in earlier if p.tool_name == "run_power_flow"][0])
+        answer = {"verdict": "secure", "answer": f"As found before, the highest loading is {pf['max_loading_percent']} %.",
+                  "claims": [{"statement": "Earlier power flow.", "evidence_ids": [pf["evidence_id"]]}]}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+    info = history.session(session_id)
+    resumed = ChatSession(model=FunctionModel(recall), model_label="function:recall", grid=info.grid,
+                          messages=history.messages(session_id))
+    assert [t.question for t in history.turns(session_id)] == ["Is case14 within limits?"]
+    turn = ask(resumed, "Remind me of the worst loading?")
+    assert seen_history[0] > 4  # the first turn's requests, tool calls and answer came back
+    assert turn.source == "model" and turn.answer.claims[0].evidence_ids == [first.tool_calls[-1].evidence_id]
+
+
+def test_a_failed_call_may_be_repeated_once_its_cause_is_fixed():
+    script = [ToolCallPart("run_power_flow", {"grid_id": "case14"}),  # not loaded yet: an error
+              ToolCallPart("load_grid", {"source": "case14", "grid_id": "case14"}),
+              ToolCallPart("run_power_flow", {"grid_id": "case14"})]  # the same call, now valid
+
+    def eager(messages, info: AgentInfo) -> ModelResponse:
+        if script:
+            return ModelResponse(parts=[script.pop(0)])
+        pf = content([p for p in returns(messages) if p.tool_name == "run_power_flow"][-1])
+        answer = {"verdict": "violations", "answer": "Solved.", "claims": [{"statement": "Solved.", "evidence_ids": [pf["evidence_id"]]}]}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+    turn = ask(ChatSession(model=FunctionModel(eager), model_label="function:eager"), "Solve case14.")
+    assert [c.status for c in turn.tool_calls] == ["error", "loaded", "converged"] and turn.refused_repeats == 0
+    assert turn.source == "model"
+
+
+def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
+    seen = {}
+
+    def study(messages, info: AgentInfo) -> ModelResponse:
+        seen["tools"] = sorted(t.name for t in info.function_tools)
+        seen.setdefault("prompt", " ".join(str(getattr(p, "content", "")) for m in messages for p in m.parts))
+        if not returns(messages):
+            return ModelResponse(parts=[ToolCallPart("load_study", {})])
+        seen["study"] = content(returns(messages)[0])
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"verdict": "unknown", "answer": "-"})])
+
+    scenario, folder = load_scenario("case39_unit_trip")
+    assert scenario.expect.overloaded  # the key exists, and must stay out of the prompt
+    monkeypatch.setenv("GRIDSAGE_TOOLS", "study")  # the default profile comes from the environment
+    session = ChatSession(model=FunctionModel(study), scenario=scenario, scenario_dir=folder)
+    assert ask(session, "What now?").source == "model"
+    assert seen["tools"] == sorted(["load_study", "load_grid", "apply_events", "run_power_flow", "run_contingency_analysis",
+                                    "propose_remedial_actions", "apply_actions", "monitor_telemetry", "score_telemetry"])
+    # load_study: the planner's study grid in one call, as evidence
+    assert seen["study"]["grid_id"] == "case39-unit-trip:post-event" and seen["study"]["evidence_id"].startswith("ev-")
+    assert not session.workspace.get("case39-unit-trip:post-event").net.gen.in_service[7]
+    assert '"gen_trip"' in seen["prompt"] and "load_study()" in seen["prompt"] and '"expect"' not in seen["prompt"] and "line 17" not in seen["prompt"]
+    with pytest.raises(InputError, match="unknown tool profile") as caught:
+        ChatSession(tools="tiny")
+    assert caught.value.field == "tools" and "study" in caught.value.fix

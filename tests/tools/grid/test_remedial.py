@@ -1,0 +1,79 @@
+"""Remedial actions: validated on copies, and re-checked here by an independent power flow."""
+
+from __future__ import annotations
+
+import pandapower as pp
+import pytest
+
+from gridsage.errors import InputError, UnknownElementError
+from gridsage.tools.grid.events import apply_events
+from gridsage.tools.grid.power_flow import run_power_flow
+from gridsage.tools.grid.remedial import apply_actions, propose_remedial_actions
+from gridsage.tools.workspace import current_workspace
+
+
+@pytest.fixture(scope="module")
+def overloaded(ieee118):
+    return apply_events(ieee118, events=[{"type": "line_outage", "line": 34}], load_scale=1.05, gen_scale=1.05,
+                        new_grid_id="ieee118-trip34").grid_id
+
+
+def _independent_loading(net, action: dict) -> "pandas.Series":  # noqa: F821
+    """Apply an action with plain pandapower edits and solve: no GridSage code involved."""
+    if action["type"] == "redispatch":
+        net.gen.at[action["decrease_gen"], "p_mw"] -= action["p_mw"]
+        if action["increase_element"] == "gen":
+            net.gen.at[action["increase_index"], "p_mw"] += action["p_mw"]
+    elif action["type"] == "load_shed":
+        share = action["p_mw"] / net.load.at[action["load"], "p_mw"]
+        net.load.loc[action["load"], ["p_mw", "q_mvar"]] *= 1 - share
+    pp.runpp(net, numba=False, lightsim2grid=False)
+    return net.res_line.loading_percent
+
+
+def test_actions_reduce_the_overload_independently_checked(overloaded):
+    loaded_before = current_workspace().copy_net(overloaded)
+    result = propose_remedial_actions(overloaded, max_candidates=6)
+    assert result.status == "ok" and result.violations_before[0].index == 29
+    assert result.candidates and [c.rank for c in result.candidates] == list(range(1, len(result.candidates) + 1))
+    best = result.candidates[0]
+    assert best.outcome in ("clears_all", "partial")
+    before = next(e for e in best.effects if e.element.index == 29 and e.element.element == "line")
+    loading = _independent_loading(current_workspace().copy_net(overloaded), best.action.model_dump())
+    assert loading[29] == pytest.approx(before.after, abs=0.02)
+    assert loading[29] < before.before - 50  # really relieved: 184 % -> well below
+    pp.runpp(loaded_before, numba=False, lightsim2grid=False)
+    assert loaded_before.res_line.loading_percent[29] == pytest.approx(before.before, abs=0.02)  # loaded grid untouched
+
+
+def test_ineffective_candidates_are_marked_not_hidden(overloaded):
+    result = propose_remedial_actions(overloaded, max_candidates=50)
+    outcomes = [c.outcome for c in result.candidates]
+    assert outcomes == sorted(outcomes, key=["clears_all", "partial", "ineffective", "diverged"].index)
+    for c in result.candidates:
+        assert len(c.effects) == len(result.violations_before)
+        assert (c.outcome == "clears_all") == (c.remaining_violation_count == 0)
+
+
+def test_load_shedding_cites_last_resort(overloaded):
+    result = propose_remedial_actions(overloaded, max_candidates=50)
+    sheds = [c for c in result.candidates if c.action.type == "load_shed"]
+    assert sheds and all(c.citations[0].clause == "Table 1, footnote 12" for c in sheds)
+
+
+def test_no_violations(case14):
+    result = propose_remedial_actions(case14, vm_min_pu=0.9, vm_max_pu=1.1)
+    assert result.status == "no_violations" and result.candidates == []
+
+
+def test_apply_actions_derives_a_grid_and_leaves_the_parent(overloaded):
+    best = propose_remedial_actions(overloaded).candidates[0]
+    derived = apply_actions(overloaded, [best.action.model_dump()])
+    assert derived.parent_id == overloaded and derived.changes[0].startswith(best.description.split(":")[0])
+    assert run_power_flow(derived.grid_id).max_loading_percent < run_power_flow(overloaded).max_loading_percent
+    with pytest.raises(UnknownElementError) as info:
+        apply_actions(overloaded, [{"type": "load_shed", "load": 9999, "p_mw": 1.0}])
+    assert info.value.field == "action.load"
+    with pytest.raises(InputError) as info:
+        apply_actions(overloaded, [{"type": "load_shed", "load": 1, "p_mw": float("nan")}])
+    assert "p_mw" in info.value.field
