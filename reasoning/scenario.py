@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from gridsage.errors import ScenarioError, from_validation_error
-from gridsage.tools.grid import Event, MaxLoadingPercent, VmMaxPu, VmMinPu
+from gridsage.tools.base import MaxLoadingPercent, VmMaxPu, VmMinPu
+from gridsage.tools.grid import Event
 from gridsage.tools.equipment.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 

@@ -1,4 +1,4 @@
-"""What every tool shares: the result base model and the ``@tool`` decorator.
+"""What every tool shares: the result base model, the ``@tool`` decorator, and the limit-override arguments.
 
 The decorator validates arguments with pydantic (so direct Python calls get
 the same checking as MCP and agent calls), turns validation failures into a
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, TypeVar
+from typing import Annotated, Any, Callable, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +20,12 @@ from gridsage.errors import InputError, from_validation_error
 from gridsage.tools.workspace import current_workspace
 
 R = TypeVar("R", bound="ToolResult")
+
+#: tool arguments that override the default limits (shared by every tool that checks limits: grid and telemetry)
+VmMinPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default the standards-corpus figure of ANSI C84.1 Range A (0.95 unless configured).")]
+VmMaxPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default the standards-corpus figure of ANSI C84.1 Range A (1.05 unless configured).")]
+MaxLoadingPercent = Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default the standards-corpus figure of NERC TPL-001 Table 1 (100 unless configured).")]
+
 
 
 class ToolResult(BaseModel):

@@ -66,6 +66,7 @@ def as_json(result, fmt: OutputFormat) -> bool:
 
 
 def load_grid_id(grid: str, base_dispatch: Dispatch) -> str:
+    """Load ``grid`` with the load_grid tool (a spinner on stderr meanwhile); return its ``grid_id``."""
     from gridsage.tools.grid import load_grid
 
     with err.status(f"loading {grid} ..."):

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gridsage.cli._shared import (DispatchOption, GridOption, LoadingOption, OutputFormat, VmaxOption, VminOption, app,
-                                  as_json, err, fail, load_grid_id, out)
-from gridsage.cli._shared import Dispatch
+from gridsage.cli._shared import (Dispatch, DispatchOption, GridOption, LoadingOption, OutputFormat, VmaxOption, VminOption,
+                                  app, as_json, err, fail, load_grid_id, out)
 from gridsage.errors import GridSageError
 
 

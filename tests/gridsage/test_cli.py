@@ -29,6 +29,7 @@ def test_analyze_ieee118_json_validates():
     document = json.loads(done.stdout)
     jsonschema.validate(document, Assessment.model_json_schema())
     assert document["findings"][0]["severity"] == "critical" and document["action_plan"]
+    assert (document["kind"], document["playbook"]) == ("grid", "grid_study")
 
 
 def test_analyze_text_report_with_graph_context():
@@ -93,6 +94,18 @@ def test_help_teaches(command, words):
         assert word in text, word
 
 
+def test_tools_lists_the_published_tools_by_profile():
+    study = gridsage("tools", "--profile", "study")
+    assert study.returncode == 0, study.stderr
+    listed = {line.split("│")[1].strip() for line in study.stdout.splitlines() if line.count("│") > 2} - {""}
+    assert listed == {"load_grid", "apply_events", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions",
+                      "apply_actions", "monitor_telemetry", "score_telemetry"}
+    everything = gridsage("tools").stdout
+    assert "26 tools (all)" in everything and "forecast_load" in everything and "unload_grid" in everything
+    wrong = gridsage("tools", "--profile", "tiny")
+    assert wrong.returncode == 2 and "unknown tool profile 'tiny'" in wrong.stderr and "all, study" in wrong.stderr
+
+
 def test_schema_and_scenarios_commands():
     assert json.loads(gridsage("schema", "assessment").stdout)["title"] == "Assessment"
     assert "ieee118_summer_line_trip" in gridsage("scenarios").stdout
@@ -104,6 +117,7 @@ def test_analyze_a_telemetry_scenario_gives_its_verdict_and_plots_the_anomalies(
     assert done.returncode == 0, done.stderr
     a = json.loads(done.stdout)
     assert a["verdict"] == "secure" and a["grid_id"] is None
+    assert (a["kind"], a["playbook"]) == ("telemetry", "telemetry_triage")
     assert {e["origin"] for e in a["telemetry_events"] if e["type"] == "dropout"} == {"sensor"}
     assert (tmp_path / "t.png").stat().st_size > 10_000 and "plot written to" in done.stderr
 

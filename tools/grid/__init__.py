@@ -9,7 +9,7 @@ labels, violation checks); their public types are re-exported here.
 
 from gridsage.tools.grid._elements import BRANCH_TABLES, ElementRef, element_name
 from gridsage.tools.grid._sources import GridCatalogEntry, grid_catalog
-from gridsage.tools.grid._violations import MaxLoadingPercent, Violation, VmMaxPu, VmMinPu
+from gridsage.tools.grid._violations import Violation
 from gridsage.tools.grid.contingency import ContingencyResult, run_contingency_analysis
 from gridsage.tools.grid.events import DerivedGridResult, Event, apply_events
 from gridsage.tools.grid.grids import GridLoadResult, grid_summary, list_grids, load_grid, summarize, unload_grid
@@ -25,6 +25,6 @@ __all__ = [
     "graph_elements_at_bus", "graph_path", "graph_outage_impact", "graph_downstream",
     # results and types other layers read
     "BRANCH_TABLES", "BranchResult", "ContingencyResult", "DerivedGridResult", "ElementEffect", "ElementRef", "Event",
-    "GridCatalogEntry", "GridLoadResult", "LoadTransfer", "MaxLoadingPercent", "PowerFlowResult", "Violation", "VmMaxPu",
-    "VmMinPu", "element_name", "grid_catalog", "summarize", "sync_progress",
+    "GridCatalogEntry", "GridLoadResult", "LoadTransfer", "PowerFlowResult", "Violation", "element_name", "grid_catalog",
+    "summarize", "sync_progress",
 ]

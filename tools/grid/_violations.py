@@ -12,7 +12,7 @@ References
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -20,11 +20,6 @@ from pydantic import BaseModel, Field
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit
 from gridsage.tools.grid._elements import element_name
-
-#: tool arguments that override the default limits (shared by every tool that checks limits)
-VmMinPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Lower voltage limit [pu]; default the standards-corpus figure of ANSI C84.1 Range A (0.95 unless configured).")]
-VmMaxPu = Annotated[float | None, Field(gt=0.5, lt=1.5, allow_inf_nan=False, description="Upper voltage limit [pu]; default the standards-corpus figure of ANSI C84.1 Range A (1.05 unless configured).")]
-MaxLoadingPercent = Annotated[float | None, Field(gt=0, le=500, allow_inf_nan=False, description="Thermal limit [% of rating]; default the standards-corpus figure of NERC TPL-001 Table 1 (100 unless configured).")]
 
 
 class Violation(BaseModel):

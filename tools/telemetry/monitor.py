@@ -47,9 +47,8 @@ from gridsage.errors import InputError, RequestTooLargeError
 
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import cite, figure, thermal_limit, voltage_band, with_note
-from gridsage.tools.base import ToolResult, tool
+from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.telemetry.ingest import COLUMNS, IngestCounts, TelemetryReading, read_telemetry
-from gridsage.tools.grid import MaxLoadingPercent, VmMaxPu, VmMinPu
 
 #: inline readings accepted per call
 MAX_RECORDS = 100_000

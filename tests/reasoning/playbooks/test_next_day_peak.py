@@ -25,6 +25,7 @@ def test_the_forecast_is_evidence_and_sets_the_study_grid(heatwave):
     p50 = max(p["quantiles_mw"]["p50"] for p in forecast["points"])
     p90 = max(p["quantiles_mw"]["p90"] for p in forecast["points"])
     assert forecast["method"] == "gbm" and forecast["weather"].startswith("supplied temperature")
+    assert (a.kind, a.playbook) == ("grid", "next_day_peak")
     assert 7000 < p50 < p90 < 11000  # the real peak on 2014-01-14 was 9,107 MW
     # the study grid is the base case with every load scaled to the P90 peak, re-solved independently
     base = workspace.copy_net(scenario.name)

@@ -34,6 +34,7 @@ def sag():
 def test_the_sag_is_a_cited_limit_breach_and_the_oscillation_a_grid_event(sag):
     a = sag
     assert a.verdict == "violations" and a.grid_id is None and a.telemetry_events
+    assert (a.kind, a.playbook) == ("telemetry", "telemetry_triage")
     breach = a.findings[0]
     assert breach.severity == "high" and breach.title.startswith("feeder-F12 voltage below its band")
     assert 0.85 < breach.value < 0.87 and breach.limit == 0.917 and breach.unit == "pu"  # a 12 % sag from ~0.98 pu

@@ -11,6 +11,7 @@ import pytest
 from pandapower.topology import create_nxgraph
 
 from gridsage.errors import ScenarioError, UnknownElementError
+from gridsage.reasoning.playbooks import assess
 from gridsage.reasoning.playbooks.transformer_overheating import assess_overheating, load_cycle
 from gridsage.reasoning.render import render
 from gridsage.reasoning.scenario import TransformerStudy, load_scenario, parse_scenario
@@ -23,7 +24,7 @@ SCENARIO = "cigre_mv_trafo_overheating"
 def hot():
     scenario, folder = load_scenario(SCENARIO)
     workspace = Workspace()
-    return workspace, assess_overheating(scenario, folder, workspace=workspace, graph=False)
+    return workspace, assess(scenario, folder, workspace=workspace, graph=False)
 
 
 def _thermal(a, evidence_id: str) -> dict:
@@ -34,6 +35,7 @@ def _thermal(a, evidence_id: str) -> dict:
 
 def test_the_situation_gives_the_days_to_the_hot_spot_limit_from_the_thermal_evidence(hot):
     _, a = hot
+    assert (a.kind, a.playbook) == ("grid", "transformer_overheating")
     limit = a.findings[0]
     projection = _thermal(a, limit.evidence_ids[-1])
     days = projection["time_to_limit_h"] / 24
