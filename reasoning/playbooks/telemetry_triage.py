@@ -1,6 +1,6 @@
 """The "telemetry triage" playbook: which measured anomalies are grid events, and which are sensor faults.
 
-Given a scenario with a ``telemetry:`` block, :func:`assess_telemetry`
+Given a scenario with a ``telemetry:`` block, :meth:`TelemetryTriage.assess`
 
 1. reads the readings, or generates them from a telemetry simulator scenario with its seed
    (:func:`~gridsage.reasoning.study.telemetry_readings`), and ingests them (rejected rows are counted and named);
@@ -189,99 +189,10 @@ def _plan_text(events: list[ObservedEvent], monitor: GridMonitorResult) -> str:
     return f"{text[0].upper()}{text[1:]}." if steps else "No action needed: no limit broken and no anomaly found."
 
 
-def assess_telemetry(scenario: Scenario, base_dir: Path | None = None, workspace: Workspace | None = None,
-                     progress: Progress | None = None) -> Assessment:
-    """Run the telemetry triage playbook on a scenario with a ``telemetry:`` block.
-
-    Parameters
-    ----------
-    scenario : Scenario
-        With ``telemetry`` set.
-    base_dir : pathlib.Path, optional
-        Folder relative readings or simulation paths are resolved against.
-    workspace : Workspace, optional
-        Default a fresh one.
-    progress : callable, optional
-        Called with a short message at each step.
-
-    Returns
-    -------
-    Assessment
-        ``telemetry_events`` holds every anomaly with its origin; findings hold the limit breaches (cited) and the
-        events; ``grid_id`` is None.
-
-    Raises
-    ------
-    ScenarioError
-        If the readings or the simulation cannot be read (the field is ``scenario.telemetry.<name>``).
-    """
-    say = progress or (lambda message: None)
-    workspace = workspace or Workspace()
-    spec = scenario.telemetry
-    with use_workspace(workspace):
-        try:
-            say("read telemetry")
-            path = str(telemetry_readings(scenario, base_dir))
-            ingested = ingest_telemetry(path, max_rejected=20)
-            say("limit checks")
-            monitor = monitor_telemetry(path=path, nominal_frequency_hz=spec.nominal_frequency_hz,
-                                        nominal_voltage_v=spec.nominal_voltage_v,
-                                        nominal_voltage_by_device=spec.nominal_voltage_by_device or None,
-                                        vm_min_pu=scenario.limits.vm_min_pu, vm_max_pu=scenario.limits.vm_max_pu,
-                                        max_loading_percent=scenario.limits.max_loading_percent,
-                                        min_power_factor=spec.min_power_factor,
-                                        max_current_unbalance_percent=spec.max_current_unbalance_percent,
-                                        max_findings=10_000)
-            say("anomaly scoring")
-            scored: AnomalyReport = score_telemetry(path, max_anomalies=500)
-        except InputError as exc:
-            field = exc.field if (exc.field or "").startswith("telemetry.") else \
-                f"telemetry.{'simulation' if spec.simulation else 'readings'}"
-            raise ScenarioError(exc.message, field=f"scenario.{field}", fix=exc.fix) from None
-    say("attribute anomalies")
-    attributed = attribute(scored.anomalies, monitor.findings)
-    events = [ObservedEvent(device_id=x.anomaly.device_id, sensor_type=", ".join(x.anomaly.sensors), type=x.anomaly.type,
-                            origin=x.origin, start_utc=x.anomaly.start, end_utc=x.anomaly.end, reason=x.reason,
-                            evidence_ids=[scored.evidence_id] + ([monitor.evidence_id] if x.breach else []))
-              for x in attributed]
-    findings = _breach_findings(monitor)
-    findings += [_event_finding(e, x) for e, x in zip(events, attributed)][:MAX_EVENT_FINDINGS]
-    c = ingested.counts
-    findings.append(Finding(severity="info" if not c.rejected else "medium", evidence_ids=[ingested.evidence_id],
-                            title=f"Telemetry read: {c.accepted} of {c.rows_read} rows kept in {c.streams} stream(s); "
-                                  f"{c.rejected} rejected" + (f" ({ingested.summary})" if c.rejected else "")))
-    findings.sort(key=lambda f: _SEVERITY.index(f.severity))
-    verdict = _verdict(monitor, events)
-    by_origin = {o: sum(e.origin == o for e in events) for o in ("grid", "sensor", "unconfirmed")}
-    situation = (f"{scenario.title or scenario.name}: {c.accepted} readings from {c.streams} stream(s), "
-                 f"{scored.start:%Y-%m-%d %H:%M} to {scored.end:%H:%M} UTC [{ingested.evidence_id}]. "
-                 f"{monitor.findings_total} limit breach run(s) [{monitor.evidence_id}]; {len(events)} anomaly event(s) "
-                 f"[{scored.evidence_id}]: {by_origin['grid']} grid event(s), {by_origin['sensor']} sensor fault(s), "
-                 f"{by_origin['unconfirmed']} unconfirmed.") if scored.start else \
-        f"{scenario.title or scenario.name}: no readings were kept [{ingested.evidence_id}]."
-    citations = {x.short(): x for f in findings for x in f.citations}
-    return Assessment(
-        kind=TelemetryTriage.kind, playbook=TelemetryTriage.name,
-        scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=None, source=path,
-        verdict=verdict, situation=situation, events=[], findings=findings, contingency_risks=[],
-        contingency_summary="N-1 is not part of the telemetry triage (it studies measurements, not a grid model).",
-        action_plan=[], plan_outcome=_plan_text(events, monitor), final_grid_id=None, telemetry_events=events,
-        assumptions=[f"Anomalies within {CORROBORATION_S:g} s of a limit breach or of another sensor's anomaly are "
-                     "one event, confirmed as a grid event; a dropout, flatline or stale stream is a telemetry fault.",
-                     "A single sensor's anomaly with no limit broken is left unconfirmed: the sensor may be at fault.",
-                     *monitor.notices,
-                     "Advice only: no switching is proposed, since measured events are not a grid model to validate on."],
-        confidence="high" if not c.rejected else "medium",
-        confidence_reason="every reading was accepted and every check ran" if not c.rejected else
-        f"{c.rejected} row(s) were rejected at ingestion",
-        citations=list(citations.values()), evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
-        generated_utc=datetime.now(timezone.utc))
-
-
 class TelemetryTriage(Playbook):
     """Measured readings checked against cited limits and scored for anomalies, each attributed to grid or sensor.
 
-    Handles scenarios with a ``telemetry:`` block (see :func:`assess_telemetry`).
+    Handles scenarios with a ``telemetry:`` block.
     """
 
     name = "telemetry_triage"
@@ -293,5 +204,90 @@ class TelemetryTriage(Playbook):
 
     def assess(self, scenario: Scenario, base_dir: Path | None = None, *, top: int = 10, workspace: Workspace | None = None,
                progress: Progress | None = None, graph: bool = True) -> Assessment:
-        """See :func:`assess_telemetry` (``top`` and ``graph`` are unused: no grid model is studied)."""
-        return assess_telemetry(scenario, base_dir, workspace=workspace, progress=progress)
+        """Run the telemetry triage playbook on a scenario with a ``telemetry:`` block.
+
+        Parameters
+        ----------
+        scenario : Scenario
+            With ``telemetry`` set.
+        base_dir : pathlib.Path, optional
+            Folder relative readings or simulation paths are resolved against.
+        workspace : Workspace, optional
+            Default a fresh one.
+        progress : callable, optional
+            Called with a short message at each step (:attr:`steps`).
+        top, graph
+            Unused: no grid model is studied.
+
+        Returns
+        -------
+        Assessment
+            ``telemetry_events`` holds every anomaly with its origin; findings hold the limit breaches (cited) and the
+            events; ``grid_id`` is None.
+
+        Raises
+        ------
+        ScenarioError
+            If the readings or the simulation cannot be read (the field is ``scenario.telemetry.<name>``).
+        """
+        say = progress or (lambda message: None)
+        workspace = workspace or Workspace()
+        spec = scenario.telemetry
+        with use_workspace(workspace):
+            try:
+                say("read telemetry")
+                path = str(telemetry_readings(scenario, base_dir))
+                ingested = ingest_telemetry(path, max_rejected=20)
+                say("limit checks")
+                monitor = monitor_telemetry(path=path, nominal_frequency_hz=spec.nominal_frequency_hz,
+                                            nominal_voltage_v=spec.nominal_voltage_v,
+                                            nominal_voltage_by_device=spec.nominal_voltage_by_device or None,
+                                            vm_min_pu=scenario.limits.vm_min_pu, vm_max_pu=scenario.limits.vm_max_pu,
+                                            max_loading_percent=scenario.limits.max_loading_percent,
+                                            min_power_factor=spec.min_power_factor,
+                                            max_current_unbalance_percent=spec.max_current_unbalance_percent,
+                                            max_findings=10_000)
+                say("anomaly scoring")
+                scored: AnomalyReport = score_telemetry(path, max_anomalies=500)
+            except InputError as exc:
+                field = exc.field if (exc.field or "").startswith("telemetry.") else \
+                    f"telemetry.{'simulation' if spec.simulation else 'readings'}"
+                raise ScenarioError(exc.message, field=f"scenario.{field}", fix=exc.fix) from None
+        say("attribute anomalies")
+        attributed = attribute(scored.anomalies, monitor.findings)
+        events = [ObservedEvent(device_id=x.anomaly.device_id, sensor_type=", ".join(x.anomaly.sensors), type=x.anomaly.type,
+                                origin=x.origin, start_utc=x.anomaly.start, end_utc=x.anomaly.end, reason=x.reason,
+                                evidence_ids=[scored.evidence_id] + ([monitor.evidence_id] if x.breach else []))
+                  for x in attributed]
+        findings = _breach_findings(monitor)
+        findings += [_event_finding(e, x) for e, x in zip(events, attributed)][:MAX_EVENT_FINDINGS]
+        c = ingested.counts
+        findings.append(Finding(severity="info" if not c.rejected else "medium", evidence_ids=[ingested.evidence_id],
+                                title=f"Telemetry read: {c.accepted} of {c.rows_read} rows kept in {c.streams} stream(s); "
+                                      f"{c.rejected} rejected" + (f" ({ingested.summary})" if c.rejected else "")))
+        findings.sort(key=lambda f: _SEVERITY.index(f.severity))
+        verdict = _verdict(monitor, events)
+        by_origin = {o: sum(e.origin == o for e in events) for o in ("grid", "sensor", "unconfirmed")}
+        situation = (f"{scenario.title or scenario.name}: {c.accepted} readings from {c.streams} stream(s), "
+                     f"{scored.start:%Y-%m-%d %H:%M} to {scored.end:%H:%M} UTC [{ingested.evidence_id}]. "
+                     f"{monitor.findings_total} limit breach run(s) [{monitor.evidence_id}]; {len(events)} anomaly event(s) "
+                     f"[{scored.evidence_id}]: {by_origin['grid']} grid event(s), {by_origin['sensor']} sensor fault(s), "
+                     f"{by_origin['unconfirmed']} unconfirmed.") if scored.start else \
+            f"{scenario.title or scenario.name}: no readings were kept [{ingested.evidence_id}]."
+        citations = {x.short(): x for f in findings for x in f.citations}
+        return Assessment(
+            kind=self.kind, playbook=self.name,
+            scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=None, source=path,
+            verdict=verdict, situation=situation, events=[], findings=findings, contingency_risks=[],
+            contingency_summary="N-1 is not part of the telemetry triage (it studies measurements, not a grid model).",
+            action_plan=[], plan_outcome=_plan_text(events, monitor), final_grid_id=None, telemetry_events=events,
+            assumptions=[f"Anomalies within {CORROBORATION_S:g} s of a limit breach or of another sensor's anomaly are "
+                         "one event, confirmed as a grid event; a dropout, flatline or stale stream is a telemetry fault.",
+                         "A single sensor's anomaly with no limit broken is left unconfirmed: the sensor may be at fault.",
+                         *monitor.notices,
+                         "Advice only: no switching is proposed, since measured events are not a grid model to validate on."],
+            confidence="high" if not c.rejected else "medium",
+            confidence_reason="every reading was accepted and every check ran" if not c.rejected else
+            f"{c.rejected} row(s) were rejected at ingestion",
+            citations=list(citations.values()), evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
+            generated_utc=datetime.now(timezone.utc))

@@ -1,6 +1,6 @@
 """The "transformer overheating" playbook: when a transformer passes its hot-spot limit, and which load transfer helps.
 
-Given a scenario with a ``transformer:`` block, :func:`assess_overheating`
+Given a scenario with a ``transformer:`` block, :meth:`TransformerOverheating.assess`
 
 1. solves the study grid (the scenario's scaling and events) and reads the transformer's loading
    K = ``loading_percent`` / 100 [pu of rated] from the AC power flow;
@@ -298,7 +298,8 @@ def _no_solution(scenario: Scenario, post: DerivedGridResult, pf: PowerFlowResul
     """The assessment when the study grid's power flow has no solution: no loading, so no thermal study."""
     citation = cite(INSTABILITY_ENTRY, "A power flow without a solution signals voltage instability or loss of loadability.")
     return Assessment(
-        kind=TransformerOverheating.kind, playbook=TransformerOverheating.name, scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post.grid_id,
+        kind=TransformerOverheating.kind, playbook=TransformerOverheating.name, scenario=scenario.name,
+        title=scenario.title, question=scenario.question, grid_id=post.grid_id,
         source=scenario.grid.source, verdict="no_solution", events=post.changes, contingency_risks=[], action_plan=[],
         situation=f"{scenario.title or scenario.name}: the study grid's AC power flow has no solution after "
                   f"{len(pf.attempts)} attempts [{pf.evidence_id}], so the transformer's loading is unknown.",
@@ -311,223 +312,10 @@ def _no_solution(scenario: Scenario, post: DerivedGridResult, pf: PowerFlowResul
         evidence={r.evidence_id: r for r in workspace.ledger.since(None)}, generated_utc=datetime.now(timezone.utc))
 
 
-def assess_overheating(scenario: Scenario, base_dir: Path | None = None, workspace: Workspace | None = None,
-                       graph: bool = True, progress: Progress | None = None) -> Assessment:
-    """Run the transformer-overheating playbook on a scenario with a ``transformer:`` block.
-
-    Parameters
-    ----------
-    scenario : Scenario
-        Its ``transformer`` block names the transformer and the thermal study.
-    base_dir : pathlib.Path, optional
-        Folder relative grid and CSV paths are resolved against.
-    workspace : Workspace, optional
-        Default a fresh one (so the evidence is this run's only).
-    graph : bool, default True
-        Read what the transformer feeds from the topology graph; when the graph is off or unavailable,
-        the pandapower switch and line tables give it and the assessment says so.
-    progress : callable, optional
-        Called with a short message at each step.
-
-    Returns
-    -------
-    Assessment
-        Situation with the time to limit [days], findings (limit, ageing, study power flow, feeder
-        topology), the validated transfer as a one-step action plan, assumptions and evidence.
-
-    Raises
-    ------
-    ScenarioError
-        If the scenario has no ``transformer`` block, names a missing or out-of-service transformer, or a
-        grid, event or CSV that cannot be used (field ``scenario.<path>``).
-
-    References
-    ----------
-    .. [1] IEEE C57.91-2011, Clauses 5 and 7, suggested limits by loading type.
-    .. [2] Corpus entry ``practice-feeder-load-transfer``.
-    """
-    spec = scenario.transformer
-    if spec is None:
-        raise ScenarioError("the scenario has no transformer block", field="scenario.transformer",
-                            fix="add 'transformer: {trafo: <index>}' to study a transformer's overheating.")
-    say = progress or (lambda message: None)
-    workspace = workspace or Workspace()
-    limits = scenario.limits.model_dump()
-    with use_workspace(workspace):
-        try:
-            say("load grid")
-            loaded = load_scenario_grid(scenario, base_dir)
-            say("apply events")
-            post, _ = apply_scenario(scenario, loaded.grid_id, base_dir)
-        except InputError as exc:
-            field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
-            raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
-        net = workspace.get(post.grid_id).net
-        hot = spec.trafo
-        if hot not in net.trafo.index or not bool(net.trafo.at[hot, "in_service"]):
-            raise ScenarioError(f"trafo {hot} is not an in-service transformer of this grid ({len(net.trafo)} trafos)",
-                                field="scenario.transformer.trafo", fix="use an in-service trafo index (see grid_summary).")
-        cycle = load_cycle(spec, base_dir)
-        if not isinstance(spec.ambient_c, float) and len(spec.ambient_c) != cycle.size:
-            raise ScenarioError(f"ambient_c has {len(spec.ambient_c)} values for a {cycle.size}-interval load cycle",
-                                field="scenario.transformer.ambient_c", fix="give one value, or one per cycle interval.")
-        if math.ceil(spec.horizon_days * 1440 / spec.interval_min) > MAX_INTERVALS:
-            raise ScenarioError(f"the horizon holds more than {MAX_INTERVALS} intervals", field="scenario.transformer.horizon_days",
-                                fix="shorten horizon_days or lengthen interval_min.")
-        say("post-event power flow")
-        pf = run_power_flow(post.grid_id, **limits, max_rows=EVIDENCE_ROWS)
-        if pf.status != "converged":
-            return _no_solution(scenario, post, pf, workspace)
-        sn = {t: float(net.trafo.at[t, "sn_mva"]) for t in net.trafo.index}
-        k = _value(pf, "trafo", hot) / 100
-        say("thermal projection")
-        today = _thermal(spec, cycle, k, sn[hot])
-        horizon = _thermal(spec, cycle, k, sn[hot], spec.horizon_days)
-
-        say("topology context")
-        g, areas = _topology(net)
-        graph_ids, graph_note, fed_mw = [], None, None
-        if graph:
-            from gridsage.tools.grid import graph_downstream
-
-            try:
-                down = {t: graph_downstream(post.grid_id, "trafo", t, max_results=10_000) for t in areas}
-                areas = {t: set(d.buses) for t, d in down.items()}
-                graph_ids, fed_mw = [d.evidence_id for d in down.values()], down[hot].load_lost_mw
-            except GraphUnavailableError as exc:
-                graph_note = f"Topology graph unavailable ({exc.message})"
-        else:
-            graph_note = "Topology graph not used"
-        ties, loops = _ties(net, areas, hot)
-
-        say("remedial actions")
-        needed = horizon.time_to_limit_h is not None or (("trafo", hot, "thermal") in _keys(pf))
-        lv_bus = int(net.trafo.at[hot, "lv_bus"])
-        studied = _study_transfers(post.grid_id, g, ties, lv_bus, hot, pf, limits) if needed else []
-        valid = [s for s in studied if s.valid]
-        best = min(valid, key=lambda s: max(_value(s.pf, "trafo", t) for t in (hot, s.tie.trafo)), default=None)
-        if best:
-            say("verify plan")
-            parallel = apply_actions(post.grid_id, [LoadTransfer(close_switch=best.tie.switch)],
-                                     new_grid_id=f"{post.grid_id}:parallel-{_switch_name(net, best.tie.switch)}")
-            parallel_pf = run_power_flow(parallel.grid_id, **limits, max_rows=EVIDENCE_ROWS)
-            hot_after = _thermal(spec, cycle, _value(best.pf, "trafo", hot) / 100, sn[hot], spec.horizon_days)
-            other_after = _thermal(spec, cycle, _value(best.pf, "trafo", best.tie.trafo) / 100, sn[best.tie.trafo],
-                                   spec.horizon_days)
-
-    name = _trafo_name(net, hot)
-    days, g_pct = spec.horizon_days, spec.load_growth_pct_per_day
-    hot_limit = horizon.limits[0]
-    limit_cites = _citations(horizon, EQUATIONS, LOADING_LIMITS)
-    transfer_cite = cite(TRANSFER_ENTRY, "Load moves between feeders by shifting the normally-open point; the closed "
-                                         "loop and the receiving feeder are checked by power flow first.")
-    situation = (f"{scenario.title or scenario.name}: {'; '.join(post.changes) or 'no events'}. {name} "
-                 f"{_limit_text(horizon, spec)} [{horizon.evidence_id}] {'because of' if needed else 'at'} its "
-                 f"{k * 100:.1f} % loading ({_branch(pf, 'trafo', hot).p_from_mw:.1f} MW, {sn[hot]:g} MVA rating) at "
-                 f"the study peak [{pf.evidence_id}] and {g_pct:g} %/day load growth ({hot_limit.citation.brief()}); "
-                 f"today's peak hot spot is {today.peak_hot_spot_c:.1f} °C [{today.evidence_id}].")
-    findings = [
-        Finding(severity="info" if horizon.time_to_limit_h is None else "critical" if horizon.time_to_limit_h <= 24 else "high",
-                title=f"{name} {_limit_text(horizon, spec)} at {g_pct:g} %/day load growth; today's peak hot spot "
-                      f"{today.peak_hot_spot_c:.1f} °C, top oil {today.peak_top_oil_c:.1f} °C",
-                elements=[ElementRef(element="trafo", index=hot, name=_branch(pf, "trafo", hot).name)],
-                value=today.peak_hot_spot_c, limit=hot_limit.upper, unit="°C",
-                evidence_ids=[pf.evidence_id, today.evidence_id, horizon.evidence_id], citations=limit_cites),
-        Finding(severity="medium" if horizon.feqa > 1 else "low",
-                title=f"Insulation ageing of {name}: F_EQA {today.feqa:.2f} over today's cycle (F_AA up to "
-                      f"{today.faa_max:.2f}, {today.hours_faa_above_1:g} h above 1); {horizon.feqa:.2f} over the "
-                      f"{days:g}-day projection, {horizon.loss_of_life_percent:.3f} % loss of life",
-                elements=[ElementRef(element="trafo", index=hot, name=_branch(pf, "trafo", hot).name)],
-                evidence_ids=[today.evidence_id, horizon.evidence_id], citations=_citations(today, AGEING, LIFE)),
-        Finding(severity="medium" if pf.violations else "info", evidence_ids=[pf.evidence_id],
-                title=f"Study power flow: {name} at {k * 100:.1f} % of rating; {len(pf.violations)} violation(s), "
-                      f"max loading {pf.max_loading_percent} %, voltages {pf.vm_min_pu}-{pf.vm_max_pu} pu",
-                citations=[lim.citation for lim in pf.limits]),
-    ]
-    reach = "; ".join(f"tie {_switch_name(net, t.switch)} (bus {t.near_bus}) reaches {_trafo_name(net, t.trafo)}'s feeder"
-                      for t in ties) or "no open tie reaches another transformer's feeder"
-    fed = f" and {fed_mw:.1f} MW of load" if fed_mw is not None else ""
-    findings.append(Finding(
-        severity="info", title=f"{name} alone feeds {len(areas[hot])} bus(es){fed}; {reach}",
-        evidence_ids=graph_ids or [pf.evidence_id], citations=[transfer_cite],
-        context=f"buses {_bus_list(areas[hot])}" + (f"; {', '.join(_switch_name(net, s) for s in loops)} close loops "
-                                                    f"within the feeder" if loops else "")
-                + ("; from graph_downstream" if graph_ids else f"; from the pandapower switch and line tables ({graph_note})")))
-
-    steps, final_id = [], post.grid_id
-    if best:
-        other = _trafo_name(net, best.tie.trafo)
-        mw = _branch(pf, "trafo", hot).p_from_mw - _branch(best.pf, "trafo", hot).p_from_mw
-        sw, line = _switch_name(net, best.tie.switch), element_name(net, "line", best.line)
-        make_first = parallel_pf.status == "converged" and not _keys(parallel_pf) - _keys(pf)
-        order = (f"Close tie switch {sw}, then open {line} (make-before-break)" if make_first else
-                 f"Open {line}, then close tie switch {sw} (break-before-make: the parallel adds violations)")
-        clears = not best.pf.violations and hot_after.time_to_limit_h is None and other_after.time_to_limit_h is None
-        steps.append(ActionStep(
-            order=1, action={"type": "load_transfer", "close_switch": best.tie.switch, "open_line": best.line},
-            description=f"{order}: moves {mw:.1f} MW (buses {_bus_list(best.moved)}) from {name} to {other}",
-            outcome="clears_all" if clears else "partial", effects=_effects(pf, best.pf, [hot, best.tie.trafo]),
-            new_violation_count=0, remaining_violation_count=len(best.pf.violations),
-            rationale=f"Of {len(studied)} radial transfers studied ({_rejections(studied, pf, hot)}) it leaves the "
-                      f"higher transformer loading lowest: {name} "
-                      f"{_value(best.pf, 'trafo', hot):.1f} %, {other} {_value(best.pf, 'trafo', best.tie.trafo):.1f} %; "
-                      f"the parallel ({sw} closed, {line} in) " + (f"peaks at {parallel_pf.max_loading_percent} % loading."
-                      if parallel_pf.status == "converged" else "has no power-flow solution."),
-            evidence_ids=[best.applied.evidence_id, best.pf.evidence_id, parallel.evidence_id, parallel_pf.evidence_id,
-                          hot_after.evidence_id, other_after.evidence_id],
-            citations=[transfer_cite] + _citations(horizon, LOADING_LIMITS),
-            context=f"new open point {line}; {other} then feeds buses {_bus_list(best.moved)} through {sw}"))
-        final_id = best.applied.grid_id
-        situation += (f" Transfer {mw:.1f} MW to {other}'s feeder by closing tie switch {sw} and opening {line} "
-                      f"[{best.applied.evidence_id}, {best.pf.evidence_id}]: {name} then runs at "
-                      f"{_value(best.pf, 'trafo', hot):.1f} % and {_limit_text(hot_after, spec)} [{hot_after.evidence_id}].")
-        plan_outcome = (f"After the transfer: {name} at {_value(best.pf, 'trafo', hot):.1f} % ({_limit_text(hot_after, spec)}), "
-                        f"{other} at {_value(best.pf, 'trafo', best.tie.trafo):.1f} % ({_limit_text(other_after, spec)}) "
-                        f"[{hot_after.evidence_id}, {other_after.evidence_id}]; {len(best.pf.violations)} violation(s), "
-                        f"voltages {best.pf.vm_min_pu}-{best.pf.vm_max_pu} pu [{best.pf.evidence_id}].")
-    elif not needed:
-        plan_outcome = f"No action needed: {name} {_limit_text(horizon, spec)} [{horizon.evidence_id}]."
-    else:
-        why = f"all {len(studied)} studied fail validation" if studied else "no open tie reaches another transformer's feeder"
-        situation += f" No validated load transfer relieves it ({why})."
-        plan_outcome = f"No validated tie-switch transfer ({why}); reduce the load or plan a transformer upgrade."
-
-    rated = horizon.rating
-    shape = (f"the {spec.load_profile_csv} series normalised to its maximum" if spec.load_profile_csv else
-             f"the default cosine day (trough {CYCLE_TROUGH_PU:g} pu at 06:00, peak at {CYCLE_PEAK_H:g}:00)")
-    ambient = f"{spec.ambient_c:g}" if isinstance(spec.ambient_c, float) else \
-        f"{min(spec.ambient_c):g}-{max(spec.ambient_c):g} over the cycle"
-    defaults = spec.load_profile_csv is None or spec.rated_top_oil_rise_k is None or spec.rated_hot_spot_rise_k is None
-    assumptions = list(workspace.get(post.grid_id).notes) + [
-        f"Load cycle: {shape}, every {spec.interval_min:g} min, scaled so that its peak is the power-flow loading "
-        f"K = {k:.3f} pu [{pf.evidence_id}]; ambient {ambient} °C.",
-        f"Load grows {g_pct:g} %/day, compounded; after a transfer both transformers are projected with it.",
-        f"Thermal constants ({rated.cooling}): top-oil rise {rated.rated_top_oil_rise_k:g} K, hot-spot rise "
-        f"{rated.rated_hot_spot_rise_k:g} K, loss ratio {rated.loss_ratio:g}, τ_TO {rated.tau_top_oil_min:g} min, "
-        f"τ_W {rated.tau_winding_min:g} min, n {horizon.n_exponent:g}, m {horizon.m_exponent:g} [{horizon.evidence_id}]"
-        + ("; typical values where no heat-run data was given." if defaults else "."),
-        "Opening a line stands for opening its sectionalising switch or breaker; each transfer keeps the network radial.",
-        "Actions are proposals for an operator; GridSage changes nothing in a real system.",
-    ] + ([f"{graph_note}; the feeder topology comes from the pandapower switch and line tables."] if graph_note else [])
-    findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
-    citations = {c.short(): c for group in [f.citations for f in findings] + [s.citations for s in steps] for c in group}
-    return Assessment(
-        kind=TransformerOverheating.kind, playbook=TransformerOverheating.name, scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post.grid_id,
-        source=scenario.grid.source, situation=situation, events=post.changes,
-        verdict="violations" if pf.violations else "at_risk" if horizon.time_to_limit_h is not None else "secure", findings=findings, contingency_risks=[],
-        contingency_summary="N-1 is not part of the overheating playbook (run the scenario without its transformer block).",
-        action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id, assumptions=assumptions,
-        confidence="medium" if defaults else "high",
-        confidence_reason="the load cycle or thermal constants are assumed (typical values)" if defaults else
-        "measured load cycle and heat-run rises, converged AC power flows",
-        citations=list(citations.values()), evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
-        generated_utc=datetime.now(timezone.utc))
-
-
 class TransformerOverheating(Playbook):
     """Time to one transformer's hot-spot limit (IEEE C57.91 cl. 7) and a validated radial load transfer.
 
-    Handles scenarios with a ``transformer:`` block (see :func:`assess_overheating`).
+    Handles scenarios with a ``transformer:`` block.
     """
 
     name = "transformer_overheating"
@@ -540,5 +328,215 @@ class TransformerOverheating(Playbook):
 
     def assess(self, scenario: Scenario, base_dir: Path | None = None, *, top: int = 10, workspace: Workspace | None = None,
                progress: Progress | None = None, graph: bool = True) -> Assessment:
-        """See :func:`assess_overheating` (``top`` is unused: N-1 is not part of this playbook)."""
-        return assess_overheating(scenario, base_dir, workspace=workspace, graph=graph, progress=progress)
+        """Run the transformer-overheating playbook on a scenario with a ``transformer:`` block.
+
+        Parameters
+        ----------
+        scenario : Scenario
+            Its ``transformer`` block names the transformer and the thermal study.
+        base_dir : pathlib.Path, optional
+            Folder relative grid and CSV paths are resolved against.
+        workspace : Workspace, optional
+            Default a fresh one (so the evidence is this run's only).
+        graph : bool, default True
+            Read what the transformer feeds from the topology graph; when the graph is off or unavailable,
+            the pandapower switch and line tables give it and the assessment says so.
+        progress : callable, optional
+            Called with a short message at each step (:attr:`steps`).
+        top
+            Unused: N-1 is not part of this playbook.
+
+        Returns
+        -------
+        Assessment
+            Situation with the time to limit [days], findings (limit, ageing, study power flow, feeder
+            topology), the validated transfer as a one-step action plan, assumptions and evidence.
+
+        Raises
+        ------
+        ScenarioError
+            If the scenario has no ``transformer`` block, names a missing or out-of-service transformer, or a
+            grid, event or CSV that cannot be used (field ``scenario.<path>``).
+
+        References
+        ----------
+        .. [1] IEEE C57.91-2011, Clauses 5 and 7, suggested limits by loading type.
+        .. [2] Corpus entry ``practice-feeder-load-transfer``.
+        """
+        spec = scenario.transformer
+        if spec is None:
+            raise ScenarioError("the scenario has no transformer block", field="scenario.transformer",
+                                fix="add 'transformer: {trafo: <index>}' to study a transformer's overheating.")
+        say = progress or (lambda message: None)
+        workspace = workspace or Workspace()
+        limits = scenario.limits.model_dump()
+        with use_workspace(workspace):
+            try:
+                say("load grid")
+                loaded = load_scenario_grid(scenario, base_dir)
+                say("apply events")
+                post, _ = apply_scenario(scenario, loaded.grid_id, base_dir)
+            except InputError as exc:
+                field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
+                raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
+            net = workspace.get(post.grid_id).net
+            hot = spec.trafo
+            if hot not in net.trafo.index or not bool(net.trafo.at[hot, "in_service"]):
+                raise ScenarioError(f"trafo {hot} is not an in-service transformer of this grid ({len(net.trafo)} trafos)",
+                                    field="scenario.transformer.trafo", fix="use an in-service trafo index (see grid_summary).")
+            cycle = load_cycle(spec, base_dir)
+            if not isinstance(spec.ambient_c, float) and len(spec.ambient_c) != cycle.size:
+                raise ScenarioError(f"ambient_c has {len(spec.ambient_c)} values for a {cycle.size}-interval load cycle",
+                                    field="scenario.transformer.ambient_c", fix="give one value, or one per cycle interval.")
+            if math.ceil(spec.horizon_days * 1440 / spec.interval_min) > MAX_INTERVALS:
+                raise ScenarioError(f"the horizon holds more than {MAX_INTERVALS} intervals", field="scenario.transformer.horizon_days",
+                                    fix="shorten horizon_days or lengthen interval_min.")
+            say("post-event power flow")
+            pf = run_power_flow(post.grid_id, **limits, max_rows=EVIDENCE_ROWS)
+            if pf.status != "converged":
+                return _no_solution(scenario, post, pf, workspace)
+            sn = {t: float(net.trafo.at[t, "sn_mva"]) for t in net.trafo.index}
+            k = _value(pf, "trafo", hot) / 100
+            say("thermal projection")
+            today = _thermal(spec, cycle, k, sn[hot])
+            horizon = _thermal(spec, cycle, k, sn[hot], spec.horizon_days)
+
+            say("topology context")
+            g, areas = _topology(net)
+            graph_ids, graph_note, fed_mw = [], None, None
+            if graph:
+                from gridsage.tools.grid import graph_downstream
+
+                try:
+                    down = {t: graph_downstream(post.grid_id, "trafo", t, max_results=10_000) for t in areas}
+                    areas = {t: set(d.buses) for t, d in down.items()}
+                    graph_ids, fed_mw = [d.evidence_id for d in down.values()], down[hot].load_lost_mw
+                except GraphUnavailableError as exc:
+                    graph_note = f"Topology graph unavailable ({exc.message})"
+            else:
+                graph_note = "Topology graph not used"
+            ties, loops = _ties(net, areas, hot)
+
+            say("remedial actions")
+            needed = horizon.time_to_limit_h is not None or (("trafo", hot, "thermal") in _keys(pf))
+            lv_bus = int(net.trafo.at[hot, "lv_bus"])
+            studied = _study_transfers(post.grid_id, g, ties, lv_bus, hot, pf, limits) if needed else []
+            valid = [s for s in studied if s.valid]
+            best = min(valid, key=lambda s: max(_value(s.pf, "trafo", t) for t in (hot, s.tie.trafo)), default=None)
+            if best:
+                say("verify plan")
+                parallel = apply_actions(post.grid_id, [LoadTransfer(close_switch=best.tie.switch)],
+                                         new_grid_id=f"{post.grid_id}:parallel-{_switch_name(net, best.tie.switch)}")
+                parallel_pf = run_power_flow(parallel.grid_id, **limits, max_rows=EVIDENCE_ROWS)
+                hot_after = _thermal(spec, cycle, _value(best.pf, "trafo", hot) / 100, sn[hot], spec.horizon_days)
+                other_after = _thermal(spec, cycle, _value(best.pf, "trafo", best.tie.trafo) / 100, sn[best.tie.trafo],
+                                       spec.horizon_days)
+
+        name = _trafo_name(net, hot)
+        days, g_pct = spec.horizon_days, spec.load_growth_pct_per_day
+        hot_limit = horizon.limits[0]
+        limit_cites = _citations(horizon, EQUATIONS, LOADING_LIMITS)
+        transfer_cite = cite(TRANSFER_ENTRY, "Load moves between feeders by shifting the normally-open point; the closed "
+                                             "loop and the receiving feeder are checked by power flow first.")
+        situation = (f"{scenario.title or scenario.name}: {'; '.join(post.changes) or 'no events'}. {name} "
+                     f"{_limit_text(horizon, spec)} [{horizon.evidence_id}] {'because of' if needed else 'at'} its "
+                     f"{k * 100:.1f} % loading ({_branch(pf, 'trafo', hot).p_from_mw:.1f} MW, {sn[hot]:g} MVA rating) at "
+                     f"the study peak [{pf.evidence_id}] and {g_pct:g} %/day load growth ({hot_limit.citation.brief()}); "
+                     f"today's peak hot spot is {today.peak_hot_spot_c:.1f} °C [{today.evidence_id}].")
+        findings = [
+            Finding(severity="info" if horizon.time_to_limit_h is None else "critical" if horizon.time_to_limit_h <= 24 else "high",
+                    title=f"{name} {_limit_text(horizon, spec)} at {g_pct:g} %/day load growth; today's peak hot spot "
+                          f"{today.peak_hot_spot_c:.1f} °C, top oil {today.peak_top_oil_c:.1f} °C",
+                    elements=[ElementRef(element="trafo", index=hot, name=_branch(pf, "trafo", hot).name)],
+                    value=today.peak_hot_spot_c, limit=hot_limit.upper, unit="°C",
+                    evidence_ids=[pf.evidence_id, today.evidence_id, horizon.evidence_id], citations=limit_cites),
+            Finding(severity="medium" if horizon.feqa > 1 else "low",
+                    title=f"Insulation ageing of {name}: F_EQA {today.feqa:.2f} over today's cycle (F_AA up to "
+                          f"{today.faa_max:.2f}, {today.hours_faa_above_1:g} h above 1); {horizon.feqa:.2f} over the "
+                          f"{days:g}-day projection, {horizon.loss_of_life_percent:.3f} % loss of life",
+                    elements=[ElementRef(element="trafo", index=hot, name=_branch(pf, "trafo", hot).name)],
+                    evidence_ids=[today.evidence_id, horizon.evidence_id], citations=_citations(today, AGEING, LIFE)),
+            Finding(severity="medium" if pf.violations else "info", evidence_ids=[pf.evidence_id],
+                    title=f"Study power flow: {name} at {k * 100:.1f} % of rating; {len(pf.violations)} violation(s), "
+                          f"max loading {pf.max_loading_percent} %, voltages {pf.vm_min_pu}-{pf.vm_max_pu} pu",
+                    citations=[lim.citation for lim in pf.limits]),
+        ]
+        reach = "; ".join(f"tie {_switch_name(net, t.switch)} (bus {t.near_bus}) reaches {_trafo_name(net, t.trafo)}'s feeder"
+                          for t in ties) or "no open tie reaches another transformer's feeder"
+        fed = f" and {fed_mw:.1f} MW of load" if fed_mw is not None else ""
+        findings.append(Finding(
+            severity="info", title=f"{name} alone feeds {len(areas[hot])} bus(es){fed}; {reach}",
+            evidence_ids=graph_ids or [pf.evidence_id], citations=[transfer_cite],
+            context=f"buses {_bus_list(areas[hot])}" + (f"; {', '.join(_switch_name(net, s) for s in loops)} close loops "
+                                                        f"within the feeder" if loops else "")
+                    + ("; from graph_downstream" if graph_ids else f"; from the pandapower switch and line tables ({graph_note})")))
+
+        steps, final_id = [], post.grid_id
+        if best:
+            other = _trafo_name(net, best.tie.trafo)
+            mw = _branch(pf, "trafo", hot).p_from_mw - _branch(best.pf, "trafo", hot).p_from_mw
+            sw, line = _switch_name(net, best.tie.switch), element_name(net, "line", best.line)
+            make_first = parallel_pf.status == "converged" and not _keys(parallel_pf) - _keys(pf)
+            order = (f"Close tie switch {sw}, then open {line} (make-before-break)" if make_first else
+                     f"Open {line}, then close tie switch {sw} (break-before-make: the parallel adds violations)")
+            clears = not best.pf.violations and hot_after.time_to_limit_h is None and other_after.time_to_limit_h is None
+            steps.append(ActionStep(
+                order=1, action={"type": "load_transfer", "close_switch": best.tie.switch, "open_line": best.line},
+                description=f"{order}: moves {mw:.1f} MW (buses {_bus_list(best.moved)}) from {name} to {other}",
+                outcome="clears_all" if clears else "partial", effects=_effects(pf, best.pf, [hot, best.tie.trafo]),
+                new_violation_count=0, remaining_violation_count=len(best.pf.violations),
+                rationale=f"Of {len(studied)} radial transfers studied ({_rejections(studied, pf, hot)}) it leaves the "
+                          f"higher transformer loading lowest: {name} "
+                          f"{_value(best.pf, 'trafo', hot):.1f} %, {other} {_value(best.pf, 'trafo', best.tie.trafo):.1f} %; "
+                          f"the parallel ({sw} closed, {line} in) " + (f"peaks at {parallel_pf.max_loading_percent} % loading."
+                          if parallel_pf.status == "converged" else "has no power-flow solution."),
+                evidence_ids=[best.applied.evidence_id, best.pf.evidence_id, parallel.evidence_id, parallel_pf.evidence_id,
+                              hot_after.evidence_id, other_after.evidence_id],
+                citations=[transfer_cite] + _citations(horizon, LOADING_LIMITS),
+                context=f"new open point {line}; {other} then feeds buses {_bus_list(best.moved)} through {sw}"))
+            final_id = best.applied.grid_id
+            situation += (f" Transfer {mw:.1f} MW to {other}'s feeder by closing tie switch {sw} and opening {line} "
+                          f"[{best.applied.evidence_id}, {best.pf.evidence_id}]: {name} then runs at "
+                          f"{_value(best.pf, 'trafo', hot):.1f} % and {_limit_text(hot_after, spec)} [{hot_after.evidence_id}].")
+            plan_outcome = (f"After the transfer: {name} at {_value(best.pf, 'trafo', hot):.1f} % ({_limit_text(hot_after, spec)}), "
+                            f"{other} at {_value(best.pf, 'trafo', best.tie.trafo):.1f} % ({_limit_text(other_after, spec)}) "
+                            f"[{hot_after.evidence_id}, {other_after.evidence_id}]; {len(best.pf.violations)} violation(s), "
+                            f"voltages {best.pf.vm_min_pu}-{best.pf.vm_max_pu} pu [{best.pf.evidence_id}].")
+        elif not needed:
+            plan_outcome = f"No action needed: {name} {_limit_text(horizon, spec)} [{horizon.evidence_id}]."
+        else:
+            why = f"all {len(studied)} studied fail validation" if studied else "no open tie reaches another transformer's feeder"
+            situation += f" No validated load transfer relieves it ({why})."
+            plan_outcome = f"No validated tie-switch transfer ({why}); reduce the load or plan a transformer upgrade."
+
+        rated = horizon.rating
+        shape = (f"the {spec.load_profile_csv} series normalised to its maximum" if spec.load_profile_csv else
+                 f"the default cosine day (trough {CYCLE_TROUGH_PU:g} pu at 06:00, peak at {CYCLE_PEAK_H:g}:00)")
+        ambient = f"{spec.ambient_c:g}" if isinstance(spec.ambient_c, float) else \
+            f"{min(spec.ambient_c):g}-{max(spec.ambient_c):g} over the cycle"
+        defaults = spec.load_profile_csv is None or spec.rated_top_oil_rise_k is None or spec.rated_hot_spot_rise_k is None
+        assumptions = list(workspace.get(post.grid_id).notes) + [
+            f"Load cycle: {shape}, every {spec.interval_min:g} min, scaled so that its peak is the power-flow loading "
+            f"K = {k:.3f} pu [{pf.evidence_id}]; ambient {ambient} °C.",
+            f"Load grows {g_pct:g} %/day, compounded; after a transfer both transformers are projected with it.",
+            f"Thermal constants ({rated.cooling}): top-oil rise {rated.rated_top_oil_rise_k:g} K, hot-spot rise "
+            f"{rated.rated_hot_spot_rise_k:g} K, loss ratio {rated.loss_ratio:g}, τ_TO {rated.tau_top_oil_min:g} min, "
+            f"τ_W {rated.tau_winding_min:g} min, n {horizon.n_exponent:g}, m {horizon.m_exponent:g} [{horizon.evidence_id}]"
+            + ("; typical values where no heat-run data was given." if defaults else "."),
+            "Opening a line stands for opening its sectionalising switch or breaker; each transfer keeps the network radial.",
+            "Actions are proposals for an operator; GridSage changes nothing in a real system.",
+        ] + ([f"{graph_note}; the feeder topology comes from the pandapower switch and line tables."] if graph_note else [])
+        findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
+        citations = {c.short(): c for group in [f.citations for f in findings] + [s.citations for s in steps] for c in group}
+        return Assessment(
+            kind=self.kind, playbook=self.name, scenario=scenario.name, title=scenario.title, question=scenario.question,
+            grid_id=post.grid_id,
+            source=scenario.grid.source, situation=situation, events=post.changes,
+            verdict="violations" if pf.violations else "at_risk" if horizon.time_to_limit_h is not None else "secure", findings=findings, contingency_risks=[],
+            contingency_summary="N-1 is not part of the overheating playbook (run the scenario without its transformer block).",
+            action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id, assumptions=assumptions,
+            confidence="medium" if defaults else "high",
+            confidence_reason="the load cycle or thermal constants are assumed (typical values)" if defaults else
+            "measured load cycle and heat-run rises, converged AC power flows",
+            citations=list(citations.values()), evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
+            generated_utc=datetime.now(timezone.utc))

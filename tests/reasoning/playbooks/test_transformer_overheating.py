@@ -12,7 +12,7 @@ from pandapower.topology import create_nxgraph
 
 from gridsage.errors import ScenarioError, UnknownElementError
 from gridsage.reasoning.playbooks import assess
-from gridsage.reasoning.playbooks.transformer_overheating import assess_overheating, load_cycle
+from gridsage.reasoning.playbooks.transformer_overheating import load_cycle
 from gridsage.reasoning.render import render
 from gridsage.reasoning.scenario import TransformerStudy, load_scenario, parse_scenario
 from gridsage.tools.workspace import Workspace, use_workspace
@@ -95,7 +95,7 @@ def test_the_text_report_reads_like_an_engineer(hot):
 
 def test_with_the_graph_the_feeder_comes_from_graph_downstream(graph):
     scenario, folder = load_scenario(SCENARIO)
-    a = assess_overheating(scenario, folder)
+    a = assess(scenario, folder)
     topology = next(f for f in a.findings if "alone feeds" in f.title)
     assert {a.evidence[e].tool for e in topology.evidence_ids} == {"graph_downstream"}
     assert "trafo 0 \"Trafo 0-1\" alone feeds 11 bus(es) and" in topology.title and "from graph_downstream" in topology.context
@@ -104,21 +104,21 @@ def test_with_the_graph_the_feeder_comes_from_graph_downstream(graph):
 
 def test_a_cool_transformer_needs_no_action():
     scenario = parse_scenario("name: cool\ngrid: {source: cigre_mv}\nscaling: {load: 0.5}\ntransformer: {trafo: 1}\n")
-    a = assess_overheating(scenario, graph=False)
+    a = assess(scenario, graph=False)
     assert "trafo 1 \"Trafo 0-12\" stays within its hot-spot and top-oil limits over the 30-day horizon" in a.situation
     assert not a.action_plan and a.plan_outcome.startswith("No action needed") and a.findings[-1].severity == "info"
 
 
 def test_without_a_power_flow_solution_there_is_no_thermal_study():
     scenario = parse_scenario("name: x\ngrid: {source: cigre_mv}\nscaling: {load: 3.0}\ntransformer: {trafo: 0}\n")
-    a = assess_overheating(scenario, graph=False)
+    a = assess(scenario, graph=False)
     assert a.confidence == "low" and not a.action_plan and a.findings[0].severity == "critical"
     assert {r.tool for r in a.evidence.values()} == {"load_grid", "apply_events", "run_power_flow"}
 
 
 def test_bad_transformer_blocks_name_the_field(tmp_path):
     with pytest.raises(ScenarioError) as caught:
-        assess_overheating(parse_scenario("name: x\ngrid: {source: cigre_mv}\ntransformer: {trafo: 7}\n"), graph=False)
+        assess(parse_scenario("name: x\ngrid: {source: cigre_mv}\ntransformer: {trafo: 7}\n"), graph=False)
     assert caught.value.field == "scenario.transformer.trafo"
     (tmp_path / "cycle.csv").write_text("time,mw\n0,5\n1,10\n2,7.5\n")
     spec = TransformerStudy(trafo=0, load_profile_csv="cycle.csv", ambient_c=[20, 25], interval_min=60)
@@ -126,7 +126,7 @@ def test_bad_transformer_blocks_name_the_field(tmp_path):
     scenario = parse_scenario("name: x\ngrid: {source: cigre_mv}\ntransformer: {trafo: 0, load_profile_csv: cycle.csv, "
                               "ambient_c: [20, 25], interval_min: 60}\n")
     with pytest.raises(ScenarioError) as caught:
-        assess_overheating(scenario, tmp_path, graph=False)
+        assess(scenario, tmp_path, graph=False)
     assert caught.value.field == "scenario.transformer.ambient_c"
 
 
