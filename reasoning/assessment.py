@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from gridsage.knowledge.citation import Citation
-from gridsage.tools.grid import ElementEffect, ElementRef
 from gridsage.tools.evidence import EvidenceRecord
+from gridsage.tools.grid import ElementEffect, ElementRef
 from pydantic import BaseModel, Field
 
 Severity = Literal["critical", "high", "medium", "low", "info"]

@@ -26,8 +26,8 @@ from typing import Annotated, Literal
 
 from gridsage.errors import ScenarioError, from_validation_error
 from gridsage.tools.base import MaxLoadingPercent, VmMaxPu, VmMinPu
-from gridsage.tools.grid import Event
 from gridsage.tools.equipment.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
+from gridsage.tools.grid import Event
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .assessment import Verdict

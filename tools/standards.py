@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from gridsage.knowledge.citation import Citation
-from gridsage.knowledge.limits import corpus_entry
 from gridsage.knowledge.index import SearchHit, get_index
+from gridsage.knowledge.limits import corpus_entry
 from gridsage.tools.base import ToolResult, tool
 
 

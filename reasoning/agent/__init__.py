@@ -11,9 +11,9 @@ Nothing heavy is imported here: pydantic-ai loads on the first question.
 """
 
 from gridsage.reasoning.agent.grounding import GroundingReport, check_grounding
+from gridsage.reasoning.agent.history import ChatHistory
 from gridsage.reasoning.agent.models import build_model, parse_model_spec
 from gridsage.reasoning.agent.session import MAX_BLOCKED, AgentAnswer, ChatSession, Turn, ask
-from gridsage.reasoning.agent.history import ChatHistory
 
 __all__ = ["AgentAnswer", "ChatHistory", "ChatSession", "GroundingReport", "MAX_BLOCKED", "Turn", "ask", "build_model",
            "check_grounding", "parse_model_spec"]

@@ -35,11 +35,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gridsage.errors import GridSageError
+from gridsage.reasoning.agent.grounding import GroundingReport, check_grounding
+from gridsage.reasoning.assessment import ObservedEvent, Verdict as AssessmentVerdict
 from gridsage.tools.toolset import TOOLS_ENV, ToolSpec, Toolset, check_profile, toolset
 from gridsage.tools.workspace import Workspace, use_workspace
-
-from gridsage.reasoning.assessment import ObservedEvent, Verdict as AssessmentVerdict
-from gridsage.reasoning.agent.grounding import GroundingReport, check_grounding
 
 Verdict = AssessmentVerdict | Literal["unknown"]
 #: the verdicts a plain grid study can reach (a small model reads the shorter schema)

@@ -19,18 +19,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import cite
-from gridsage.tools.grid import (BRANCH_TABLES, ContingencyResult, ElementRef, PowerFlowResult, Violation,
-                                 apply_actions, apply_events, propose_remedial_actions, run_contingency_analysis,
-                                 run_power_flow)
-from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
-from gridsage.tools.workspace import Workspace, use_workspace
-
 from gridsage.reasoning.assessment import ActionStep, Assessment, ContingencyRisk, Finding
 from gridsage.reasoning.playbooks.base import Playbook, Progress
 from gridsage.reasoning.scenario import Scenario
 from gridsage.reasoning.study import PeakStudy, apply_scenario, load_scenario_grid
+from gridsage.tools.grid import (BRANCH_TABLES, ContingencyResult, ElementRef, PowerFlowResult, Violation,
+                                 apply_actions, apply_events, propose_remedial_actions, run_contingency_analysis,
+                                 run_power_flow)
+from gridsage.tools.workspace import Workspace, use_workspace
 
 #: plan steps at most (each is proposed and validated on the grid left by the one before)
 MAX_PLAN_STEPS = 3

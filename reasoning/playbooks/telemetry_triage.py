@@ -39,14 +39,13 @@ from typing import NamedTuple
 from gridsage.errors import InputError, ScenarioError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import corpus_entry, cite
+from gridsage.reasoning.assessment import Assessment, Finding, ObservedEvent, Verdict
+from gridsage.reasoning.playbooks.base import Playbook, Progress
+from gridsage.reasoning.scenario import Scenario
+from gridsage.reasoning.study import telemetry_readings
 from gridsage.tools.telemetry import (Anomaly, AnomalyReport, GridMonitorResult, MonitorFinding, ingest_telemetry,
                                       monitor_telemetry, score_telemetry)
 from gridsage.tools.workspace import Workspace, use_workspace
-
-from gridsage.reasoning.assessment import Assessment, Finding, ObservedEvent, Verdict
-from gridsage.reasoning.scenario import Scenario
-from gridsage.reasoning.playbooks.base import Playbook, Progress
-from gridsage.reasoning.study import telemetry_readings
 
 #: anomalies (or an anomaly and a limit breach) this close in time are taken as one event [s]
 CORROBORATION_S = 10.0

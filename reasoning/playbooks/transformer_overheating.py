@@ -45,16 +45,15 @@ import numpy as np
 from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import cite
+from gridsage.reasoning.assessment import ActionStep, Assessment, Finding
+from gridsage.reasoning.playbooks.base import Playbook, Progress
+from gridsage.reasoning.scenario import Scenario, TransformerStudy
+from gridsage.reasoning.study import apply_scenario, load_scenario_grid
+from gridsage.tools.equipment.transformer_thermal import (AGEING, EQUATIONS, LIFE, LOADING_LIMITS, MAX_INTERVALS,
+                                                          TransformerThermalResult, transformer_thermal)
 from gridsage.tools.grid import (BranchResult, DerivedGridResult, ElementEffect, ElementRef, LoadTransfer,
                                  PowerFlowResult, apply_actions, element_name, run_power_flow)
-from gridsage.tools.equipment.transformer_thermal import (AGEING, EQUATIONS, LIFE, LOADING_LIMITS, MAX_INTERVALS,
-                                                TransformerThermalResult, transformer_thermal)
 from gridsage.tools.workspace import Workspace, current_workspace, use_workspace
-
-from gridsage.reasoning.assessment import ActionStep, Assessment, Finding
-from gridsage.reasoning.scenario import Scenario, TransformerStudy
-from gridsage.reasoning.playbooks.base import Playbook, Progress
-from gridsage.reasoning.study import apply_scenario, load_scenario_grid
 
 #: trough of the default daily cycle [pu of its peak] (at 06:00)
 CYCLE_TROUGH_PU = 0.6

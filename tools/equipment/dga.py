@@ -28,7 +28,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError
-
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import cite, corpus_entry, figure
 from gridsage.tools.base import ToolResult, finite_values, tool

@@ -29,7 +29,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError
-
 from gridsage.knowledge.citation import Citation
 from gridsage.tools.base import ToolResult, tool
 from gridsage.tools.equipment.dga import DgaResult, O2N2Ratio, OptionalPpm, Ppm, dga_assessment

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridsage.errors import InputError, RequestTooLargeError
-
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit, cite, corpus_entry, figure
 from gridsage.tools.base import ToolResult, finite_values, tool

@@ -19,8 +19,8 @@ import time
 
 from pydantic import BaseModel, Field
 
-from gridsage.tools.grid._pandapower import pandapower
 from gridsage.errors import SolverError
+from gridsage.tools.grid._pandapower import pandapower
 
 
 class DispatchReport(BaseModel):

@@ -35,16 +35,16 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.knowledge.limits import Limit, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.grid._elements import ElementRef, element_ref
-from gridsage.errors import InputError, RequestTooLargeError
-from gridsage.tools.grid.power_flow import DiagnosticItem, diagnose, solve, solved_base
 from gridsage.tools.grid._violations import (
     Violation,
     thermal_violations,
     voltage_violations,
 )
+from gridsage.tools.grid.power_flow import DiagnosticItem, diagnose, solve, solved_base
 from gridsage.tools.workspace import current_workspace
 
 OutageElement = Literal["line", "trafo"]

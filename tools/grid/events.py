@@ -11,9 +11,9 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridsage.errors import UNION_TAGS, InputError, UnknownElementError
 from gridsage.tools.base import ToolResult, tool
 from gridsage.tools.grid._elements import element_name
-from gridsage.errors import UNION_TAGS, InputError, UnknownElementError
 from gridsage.tools.workspace import Grid, current_workspace
 
 

@@ -22,9 +22,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from gridsage.knowledge.limits import Limit, thermal_limit, voltage_band
-from gridsage.tools.grid._pandapower import pandapower
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.grid._elements import BRANCH_TABLES, element_name
+from gridsage.tools.grid._pandapower import pandapower
 from gridsage.tools.grid._violations import (
     Violation,
     solved_violations,

@@ -26,14 +26,14 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridsage.errors import UNION_TAGS, UnknownElementError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit, cite, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.grid._elements import ElementRef, element_name, element_ref
-from gridsage.errors import UNION_TAGS, UnknownElementError
+from gridsage.tools.grid._violations import Violation
 from gridsage.tools.grid.events import DerivedGridResult, derive_grid
 from gridsage.tools.grid.power_flow import DiagnosticItem, diagnose, solve, solved_base, summarize_solved
-from gridsage.tools.grid._violations import Violation
 from gridsage.tools.workspace import current_workspace
 
 #: corpus entries behind every remedial proposal, and behind load shedding as the last resort

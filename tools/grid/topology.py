@@ -19,13 +19,13 @@ from typing import Annotated, Callable, Literal
 
 from pydantic import BaseModel, Field
 
+from gridsage.errors import UnknownElementError
 from gridsage.graph_store import queries
 from gridsage.graph_store.schema import LABELS
 from gridsage.graph_store.sync import SyncReport, sync_network
 from gridsage.tools.base import ToolResult, tool
-from gridsage.errors import UnknownElementError
-from gridsage.tools.workspace import current_workspace
 from gridsage.tools.grid._elements import branch_rating_mva
+from gridsage.tools.workspace import current_workspace
 
 TABLE_OF = {label: table for table, label in LABELS.items()}
 #: called as progress(rows_done, rows_total) while a sync writes; adapters set it (e.g. the CLI's progress bar)

@@ -47,7 +47,6 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from gridsage.errors import InputError, RequestTooLargeError
-
 from gridsage.tools.base import ToolResult, tool
 
 #: most rows read in one batch (file, DataFrame or list)

@@ -44,7 +44,6 @@ from typing import Annotated, Any, Literal, NamedTuple, get_args
 from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError, RequestTooLargeError
-
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import cite, figure, thermal_limit, voltage_band, with_note
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool

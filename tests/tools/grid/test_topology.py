@@ -10,7 +10,7 @@ import pytest
 from gridsage.graph_store.sync import sync_network
 from gridsage.errors import UnknownElementError
 from gridsage.tools.grid.topology import (graph_downstream, graph_elements_at_bus, graph_neighbourhood, graph_outage_impact,
-                                  graph_path, sync_graph)
+                                          graph_path, sync_graph)
 from gridsage.tools.grid.grids import load_grid
 from gridsage.tools.workspace import Workspace, current_workspace, use_workspace
 
