@@ -65,6 +65,7 @@ class ContingencyRisk(BaseModel):
     violation_count: int
     islanded_buses: list[int] = Field(default_factory=list)
     lost_load_mw: float = Field(default=0.0, description="[MW]")
+    lost_generation_mw: float = Field(default=0.0, description="Generation at the islanded buses [MW].")
     evidence_ids: list[str] = Field(min_length=1)
     citations: list[Citation] = Field(default_factory=list)
 

@@ -55,7 +55,8 @@ def render_text(a: Assessment) -> str:
     out += ["", "AT RISK NEXT", _wrap(a.contingency_summary)]
     for r in a.contingency_risks[:5]:
         worst = f"{r.max_loading_element.name.split(' (')[0]} at {r.max_loading_percent:.1f} %" if r.max_loading_element else "n/a"
-        island = f", islands {len(r.islanded_buses)} bus(es), {r.lost_load_mw:g} MW" if r.islanded_buses else ""
+        island = (f", islands {len(r.islanded_buses)} bus(es), {r.lost_load_mw:g} MW of load, {r.lost_generation_mw:g} MW of "
+                  "generation" if r.islanded_buses else "")
         out.append(f"  {r.rank:>2}. loss of {r.outage.name}: {worst}, {r.violation_count} violation(s){island} {_ids(r.evidence_ids)}")
     out += ["", "WHAT TO DO FIRST (proposals validated by AC power flow; GridSage operates nothing)" if a.kind == "grid" else
             "WHAT TO DO FIRST (advice; GridSage operates nothing)"]

@@ -86,12 +86,73 @@ def _peak_findings(scenario: Scenario, grid_id: str, peak: PeakStudy, limits: di
               f"voltages {pf.vm_min_pu}-{pf.vm_max_pu} pu{outages}")]
 
 
+#: corpus entry behind the slack's P-limit check
+CAPABILITY_ENTRY = "nerc-mod-025-generator-capability"
+
+
+def _slack_findings(pf: PowerFlowResult, when: str, skip: set = frozenset()) -> list[Finding]:
+    """A finding for each slack (ext_grid or slack gen) whose output lies outside the P limits the case gives."""
+    if pf.status != "converged":
+        return []
+    found = []
+    for s in pf.slack:
+        if s.within_limits is not False or (s.element, s.index) in skip:
+            continue
+        above = s.max_p_mw is not None and s.p_mw > s.max_p_mw
+        limit = s.max_p_mw if above else s.min_p_mw
+        name = f"{s.element} {s.index} at bus {s.bus}"
+        found.append(Finding(
+            severity="high" if when == "post-event" else "low", value=s.p_mw, limit=limit, unit="MW",
+            elements=[ElementRef(element=s.element, index=s.index, name=name)], evidence_ids=[pf.evidence_id],
+            title=f"{name} (the slack) must produce {s.p_mw:.1f} MW to balance the grid, {'above its' if above else 'below its'} "
+                  f"{'maximum' if above else 'minimum'} of {limit:.1f} MW {when}: the other units' reserves must cover "
+                  f"{abs(s.p_mw - limit):.1f} MW (not checked), or load must go",
+            citations=[cite(CAPABILITY_ENTRY, "The slack absorbs the imbalance; its output must stay within its verified capability.")]))
+    return found
+
+
+#: an outage that de-energises at least this share of the system load is critical (GridSage's own threshold)
+CRITICAL_LOAD_SHARE = 0.10
+#: outages named one by one for cutting load off from the main source (the most load first)
+SEPARATIONS_NAMED = 3
+
+
+def _separations(n1: ContingencyResult, system_load_mw: float) -> list[Finding]:
+    """Single outages that separate load from the main source, named one by one: every one whose power flow has no
+    solution (a blackout must never read as 'diverged'), and every islanding one that cuts off at least
+    :data:`CRITICAL_LOAD_SHARE` of the system load.  A part that keeps generation but no ext_grid or slack unit is
+    said to be de-energised in the study, with its generation beside its load (an operator judges the imbalance)."""
+    named = []
+    for o in n1.diverged + n1.islanding:
+        dark = [i for i in o.islands if not i.source]
+        load, gen = sum(i.load_mw for i in dark), sum(i.generation_mw for i in dark)
+        share = load / system_load_mw if system_load_mw > 0 else 0.0
+        if dark and (o.status == "diverged" or share >= CRITICAL_LOAD_SHARE):
+            named.append((o, dark, load, gen, share))
+    named.sort(key=lambda item: -item[2])
+    findings = []
+    for o, dark, load, gen, share in named[:SEPARATIONS_NAMED]:
+        buses = sum(i.bus_count for i in dark)
+        what = (f"{load:.1f} MW of load ({100 * share:.0f} % of the system's) against {gen:.1f} MW of generation, with no "
+                "ext_grid or slack unit to balance them (the study de-energises them)" if gen > 0 else
+                f"{load:.1f} MW of load ({100 * share:.0f} % of the system's) de-energised")
+        rest = "; the power flow of what remains has no solution" if o.status == "diverged" else ""
+        findings.append(Finding(
+            severity="critical" if share >= CRITICAL_LOAD_SHARE else "high", value=round(load, 1), unit="MW",
+            elements=[o.outage], evidence_ids=[n1.evidence_id],
+            title=f"Loss of {o.outage.name} would separate {buses} bus(es) from the main source: {what}{rest}",
+            citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),
+                       cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
+    return findings
+
+
 def _risks(n1: ContingencyResult) -> list[ContingencyRisk]:
     p1 = cite(P1_ENTRY, "Each single branch outage of the post-event grid is a P1 event.")
     return [ContingencyRisk(rank=o.rank or i, outage=o.outage, status=o.status, max_loading_percent=o.max_loading_percent,
                             max_loading_element=o.max_loading_element, vm_min_pu=o.vm_min_pu,
                             violation_count=o.violation_count, islanded_buses=o.islanded_buses,
-                            lost_load_mw=o.lost_load_mw, evidence_ids=[n1.evidence_id], citations=[p1])
+                            lost_load_mw=o.lost_load_mw, lost_generation_mw=o.lost_generation_mw,
+                            evidence_ids=[n1.evidence_id], citations=[p1])
             for i, o in enumerate(n1.top, 1)]
 
 
@@ -275,11 +336,16 @@ class GridStudy(Playbook):
                                     evidence_ids=[post.evidence_id],
                                     citations=[cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
         if n1.status == "completed" and n1.islanding_count:
-            lost = n1.islanding_lost_load_mw
+            lost, gen = n1.islanding_lost_load_mw, n1.islanding_lost_generation_mw
             findings.append(Finding(severity="medium", value=round(lost, 1), unit="MW", evidence_ids=[n1.evidence_id],
-                                    title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load in the islands in all)",
+                                    title=f"{n1.islanding_count} single outage(s) would island buses ({lost:.1f} MW of load "
+                                          f"and {gen:.1f} MW of generation in the islands in all)",
                                     citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),
                                                cite(LOAD_LOSS_ENTRY, "Load on buses islanded by an outage is lost.")]))
+        if n1.status == "completed" and post.status == "converged":
+            findings += _separations(n1, post.load_p_mw or 0.0)
+        findings += _slack_findings(post, "post-event") + _slack_findings(
+            base, "already before the events", skip={(s.element, s.index) for s in post.slack if s.within_limits is False})
         with use_workspace(workspace):
             findings += self.findings_at_peak(scenario, loaded.grid_id, peak, limits, top, say)
         findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
@@ -325,6 +391,10 @@ class GridStudy(Playbook):
             confidence, reason = "medium", "the validated plan leaves violations; a combined redispatch (OPF) may be needed"
         else:
             confidence, reason = "high", "every figure comes from converged AC power flows on real ratings"
+        if post.status == "converged" and any(s.within_limits is False for s in final.slack):
+            slack_note = ("the slack unit runs outside its P limits, and the study assumes the other units' reserves "
+                          "cover the difference, which was not checked")
+            confidence, reason = ("medium", slack_note) if confidence == "high" else (confidence, f"{reason}; {slack_note}")
         return Assessment(
             kind=self.kind, playbook=self.name, scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
             source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -167,7 +168,9 @@ def test_chat_answers_without_a_model_exports_and_resumes(tmp_path):
                            text=True, timeout=180, cwd=ROOT, env=env)
     assert first.returncode == 0, first.stderr
     assert "deterministic planner" in first.stdout and "verdict: violations" in first.stdout
-    assert "line 6 (bus 3-bus 4) loaded 107.8 %" in first.stdout and "grounding 42/42" in first.stdout
+    assert "line 6 (bus 3-bus 4) loaded 107.8 %" in first.stdout
+    checked = re.search(r"grounding (\d+)/(\d+)", first.stdout)
+    assert checked and checked.group(1) == checked.group(2) and int(checked.group(2)) > 30  # every number grounded
     assert "line 6" in (tmp_path / "turns.md").read_text()
     session_id = first.stdout.split("resume with: gridsage chat --session ")[1].split()[0]
     again = subprocess.run([sys.executable, "-m", "gridsage", "chat", "--session", session_id],

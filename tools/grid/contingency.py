@@ -13,8 +13,12 @@ powers exactly as pandapower does: terminal current
 in percent.
 
 Outages that split the grid are reported as ``islanding`` with the buses cut
-off and the load lost, never as 0 V; outages whose power flow fails are
-reported as ``diverged``.  Nothing is dropped: counts cover every outage.
+off and the load and generation lost, never as 0 V; outages whose power flow
+fails are reported as ``diverged``.  Every listed outage that splits the
+energised grid also names each part it cuts off from the main source (the
+topology after the outage, from pandapower's networkx graph), with its buses,
+load and generation [MW], and whether it holds a source of its own.  Nothing
+is dropped: counts cover every outage.
 
 References
 ----------
@@ -56,6 +60,19 @@ SWEEP_BATCH = 512
 VIOLATIONS_LISTED = 10
 #: islanding and diverged outages listed in full up to this many (the counts cover all)
 EXCEPTIONS_LISTED = 1000
+#: buses listed per island (the count covers all)
+ISLAND_BUSES_LISTED = 50
+
+
+class Island(BaseModel):
+    """A part of the grid that an outage cuts off from the main source."""
+
+    bus_count: int
+    buses: list[int] = Field(description=f"Its energised buses, the first {ISLAND_BUSES_LISTED} by index.")
+    load_mw: float = Field(description="In-service load at its buses [MW].")
+    generation_mw: float = Field(description="In-service gen and sgen set-points at its buses [MW].")
+    source: bool = Field(description="True if it holds an ext_grid or a slack unit (it may run as an island); "
+                                     "False: it is de-energised.")
 
 
 class ContingencyOutcome(BaseModel):
@@ -74,6 +91,9 @@ class ContingencyOutcome(BaseModel):
     violations: list[Violation] = Field(default_factory=list, description=f"Worst {VIOLATIONS_LISTED} violations.")
     islanded_buses: list[int] = Field(default_factory=list, description="Buses cut off by the outage.")
     lost_load_mw: float = Field(default=0.0, description="Load at the islanded buses [MW].")
+    lost_generation_mw: float = Field(default=0.0, description="Generation (gen and sgen set-points) at the islanded buses [MW].")
+    islands: list[Island] = Field(default_factory=list, description=(
+        "Each part the outage cuts off from the main source (topology), largest load first; also for a diverged outage."))
 
 
 class ContingencyResult(ToolResult):
@@ -92,6 +112,8 @@ class ContingencyResult(ToolResult):
     top: list[ContingencyOutcome] = Field(description="Most severe outages: max loading, then voltage excursion.")
     islanding: list[ContingencyOutcome] = Field(default_factory=list, description="Every islanding outage.")
     islanding_lost_load_mw: float = Field(default=0.0, description="Load in the islands, summed over the islanding outages listed [MW].")
+    islanding_lost_generation_mw: float = Field(default=0.0, description=(
+        "Generation in the islands, summed over the islanding outages listed [MW]."))
     diverged: list[ContingencyOutcome] = Field(default_factory=list, description="Every outage with no solution.")
     diagnostics: list[DiagnosticItem] = Field(default_factory=list)
     limits: list[Limit] = Field(default_factory=list)
@@ -224,7 +246,69 @@ def _row_stats(loading, vm, energized, band: Limit, thermal: Limit) -> dict[str,
             "islanded": (np.isnan(vm) & energized).sum(axis=1)}
 
 
-def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: Limit, thermal: Limit) -> ContingencyOutcome:
+class _Topology:
+    """What a single branch outage cuts off: the in-service topology (pandapower's networkx graph, switches
+    respected), split at the outaged branch.
+
+    Removing one branch splits its component into at most two parts; the part that holds the main source (the
+    first in-service ext_grid, else the first slack unit) stays, and the other part, if it has energised buses,
+    is the island.  Where neither part holds the main source, the part with a source stays.
+    """
+
+    def __init__(self, net, energized, load_by_bus, generation_by_bus):
+        import pandapower.topology as topology
+
+        self.net, self.graph = net, topology.create_nxgraph(net, include_out_of_service=False)
+        self.energized = set(net.bus.index[energized].tolist())
+        self.load, self.generation = load_by_bus, generation_by_bus
+        ext = net.ext_grid.bus[net.ext_grid.in_service.astype(bool)].tolist()
+        slack = net.gen.bus[net.gen.in_service.astype(bool) & net.gen.slack.astype(bool)].tolist() if "slack" in net.gen else []
+        self.sources = set(ext) | set(slack)
+        self.main = (ext + slack)[0] if ext + slack else None
+
+    def islands(self, element: str, index: int) -> list[Island]:
+        """The islands that taking out ``element`` ``index`` leaves (empty if it splits nothing energised)."""
+        import networkx as nx
+
+        ends = ("from_bus", "to_bus") if element == "line" else ("hv_bus", "lv_bus")
+        u, v = (int(self.net[element].at[index, end]) for end in ends)
+        key = (element, index)
+        if not self.graph.has_edge(u, v, key):
+            return []
+        data = self.graph.get_edge_data(u, v, key)
+        self.graph.remove_edge(u, v, key)
+        try:
+            part_u = nx.node_connected_component(self.graph, u)
+            if v in part_u:
+                return []
+            part_v = nx.node_connected_component(self.graph, v)
+        finally:
+            self.graph.add_edge(u, v, key=key, **data)
+        if self.main in part_u or (self.main not in part_v and not self.sources & part_v):
+            cut = part_v
+        else:
+            cut = part_u
+        buses = sorted(int(b) for b in cut if b in self.energized)
+        if not buses:
+            return []
+        return [Island(bus_count=len(buses), buses=buses[:ISLAND_BUSES_LISTED],
+                       load_mw=_mw(self.load.reindex(buses).fillna(0).sum()),
+                       generation_mw=_mw(self.generation.reindex(buses).fillna(0).sum()),
+                       source=bool(self.sources & set(buses)))]
+
+
+def _mw(value) -> float:
+    """``value`` rounded to 1 kW [MW], never -0.0."""
+    return round(float(value), 3) + 0.0
+
+
+def _by_bus(table):
+    """In-service ``p_mw`` of a pandapower table summed per bus [MW] (a pandas Series by bus index)."""
+    return table[table.in_service.astype(bool)].groupby("bus").p_mw.sum()
+
+
+def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: Limit, thermal: Limit,
+             generation_by_bus=None) -> ContingencyOutcome:
     """One outcome, in full, from the branch loading [%] and bus voltage [pu] of its row."""
     ref = element_ref(net, *outage)
     if not converged:
@@ -249,7 +333,8 @@ def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: 
         vm_max_pu=round(float(live.max()), 5) if len(live) else None,
         voltage_excursion_pu=round(float(excursion), 5), violation_count=count,
         violations=violations[:VIOLATIONS_LISTED], islanded_buses=[int(b) for b in islanded],
-        lost_load_mw=round(float(load_by_bus.reindex(islanded).fillna(0).sum()), 3),
+        lost_load_mw=_mw(load_by_bus.reindex(islanded).fillna(0).sum()),
+        lost_generation_mw=_mw(generation_by_bus.reindex(islanded).fillna(0).sum()) if generation_by_bus is not None else 0.0,
     )
 
 
@@ -372,9 +457,15 @@ def run_contingency_analysis(
     # full detail only for the outages reported
     wanted = sorted(set(order[:top].tolist()) | set(islanding[:EXCEPTIONS_LISTED]))
     loading, vm, ok_detail = engine.evaluate(wanted) if wanted else (None, None, None)
-    load_by_bus = net.load[net.load.in_service].groupby("bus").p_mw.sum()
-    detail = {p: _outcome(net, outages[p], bool(ok_detail[k]), loading[k], vm[k], energized, load_by_bus, band, thermal)
-              for k, p in enumerate(wanted)}
+    load_by_bus = _by_bus(net.load)
+    generation_by_bus = _by_bus(net.gen).add(_by_bus(net.sgen), fill_value=0.0)
+    detail = {p: _outcome(net, outages[p], bool(ok_detail[k]), loading[k], vm[k], energized, load_by_bus, band, thermal,
+                          generation_by_bus) for k, p in enumerate(wanted)}
+    cut_off = _Topology(net, energized, load_by_bus, generation_by_bus) if islanding or diverged else None
+    for p in islanding[:EXCEPTIONS_LISTED]:
+        detail[p].islands = cut_off.islands(*outages[p])
+    diverged_detail = [ContingencyOutcome(outage=element_ref(net, *outages[p]), status="diverged",
+                                          islands=cut_off.islands(*outages[p])) for p in diverged[:EXCEPTIONS_LISTED]]
     rank_of = {int(p): r for r, p in enumerate(order, 1)}
     for p, outcome in detail.items():
         outcome.rank = rank_of.get(p)
@@ -388,7 +479,8 @@ def run_contingency_analysis(
         top=[detail[int(p)] for p in order[:top]],
         islanding=[detail[p] for p in islanding[:EXCEPTIONS_LISTED]],
         islanding_lost_load_mw=round(sum(detail[p].lost_load_mw for p in islanding[:EXCEPTIONS_LISTED]), 1),
-        diverged=[ContingencyOutcome(outage=element_ref(net, *outages[p]), status="diverged") for p in diverged[:EXCEPTIONS_LISTED]],
+        islanding_lost_generation_mw=round(sum(detail[p].lost_generation_mw for p in islanding[:EXCEPTIONS_LISTED]), 1),
+        diverged=diverged_detail,
         limits=[band, thermal], elapsed_s=round(elapsed, 3),
         contingencies_per_s=round(len(outages) / elapsed, 1) if elapsed > 0 else None, notes=notes,
     )

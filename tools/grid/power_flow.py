@@ -75,6 +75,18 @@ class BranchResult(BaseModel):
     loading_percent: float | None = Field(description="Loading [% of rating].")
 
 
+class SlackOutput(BaseModel):
+    """A unit that balanced the power flow (ext_grid or slack gen): its output against the P limits the case gives."""
+
+    element: Literal["ext_grid", "gen"]
+    index: int
+    bus: int
+    p_mw: float = Field(description="Output [MW].")
+    min_p_mw: float | None = Field(description="Lowest output the case allows [MW]; None if it gives none.")
+    max_p_mw: float | None = Field(description="Highest output the case allows [MW]; None if it gives none.")
+    within_limits: bool | None = Field(description="None when the case gives no limit (e.g. an upstream grid supply).")
+
+
 class PowerFlowResult(ToolResult):
     """Outcome of one power flow."""
 
@@ -91,6 +103,8 @@ class PowerFlowResult(ToolResult):
     max_loading_percent: float | None = Field(default=None, description="Highest branch loading [%].")
     violations: list[Violation] = Field(default_factory=list)
     unsupplied_buses: list[int] = Field(default_factory=list, description="In-service buses with no result (isolated).")
+    slack: list[SlackOutput] = Field(default_factory=list, description=(
+        "The units that balanced the power flow: each one's output against its P limits (NERC MOD-025 capability)."))
     limits: list[Limit] = Field(default_factory=list, description="Limits applied, with citations.")
     buses: list[BusResult] = Field(default_factory=list, description="Bus results, worst voltage first.")
     branches: list[BranchResult] = Field(default_factory=list, description="Branch results, highest loading first.")
@@ -223,6 +237,45 @@ def branch_results(net) -> list[BranchResult]:
     return sorted(rows, key=lambda r: -(r.loading_percent if r.loading_percent is not None else -1))
 
 
+#: tolerance on a slack's P limits [MW]
+SLACK_TOLERANCE_MW = 0.01
+
+
+def _limit(row, column: str) -> float | None:
+    value = row.get(column)
+    return None if value is None or not np.isfinite(value) else round(float(value), 3)
+
+
+def slack_outputs(net) -> list[SlackOutput]:
+    """Output [MW] of every in-service ext_grid and slack gen of a solved network, against its P limits.
+
+    Returns
+    -------
+    list of SlackOutput
+        ``within_limits`` is None where the case gives neither ``min_p_mw`` nor ``max_p_mw``.
+
+    References
+    ----------
+    .. [1] NERC MOD-025-2, R1: verified real-power capability of generating units.
+    """
+    found = []
+    for element in ("ext_grid", "gen"):
+        table = net[element]
+        if not len(table) or f"res_{element}" not in net or not len(net[f"res_{element}"]):
+            continue
+        live = table.in_service.astype(bool) & (table.slack.astype(bool) if element == "gen" and "slack" in table else element == "ext_grid")
+        for index, row in table[live].iterrows():
+            p = float(net[f"res_{element}"].p_mw.get(index, np.nan))
+            if not np.isfinite(p):
+                continue
+            low, high = _limit(row, "min_p_mw"), _limit(row, "max_p_mw")
+            within = None if low is None and high is None else \
+                (low is None or p >= low - SLACK_TOLERANCE_MW) and (high is None or p <= high + SLACK_TOLERANCE_MW)
+            found.append(SlackOutput(element=element, index=int(index), bus=int(row.bus), p_mw=round(p, 3), min_p_mw=low,
+                                     max_p_mw=high, within_limits=within))
+    return found
+
+
 def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
     """Totals, extremes, violations and unsupplied buses of a solved network.
 
@@ -231,7 +284,7 @@ def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
     dict
         Keys ``load_p_mw``, ``generation_p_mw``, ``losses_p_mw`` [MW],
         ``vm_min_pu``, ``vm_max_pu`` [pu], ``max_loading_percent`` [%],
-        ``violations``, ``unsupplied_buses``.
+        ``violations``, ``unsupplied_buses``, ``slack`` (see :func:`slack_outputs`).
     """
     vm = net.res_bus.vm_pu.reindex(net.bus.index)
     unsupplied = [int(b) for b in net.bus.index[net.bus.in_service.to_numpy() & vm.isna().to_numpy()]]
@@ -251,6 +304,7 @@ def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
         "max_loading_percent": round(float(max(loadings)), 2) if loadings else None,
         "violations": violations,
         "unsupplied_buses": unsupplied,
+        "slack": slack_outputs(net),
     }
 
 

@@ -64,3 +64,66 @@ def test_grid_with_two_slacks_falls_back_with_a_note(workspace):
     result = run_contingency_analysis(grid_id, top=3)
     assert result.method == "pandapower" and any("slack" in n for n in result.notes)
     assert result.islanding_count > 0
+
+
+def _oracle_islands(net):
+    """Plain pandapower, no GridSage code: each branch out in turn, runpp; the buses energised before and without a
+    voltage after, with the in-service load and generation there [MW]."""
+    import numpy as np
+    import pandapower as pp
+
+    pp.runpp(net, lightsim2grid=False, numba=False)
+    energised = net.bus.index[net.bus.in_service & net.res_bus.vm_pu.notna()]
+    found = {}
+    for element in ("line", "trafo"):
+        for index in net[element].index[net[element].in_service]:
+            net[element].at[index, "in_service"] = False
+            try:
+                pp.runpp(net, lightsim2grid=False, numba=False)
+                dark = sorted(int(b) for b in energised if np.isnan(net.res_bus.vm_pu.at[b]))
+            except pp.LoadflowNotConverged:
+                dark = None
+            net[element].at[index, "in_service"] = True
+            if dark:
+                at = lambda table: float(table.p_mw[table.in_service & table.bus.isin(dark)].sum())  # noqa: E731
+                found[(element, int(index))] = (dark, at(net.load), at(net.gen) + at(net.sgen))
+    return found
+
+
+@pytest.mark.parametrize("source", ["case118", "case30"])
+def test_islands_carry_the_load_and_generation_plain_pandapower_loses(workspace, source):
+    import pandapower.networks as pn
+
+    expected = _oracle_islands(getattr(pn, source)())
+    assert expected  # both cases have radial branches, some to generator buses
+    result = run_contingency_analysis(load_grid(source).grid_id, top=5)
+    got = {(o.outage.element, o.outage.index): o for o in result.islanding}
+    assert set(got) == set(expected) and result.islanding_count == len(expected)
+    for key, (dark, load, generation) in expected.items():
+        o = got[key]
+        assert o.islanded_buses == dark, key
+        assert o.lost_load_mw == pytest.approx(load, abs=1e-3) and o.lost_generation_mw == pytest.approx(generation, abs=1e-3)
+        assert [i.buses for i in o.islands] == [dark] and not o.islands[0].source  # topology agrees with the solver
+    assert result.islanding_lost_generation_mw == pytest.approx(sum(g for _, _, g in expected.values()), abs=0.1)
+
+
+def test_an_outage_that_cuts_the_slack_off_names_what_is_de_energised(workspace):
+    # case9: the ext_grid at bus 0 reaches the grid through line 0 (bus 0-bus 3) only; its loss leaves buses 1-8
+    # without a source: loads 90 + 100 + 125 = 315 MW and gens 163 + 85 = 248 MW (the case's own data)
+    result = run_contingency_analysis(load_grid("case9").grid_id)
+    line0 = next(o for o in result.islanding + result.diverged if (o.outage.element, o.outage.index) == ("line", 0))
+    assert len(line0.islands) == 1
+    island = line0.islands[0]
+    assert (island.bus_count, island.buses, island.source) == (8, list(range(1, 9)), False)
+    assert (island.load_mw, island.generation_mw) == (315.0, 248.0)
+
+
+def test_the_grid_study_names_a_blackout_as_critical(workspace):
+    from gridsage.reasoning.playbooks import assess
+    from gridsage.reasoning.scenario import parse_scenario
+
+    a = assess(parse_scenario("name: case9-as-is\ngrid: {source: case9}\n"), graph=False, workspace=workspace)
+    named = [f for f in a.findings if f.elements and (f.elements[0].element, f.elements[0].index) == ("line", 0)]
+    assert named and named[0].severity == "critical" and named[0].value == 315.0
+    assert "separate 8 bus(es) from the main source: 315.0 MW of load (100 % of the system's) against 248.0 MW of " \
+           "generation" in named[0].title

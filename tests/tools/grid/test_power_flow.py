@@ -7,6 +7,7 @@ import pandapower.networks as pn
 import pytest
 
 from gridsage.tools.grid.events import apply_events
+from gridsage.tools.grid.grids import load_grid
 from gridsage.tools.grid.power_flow import run_power_flow
 from gridsage.tools.workspace import current_workspace
 
@@ -68,3 +69,31 @@ def test_isolated_buses_are_not_0_volts(case14):
     assert not any(v.index == 7 for v in result.violations)
     row = next(b for b in result.buses if b.bus == 7)
     assert row.vm_pu is None and row.va_degree is None
+
+
+def test_the_slack_output_is_checked_against_its_p_limits(workspace):
+    # the oracle: plain pandapower on case39, whose slack (ext_grid 0, MATPOWER PMAX 646 MW) runs above its maximum
+    net = pn.case39()
+    pp.runpp(net, lightsim2grid=False, numba=False)
+    p, p_max = float(net.res_ext_grid.p_mw.at[0]), float(net.ext_grid.max_p_mw.at[0])
+    assert p > p_max == 646.0
+    slack = run_power_flow(load_grid("case39").grid_id).slack
+    assert [(s.element, s.index, s.bus, s.max_p_mw, s.within_limits) for s in slack] == [("ext_grid", 0, 30, 646.0, False)]
+    assert slack[0].p_mw == pytest.approx(p, abs=1e-3)
+    # an upstream grid supply with no P limits in the case is reported, not judged
+    assert [s.within_limits for s in run_power_flow(load_grid("cigre_mv").grid_id).slack] == [None]
+
+
+def test_a_study_whose_slack_runs_past_its_maximum_says_so_and_lowers_its_confidence(workspace):
+    from gridsage.reasoning.playbooks import assess
+    from gridsage.reasoning.scenario import load_scenario
+
+    scenario, folder = load_scenario("case39_unit_trip")
+    a = assess(scenario, folder, graph=False, workspace=workspace)
+    net = workspace.copy_net(a.grid_id)  # the post-event grid, re-solved by plain pandapower
+    pp.runpp(net, lightsim2grid=False, numba=False)
+    finding = next(f for f in a.findings if f.elements and f.elements[0].element == "ext_grid")
+    assert finding.severity == "high" and finding.limit == 646.0
+    assert finding.value == pytest.approx(float(net.res_ext_grid.p_mw.at[0]), abs=1e-3)
+    assert finding.citations[0].entry_id == "nerc-mod-025-generator-capability"
+    assert a.confidence == "medium" and "the slack unit runs outside its P limits" in a.confidence_reason
