@@ -71,6 +71,10 @@ def powerflow(
     for v in result.violations:
         table.add_row(v.name, v.kind, f"{v.value:g} {v.unit}", f"{v.limit:g} {v.unit}", v.citation.short())
     out.print(table)
+    for s in result.slack:
+        limits = f"{s.min_p_mw if s.min_p_mw is not None else '-'} to {s.max_p_mw if s.max_p_mw is not None else '-'} MW"
+        judged = {True: "within its limits", False: "[bold red]outside its limits[/]", None: "no limits in the case"}
+        out.print(f"slack {s.element} {s.index} at bus {s.bus}: {s.p_mw:.1f} MW ({limits}; {judged[s.within_limits]})")
     for note in result.notes:
         out.print(f"[yellow]note[/] {note}")
 
@@ -113,8 +117,11 @@ def contingency(
                       str(o.violation_count), str(len(o.islanded_buses)))
     out.print(table)
     for o in result.islanding:
-        out.print(f"islanding: {o.outage.name} cuts off bus(es) {o.islanded_buses} ({o.lost_load_mw:g} MW of load)")
+        out.print(f"islanding: {o.outage.name} cuts off bus(es) {o.islanded_buses} ({o.lost_load_mw:g} MW of load, "
+                  f"{o.lost_generation_mw:g} MW of generation)")
     for o in result.diverged:
-        out.print(f"[red]no solution[/]: {o.outage.name}")
+        cut = "".join(f"; it cuts {i.bus_count} bus(es) off from the main source ({i.load_mw:g} MW of load, "
+                      f"{i.generation_mw:g} MW of generation)" for i in o.islands)
+        out.print(f"[red]no solution[/]: {o.outage.name}{cut}")
     for note in result.notes:
         out.print(f"[yellow]note[/] {note}")

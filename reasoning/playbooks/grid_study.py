@@ -105,8 +105,8 @@ def _slack_findings(pf: PowerFlowResult, when: str, skip: set = frozenset()) -> 
             severity="high" if when == "post-event" else "low", value=s.p_mw, limit=limit, unit="MW",
             elements=[ElementRef(element=s.element, index=s.index, name=name)], evidence_ids=[pf.evidence_id],
             title=f"{name} (the slack) must produce {s.p_mw:.1f} MW to balance the grid, {'above its' if above else 'below its'} "
-                  f"{'maximum' if above else 'minimum'} of {limit:.1f} MW {when}: the other units' reserves must cover "
-                  f"{abs(s.p_mw - limit):.1f} MW (not checked), or load must go",
+                  f"{'maximum' if above else 'minimum'} of {limit:.1f} MW {when}: the other units' reserves must cover the "
+                  "difference (not checked), or load must go",
             citations=[cite(CAPABILITY_ENTRY, "The slack absorbs the imbalance; its output must stay within its verified capability.")]))
     return found
 
@@ -117,12 +117,12 @@ CRITICAL_LOAD_SHARE = 0.10
 SEPARATIONS_NAMED = 3
 
 
-def _separations(n1: ContingencyResult, system_load_mw: float) -> list[Finding]:
+def _separations(n1: ContingencyResult, post: PowerFlowResult) -> list[Finding]:
     """Single outages that separate load from the main source, named one by one: every one whose power flow has no
     solution (a blackout must never read as 'diverged'), and every islanding one that cuts off at least
     :data:`CRITICAL_LOAD_SHARE` of the system load.  A part that keeps generation but no ext_grid or slack unit is
     said to be de-energised in the study, with its generation beside its load (an operator judges the imbalance)."""
-    named = []
+    named, system_load_mw = [], post.load_p_mw or 0.0
     for o in n1.diverged + n1.islanding:
         dark = [i for i in o.islands if not i.source]
         load, gen = sum(i.load_mw for i in dark), sum(i.generation_mw for i in dark)
@@ -133,13 +133,13 @@ def _separations(n1: ContingencyResult, system_load_mw: float) -> list[Finding]:
     findings = []
     for o, dark, load, gen, share in named[:SEPARATIONS_NAMED]:
         buses = sum(i.bus_count for i in dark)
-        what = (f"{load:.1f} MW of load ({100 * share:.0f} % of the system's) against {gen:.1f} MW of generation, with no "
-                "ext_grid or slack unit to balance them (the study de-energises them)" if gen > 0 else
-                f"{load:.1f} MW of load ({100 * share:.0f} % of the system's) de-energised")
+        load_text = f"{load:.1f} MW of load (of {system_load_mw:.1f} MW served in all)"
+        what = (f"{load_text} against {gen:.1f} MW of generation, with no ext_grid or slack unit to balance them (the "
+                "study de-energises them)" if gen > 0 else f"{load_text} de-energised")
         rest = "; the power flow of what remains has no solution" if o.status == "diverged" else ""
         findings.append(Finding(
             severity="critical" if share >= CRITICAL_LOAD_SHARE else "high", value=round(load, 1), unit="MW",
-            elements=[o.outage], evidence_ids=[n1.evidence_id],
+            elements=[o.outage], evidence_ids=[n1.evidence_id, post.evidence_id],
             title=f"Loss of {o.outage.name} would separate {buses} bus(es) from the main source: {what}{rest}",
             citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),
                        cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
@@ -343,7 +343,7 @@ class GridStudy(Playbook):
                                     citations=[cite(P1_ENTRY, "Each single branch outage is a P1 event."),
                                                cite(LOAD_LOSS_ENTRY, "Load on buses islanded by an outage is lost.")]))
         if n1.status == "completed" and post.status == "converged":
-            findings += _separations(n1, post.load_p_mw or 0.0)
+            findings += _separations(n1, post)
         findings += _slack_findings(post, "post-event") + _slack_findings(
             base, "already before the events", skip={(s.element, s.index) for s in post.slack if s.within_limits is False})
         with use_workspace(workspace):

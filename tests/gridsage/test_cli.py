@@ -181,3 +181,17 @@ def test_chat_answers_without_a_model_exports_and_resumes(tmp_path):
     listed = subprocess.run([sys.executable, "-m", "gridsage", "chat", "--list"], capture_output=True, text=True,
                             timeout=60, cwd=ROOT, env=env)
     assert f"{session_id}" in listed.stdout and "2 turn(s)" in listed.stdout
+
+
+def test_text_reports_name_the_slack_and_what_an_outage_cuts_off():
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    net = pn.case39()
+    pp.runpp(net, lightsim2grid=False, numba=False)
+    flow = gridsage("powerflow", "-g", "case39")
+    assert flow.returncode == 0, flow.stderr
+    assert f"slack ext_grid 0 at bus 30: {net.res_ext_grid.p_mw.at[0]:.1f} MW (0.0 to 646.0 MW; outside its limits)" in flow.stdout
+    # case9: line 0 is the ext_grid's only link; loads 90 + 100 + 125 MW and gens 163 + 85 MW lie beyond it
+    n1 = " ".join(gridsage("contingency", "-g", "case9").stdout.split())
+    assert "line 0 (bus 0-bus 3); it cuts 8 bus(es) off from the main source (315 MW of load, 248 MW of generation)" in n1
