@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import deque
 import warnings
 from typing import Annotated, Literal
 
@@ -246,6 +247,23 @@ def _row_stats(loading, vm, energized, band: Limit, thermal: Limit) -> dict[str,
             "islanded": (np.isnan(vm) & energized).sum(axis=1)}
 
 
+def _smaller_side(graph, u: int, v: int) -> tuple[int, set] | None:
+    """After a u-v branch is removed: ``(0 or 1, nodes)`` of the side that a breadth-first search run from both
+    ends in step exhausts first (the smaller side, found in time proportional to its size; 0 = u's side), or None
+    when u and v are still connected."""
+    seen, queues = ({u}, {v}), (deque([u]), deque([v]))
+    while True:
+        for side in (0, 1):
+            if not queues[side]:
+                return side, seen[side]
+            for neighbour in graph[queues[side].popleft()]:
+                if neighbour in seen[1 - side]:
+                    return None
+                if neighbour not in seen[side]:
+                    seen[side].add(neighbour)
+                    queues[side].append(neighbour)
+
+
 class _Topology:
     """What a single branch outage cuts off: the in-service topology (pandapower's networkx graph, switches
     respected), split at the outaged branch.
@@ -256,9 +274,11 @@ class _Topology:
     """
 
     def __init__(self, net, energized, load_by_bus, generation_by_bus):
+        import networkx as nx
         import pandapower.topology as topology
 
         self.net, self.graph = net, topology.create_nxgraph(net, include_out_of_service=False)
+        self.component = {bus: k for k, part in enumerate(nx.connected_components(self.graph)) for bus in part}
         self.energized = set(net.bus.index[energized].tolist())
         self.load, self.generation = load_by_bus, generation_by_bus
         ext = net.ext_grid.bus[net.ext_grid.in_service.astype(bool)].tolist()
@@ -278,16 +298,18 @@ class _Topology:
         data = self.graph.get_edge_data(u, v, key)
         self.graph.remove_edge(u, v, key)
         try:
-            part_u = nx.node_connected_component(self.graph, u)
-            if v in part_u:
+            found = _smaller_side(self.graph, u, v)
+            if found is None:
                 return []
-            part_v = nx.node_connected_component(self.graph, v)
+            side, small = found
+            if self.main not in small and self.component.get(self.main) == self.component.get(u):
+                cut = small  # the main source is on the other side: the smaller side is the island
+            else:
+                part_u, part_v = (small, nx.node_connected_component(self.graph, v)) if side == 0 else \
+                    (nx.node_connected_component(self.graph, u), small)
+                cut = part_v if self.main in part_u or (self.main not in part_v and not self.sources & part_v) else part_u
         finally:
             self.graph.add_edge(u, v, key=key, **data)
-        if self.main in part_u or (self.main not in part_v and not self.sources & part_v):
-            cut = part_v
-        else:
-            cut = part_u
         buses = sorted(int(b) for b in cut if b in self.energized)
         if not buses:
             return []
