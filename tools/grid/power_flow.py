@@ -82,9 +82,9 @@ class SlackOutput(BaseModel):
     index: int
     bus: int
     p_mw: float = Field(description="Output [MW].")
-    min_p_mw: float | None = Field(description="Lowest output the case allows [MW]; None if it gives none.")
-    max_p_mw: float | None = Field(description="Highest output the case allows [MW]; None if it gives none.")
-    within_limits: bool | None = Field(description="None when the case gives no limit (e.g. an upstream grid supply).")
+    min_p_mw: float | None = Field(default=None, description="Lowest output the case allows [MW]; None if it gives none.")
+    max_p_mw: float | None = Field(default=None, description="Highest output the case allows [MW]; None if it gives none.")
+    within_limits: bool | None = Field(default=None, description="None when the case gives no limit (e.g. an upstream grid supply).")
 
 
 class PowerFlowResult(ToolResult):
