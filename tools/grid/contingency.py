@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections import deque
 import warnings
+from collections import deque
 from typing import Annotated, Literal
 
 import numpy as np
