@@ -19,7 +19,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 from gridsage.errors import RequestTooLargeError, UnknownGridError
 from gridsage.tools.evidence import EvidenceLedger
@@ -144,15 +144,10 @@ def current_workspace() -> Workspace:
 
 
 @contextlib.contextmanager
-def scoped(variable: contextvars.ContextVar, value):
-    """Set a context variable for the ``with`` block (this thread or task), then restore it."""
-    token = variable.set(value)
+def use_workspace(workspace: Workspace) -> Iterator[Workspace]:
+    """Run tools against ``workspace`` inside a ``with`` block (this thread or task only), then restore the previous one."""
+    token = _current.set(workspace)
     try:
-        yield value
+        yield workspace
     finally:
-        variable.reset(token)
-
-
-def use_workspace(workspace: Workspace) -> contextlib.AbstractContextManager[Workspace]:
-    """Run tools against ``workspace`` inside a ``with`` block."""
-    return scoped(_current, workspace)
+        _current.reset(token)
