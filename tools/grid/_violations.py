@@ -19,14 +19,14 @@ from pydantic import BaseModel, Field
 
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit
-from gridsage.tools.grid._elements import element_name
+from gridsage.tools.grid._elements import BRANCH_TABLES, branch_loading_percent, element_name
 
 
 class Violation(BaseModel):
     """One element outside one limit."""
 
     kind: Literal["undervoltage", "overvoltage", "thermal"]
-    element: Literal["bus", "line", "trafo", "trafo3w"]
+    element: Literal["bus", "line", "trafo", "trafo3w", "impedance", "dcline"]
     index: int
     name: str = Field(description="Readable label of the element.")
     value: float = Field(description="Measured value [unit].")
@@ -81,7 +81,7 @@ def thermal_violations(net, element: str, loading_percent: np.ndarray, limit: Li
     Parameters
     ----------
     net : pandapower.pandapowerNet
-    element : {'line', 'trafo', 'trafo3w'}
+    element : {'line', 'trafo', 'trafo3w', 'impedance', 'dcline'}
     loading_percent : numpy.ndarray
         Loading per row of ``net[element]`` [% of rating]; NaN is skipped.
     limit : Limit
@@ -123,12 +123,12 @@ def solved_violations(net, band: Limit, thermal: Limit) -> list[Violation]:
     Returns
     -------
     list of Violation
-        Thermal violations (highest first), then voltage violations.
+        Thermal violations of every branch kind (highest loading first), then voltage violations.
     """
     found = []
-    for element in ("line", "trafo", "trafo3w"):
-        if len(net[element]) and "loading_percent" in net[f"res_{element}"]:
-            res = net[f"res_{element}"].reindex(net[element].index)
-            found += thermal_violations(net, element, res.loading_percent.to_numpy(dtype=float), thermal)
+    for element in BRANCH_TABLES:
+        if len(net[element]):
+            found += thermal_violations(net, element, branch_loading_percent(net, element), thermal)
+    found.sort(key=lambda v: -v.value)
     vm = net.res_bus.vm_pu.reindex(net.bus.index).to_numpy(dtype=float)
     return found + voltage_violations(net, vm, band)

@@ -35,6 +35,16 @@ class TrafoOutage(_Event):
     trafo: int = Field(ge=0, description="pandapower trafo index.")
 
 
+class BranchOutage(_Event):
+    """Any branch taken out of service: a line, a two- or three-winding transformer, an ``impedance`` branch (how
+    pandapower's MATPOWER converter stores transformers with TAP = 1 between kV levels, and series reactors) or a
+    DC line."""
+
+    type: Literal["branch_outage"] = "branch_outage"
+    element: Literal["line", "trafo", "trafo3w", "impedance", "dcline"] = Field(description="pandapower branch table.")
+    index: int = Field(ge=0, description="Index in that table.")
+
+
 class GenTrip(_Event):
     """A generator tripped; the slack (ext_grid) picks up its output."""
 
@@ -56,16 +66,17 @@ class RatingChange(_Event):
     """A branch rating set by the user (e.g. a seasonal or dynamic line rating)."""
 
     type: Literal["rating_change"] = "rating_change"
-    element: Literal["line", "trafo"]
+    element: Literal["line", "trafo", "impedance"]
     index: int = Field(ge=0, description="Index in the element's table.")
-    rating: float = Field(gt=0, allow_inf_nan=False, description="New rating: max_i_ka [kA] for a line, sn_mva [MVA] for a trafo.")
+    rating: float = Field(gt=0, allow_inf_nan=False, description=(
+        "New rating: max_i_ka [kA] for a line, sn_mva [MVA] for a trafo or an impedance branch."))
 
 
-Event = Annotated[Union[LineOutage, TrafoOutage, GenTrip, LoadChange, RatingChange], Field(discriminator="type")]
-UNION_TAGS.update(("line_outage", "trafo_outage", "gen_trip", "load_change", "rating_change"))
+Event = Annotated[Union[LineOutage, TrafoOutage, BranchOutage, GenTrip, LoadChange, RatingChange], Field(discriminator="type")]
+UNION_TAGS.update(("line_outage", "trafo_outage", "branch_outage", "gen_trip", "load_change", "rating_change"))
 
-_TARGET = {"line_outage": ("line", "line"), "trafo_outage": ("trafo", "trafo"), "gen_trip": ("gen", "gen"),
-           "load_change": ("load", "load"), "rating_change": (None, "index")}
+_TARGET = {"line_outage": ("line", "line"), "trafo_outage": ("trafo", "trafo"), "branch_outage": (None, "index"),
+           "gen_trip": ("gen", "gen"), "load_change": ("load", "load"), "rating_change": (None, "index")}
 
 
 class DerivedGridResult(ToolResult):
@@ -164,7 +175,7 @@ def derive_grid(parent: Grid, net, changes: list[str], grid_id: str | None = Non
 @tool
 def apply_events(
     grid_id: Annotated[str, Field(description="Grid to start from (left unchanged).")],
-    events: Annotated[list[Event], Field(max_length=1000, description="Events in order: line_outage, trafo_outage, gen_trip, load_change, rating_change.")] = [],
+    events: Annotated[list[Event], Field(max_length=1000, description="Events in order: line_outage, trafo_outage, branch_outage, gen_trip, load_change, rating_change.")] = [],
     load_scale: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False, description="Factor on all loads [-].")] = 1.0,
     gen_scale: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False, description="Factor on all gen/sgen set-points [-].")] = 1.0,
     new_grid_id: Annotated[str | None, Field(max_length=128, description="Id for the derived grid; default '<grid_id>:whatif'.")] = None,

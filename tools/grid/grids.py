@@ -86,7 +86,10 @@ def rating_notes(net) -> list[str]:
             "so loading_percent is not meaningful here; use a PGLib-OPF case (e.g. pglib_opf_case118_ieee) for real ratings."
         )
     if len(net.impedance):
-        notes.append(f"{len(net.impedance)} impedance branch(es) carry no thermal rating in pandapower and are not checked.")
+        unrated = int((~(net.impedance.sn_mva.to_numpy(dtype=float) > 0)).sum()) if "sn_mva" in net.impedance else len(net.impedance)
+        if unrated:
+            notes.append(f"{unrated} of {len(net.impedance)} impedance branch(es) have no sn_mva rating and are not "
+                         "checked for thermal loading.")
     return notes
 
 
