@@ -1,8 +1,13 @@
 """AC and DC power flow with violations, a retry ladder, and diagnostics.
 
 A solve that fails is reported, never hidden: the result has status
-``diverged``, the list of strategies tried, and pandapower's diagnostic
-summary.
+``diverged``, the list of strategies tried, and a diagnosis in plain words.
+
+Every AC solve that judges violations enforces generator reactive limits
+(pandapower ``enforce_q_lims``: a unit at its Q limit becomes a PQ bus and
+stops holding its voltage set-point); the units that reached a limit are
+reported, and so is every slack unit's output against its P and Q limits
+(the slack balances the grid without limit in the solver).
 
 References
 ----------
@@ -10,6 +15,8 @@ References
    Newton-Raphson AC power flow (``runpp``), DC power flow (``rundcpp``),
    ``diagnostic``.
 .. [2] ANSI C84.1-2020 Table 1 Range A; NERC TPL-001-5.1 Table 1 (limits).
+.. [3] NERC MOD-025-2, R1-R2: verified real and reactive capability of
+   generating units.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from gridsage.knowledge.limits import Limit, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
-from gridsage.tools.grid._elements import BRANCH_TABLES, element_name
+from gridsage.tools.grid._elements import BRANCH_TABLES, BranchElement, branch_loading_percent, element_name
 from gridsage.tools.grid._pandapower import pandapower
 from gridsage.tools.grid._violations import (
     Violation,
@@ -66,7 +73,7 @@ class BusResult(BaseModel):
 
 
 class BranchResult(BaseModel):
-    element: Literal["line", "trafo", "trafo3w"]
+    element: BranchElement
     index: int
     name: str
     p_from_mw: float | None = Field(description="Active power into the branch at the from/hv side [MW].")
@@ -85,6 +92,25 @@ class SlackOutput(BaseModel):
     min_p_mw: float | None = Field(default=None, description="Lowest output the case allows [MW]; None if it gives none.")
     max_p_mw: float | None = Field(default=None, description="Highest output the case allows [MW]; None if it gives none.")
     within_limits: bool | None = Field(default=None, description="None when the case gives no limit (e.g. an upstream grid supply).")
+    q_mvar: float | None = Field(default=None, description="Reactive output [Mvar].")
+    min_q_mvar: float | None = Field(default=None, description="Lowest reactive output the case allows [Mvar].")
+    max_q_mvar: float | None = Field(default=None, description="Highest reactive output the case allows [Mvar].")
+    q_within_limits: bool | None = Field(default=None, description=(
+        "None when the case gives no Q limit; the solver never limits a slack's Q, so False is a finding."))
+
+
+class QLimitedUnit(BaseModel):
+    """A generator that reached a reactive-power limit: it no longer holds its voltage set-point."""
+
+    element: Literal["gen"] = "gen"
+    index: int
+    name: str
+    bus: int
+    q_mvar: float = Field(description="Reactive output, at the limit [Mvar].")
+    limit: Literal["max_q_mvar", "min_q_mvar"]
+    limit_mvar: float = Field(description="The limit reached [Mvar].")
+    vm_set_pu: float = Field(description="Voltage set-point it can no longer hold [pu].")
+    vm_pu: float | None = Field(default=None, description="Voltage reached at its bus [pu].")
 
 
 class PowerFlowResult(ToolResult):
@@ -103,8 +129,11 @@ class PowerFlowResult(ToolResult):
     max_loading_percent: float | None = Field(default=None, description="Highest branch loading [%].")
     violations: list[Violation] = Field(default_factory=list)
     unsupplied_buses: list[int] = Field(default_factory=list, description="In-service buses with no result (isolated).")
+    unsupplied_load_mw: float = Field(default=0.0, description="In-service load at the unsupplied buses: de-energised [MW].")
     slack: list[SlackOutput] = Field(default_factory=list, description=(
-        "The units that balanced the power flow: each one's output against its P limits (NERC MOD-025 capability)."))
+        "The units that balanced the power flow: each one's output against its P and Q limits (NERC MOD-025 capability)."))
+    q_limited: list[QLimitedUnit] = Field(default_factory=list, description=(
+        "Generators at a reactive limit (solved with Q limits enforced): they no longer hold their voltage set-point."))
     limits: list[Limit] = Field(default_factory=list, description="Limits applied, with citations.")
     buses: list[BusResult] = Field(default_factory=list, description="Bus results, worst voltage first.")
     branches: list[BranchResult] = Field(default_factory=list, description="Branch results, highest loading first.")
@@ -112,7 +141,7 @@ class PowerFlowResult(ToolResult):
     notes: list[str] = Field(default_factory=list)
 
 
-def solve(net, mode: Literal["ac", "dc"] = "ac", ladder: bool = True) -> list[SolveAttempt]:
+def solve(net, mode: Literal["ac", "dc"] = "ac", ladder: bool = True, q_limits: bool = True) -> list[SolveAttempt]:
     """Run pandapower's power flow on ``net`` in place, retrying when it fails.
 
     Parameters
@@ -123,6 +152,8 @@ def solve(net, mode: Literal["ac", "dc"] = "ac", ladder: bool = True) -> list[So
         Newton-Raphson AC (``runpp``) or linear DC (``rundcpp``).
     ladder : bool, default True
         For AC, try the strategies of :data:`AC_LADDER` in turn until one converges.
+    q_limits : bool, default True
+        For AC, enforce generator reactive limits (``enforce_q_lims``; NaN limits are unlimited).
 
     Returns
     -------
@@ -138,7 +169,7 @@ def solve(net, mode: Literal["ac", "dc"] = "ac", ladder: bool = True) -> list[So
             if kwargs is None:
                 pp.rundcpp(net)
             else:
-                pp.runpp(net, numba=False, **kwargs)
+                pp.runpp(net, numba=False, enforce_q_lims=q_limits, **kwargs)
             ok, message = True, None
         except (pp.powerflow.LoadflowNotConverged, np.linalg.LinAlgError, ValueError) as exc:
             ok, message = False, str(exc)
@@ -175,31 +206,33 @@ def solved_base(grid: Grid):
 
 
 def diagnose(net) -> list[DiagnosticItem]:
-    """pandapower's diagnostic, cut to the checks that found something.
+    """Why an AC power flow has no solution, in plain words.
 
     Parameters
     ----------
     net : pandapower.pandapowerNet
+        A network whose AC power flow did not converge (left unchanged).
 
     Returns
     -------
     list of DiagnosticItem
-        Each check with a finding, its result shortened to 300 characters.
+        ``loadability``: demand against generating and reactive capacity, the largest uniform load factor that
+        still solves (bisection, Q limits enforced) and the least uniform load shed that restores a solution; and,
+        when no load level solves, ``data``: what pandapower's network diagnostic found, one sentence per check.
+
+    References
+    ----------
+    .. [1] T. Van Cutsem, C. Vournas, "Voltage Stability of Electric Power Systems", Springer, 1998, ch. 2
+       (loadability limit).
     """
-    pp = pandapower()
-    try:
-        report = pp.diagnostic(net, report_style=None, warnings_only=True)
-    except Exception as exc:  # the diagnostic itself may fail on odd nets
-        return [DiagnosticItem(check="diagnostic", finding=f"pandapower.diagnostic failed: {exc}")]
-    items = []
-    for check, found in (report or {}).items():
-        if found in (False, None, {}, []):
-            continue
-        text = str(found)
-        items.append(DiagnosticItem(check=check, finding=text if len(text) <= 300 else text[:297] + "..."))
-    if not items:
-        items.append(DiagnosticItem(check="diagnostic", finding="no data problem found; the operating point may be beyond the network's loadability"))
-    return items
+    from gridsage.tools.grid._loadability import no_solution_diagnosis, plain_diagnostic
+
+    found = no_solution_diagnosis(net)
+    items = [DiagnosticItem(check="loadability", finding=text) for text in found.findings]
+    if found.data_problem or found.load_factor is None:  # no load level solves: look at the data
+        items += [DiagnosticItem(check="data", finding=text) for text in plain_diagnostic(net)]
+    return items or [DiagnosticItem(check="diagnostic", finding="no data problem found; the operating point may be "
+                                                                 "beyond the network's loadability")]
 
 
 def bus_results(net) -> list[BusResult]:
@@ -218,22 +251,23 @@ def bus_results(net) -> list[BusResult]:
 
 
 def branch_results(net) -> list[BranchResult]:
-    """Per-branch results of a solved network, highest loading first."""
+    """Per-branch results of a solved network (every branch kind), highest loading first."""
     rows = []
     for element in BRANCH_TABLES:
-        if not len(net[element]):
+        if not len(net[element]) or f"res_{element}" not in net:
             continue
         res = net[f"res_{element}"].reindex(net[element].index)
-        p_col, q_col = ("p_from_mw", "q_from_mvar") if element == "line" else ("p_hv_mw", "q_hv_mvar")
+        p_col, q_col = ("p_hv_mw", "q_hv_mvar") if element in ("trafo", "trafo3w") else ("p_from_mw", "q_from_mvar")
         i_cols = [c for c in ("i_from_ka", "i_to_ka", "i_hv_ka", "i_mv_ka", "i_lv_ka") if c in res]
-        i_ka = res[i_cols].max(axis=1, skipna=True) if i_cols else res.get("i_ka")
+        i_ka = res[i_cols].max(axis=1, skipna=True) if i_cols else res.get("i_ka", res[p_col] * np.nan)
+        loading = branch_loading_percent(net, element)
         for pos, idx in enumerate(net[element].index):
-            def val(series, digits):
-                x = float(series.iloc[pos])
+            def val(x, digits):
+                x = float(x)
                 return None if np.isnan(x) else round(x, digits)
             rows.append(BranchResult(element=element, index=int(idx), name=element_name(net, element, int(idx)),
-                                     p_from_mw=val(res[p_col], 3), q_from_mvar=val(res[q_col], 3),
-                                     i_ka=val(i_ka, 4), loading_percent=val(res.loading_percent, 2)))
+                                     p_from_mw=val(res[p_col].iloc[pos], 3), q_from_mvar=val(res[q_col].iloc[pos], 3),
+                                     i_ka=val(i_ka.iloc[pos], 4), loading_percent=val(loading[pos], 2)))
     return sorted(rows, key=lambda r: -(r.loading_percent if r.loading_percent is not None else -1))
 
 
@@ -268,12 +302,63 @@ def slack_outputs(net) -> list[SlackOutput]:
             p = float(net[f"res_{element}"].p_mw.get(index, np.nan))
             if not np.isfinite(p):
                 continue
+            q = float(net[f"res_{element}"].q_mvar.get(index, np.nan))
             low, high = _limit(row, "min_p_mw"), _limit(row, "max_p_mw")
-            within = None if low is None and high is None else \
-                (low is None or p >= low - SLACK_TOLERANCE_MW) and (high is None or p <= high + SLACK_TOLERANCE_MW)
+            q_low, q_high = _limit(row, "min_q_mvar"), _limit(row, "max_q_mvar")
             found.append(SlackOutput(element=element, index=int(index), bus=int(row.bus), p_mw=round(p, 3), min_p_mw=low,
-                                     max_p_mw=high, within_limits=within))
+                                     max_p_mw=high, within_limits=_within(p, low, high),
+                                     q_mvar=round(q, 3) if np.isfinite(q) else None, min_q_mvar=q_low, max_q_mvar=q_high,
+                                     q_within_limits=_within(q, q_low, q_high) if np.isfinite(q) else None))
     return found
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool | None:
+    """Whether ``value`` lies within [low, high] (either may be None), to :data:`SLACK_TOLERANCE_MW`; None if both are."""
+    if low is None and high is None:
+        return None
+    return (low is None or value >= low - SLACK_TOLERANCE_MW) and (high is None or value <= high + SLACK_TOLERANCE_MW)
+
+
+#: a unit within this of a reactive limit is at it [Mvar]
+Q_LIMIT_TOLERANCE_MVAR = 0.01
+
+
+def q_limited_units(net) -> list[QLimitedUnit]:
+    """Non-slack generators of a solved network whose reactive output sits at ``max_q_mvar`` or ``min_q_mvar``.
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+        After an AC power flow with ``enforce_q_lims=True``.
+
+    Returns
+    -------
+    list of QLimitedUnit
+        Largest voltage shortfall from the set-point first.
+
+    References
+    ----------
+    .. [1] NERC MOD-025-2, R2: verified reactive capability of generating units.
+    """
+    gen = net.gen
+    if not len(gen) or "res_gen" not in net or not len(net.res_gen) or "max_q_mvar" not in gen:
+        return []
+    res = net.res_gen.reindex(gen.index)
+    live = gen.in_service.astype(bool) & ~(gen.slack.astype(bool) if "slack" in gen else False) & res.q_mvar.notna()
+    found = []
+    for index in gen.index[live]:
+        q = float(res.at[index, "q_mvar"])
+        for column in ("max_q_mvar", "min_q_mvar"):
+            limit = gen.at[index, column] if column in gen else np.nan
+            if np.isfinite(limit) and abs(q - limit) <= Q_LIMIT_TOLERANCE_MVAR:
+                bus = int(gen.at[index, "bus"])
+                vm = float(net.res_bus.vm_pu.get(bus, np.nan))
+                found.append(QLimitedUnit(index=int(index), name=element_name(net, "gen", int(index)), bus=bus,
+                                          q_mvar=round(q, 3), limit=column, limit_mvar=round(float(limit), 3),
+                                          vm_set_pu=round(float(gen.at[index, "vm_pu"]), 4),
+                                          vm_pu=round(vm, 5) if np.isfinite(vm) else None))
+                break
+    return sorted(found, key=lambda u: -abs(u.vm_set_pu - (u.vm_pu if u.vm_pu is not None else u.vm_set_pu)))
 
 
 def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
@@ -284,14 +369,15 @@ def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
     dict
         Keys ``load_p_mw``, ``generation_p_mw``, ``losses_p_mw`` [MW],
         ``vm_min_pu``, ``vm_max_pu`` [pu], ``max_loading_percent`` [%],
-        ``violations``, ``unsupplied_buses``, ``slack`` (see :func:`slack_outputs`).
+        ``violations``, ``unsupplied_buses``, ``unsupplied_load_mw`` [MW], ``slack`` (see :func:`slack_outputs`), ``q_limited``
+        (see :func:`q_limited_units`; empty for DC).
     """
     vm = net.res_bus.vm_pu.reindex(net.bus.index)
     unsupplied = [int(b) for b in net.bus.index[net.bus.in_service.to_numpy() & vm.isna().to_numpy()]]
     gen = sum(float(net[f"res_{e}"].p_mw.sum()) for e in ("gen", "sgen", "ext_grid", "storage") if len(net[e]))
     load = float(net.res_load.p_mw.sum()) if len(net.load) else 0.0
-    loadings = [net[f"res_{e}"].loading_percent.max() for e in BRANCH_TABLES if len(net[e])]
-    loadings = [x for x in loadings if not np.isnan(x)]
+    loadings = [np.nanmax(x) for e in BRANCH_TABLES if len(net[e]) for x in [branch_loading_percent(net, e)]
+                if np.isfinite(x).any()]
     violations = solved_violations(net, band, thermal)
     if mode == "dc":
         violations = [v for v in violations if v.kind == "thermal"]
@@ -304,7 +390,10 @@ def summarize_solved(net, mode: str, band: Limit, thermal: Limit) -> dict:
         "max_loading_percent": round(float(max(loadings)), 2) if loadings else None,
         "violations": violations,
         "unsupplied_buses": unsupplied,
+        "unsupplied_load_mw": round(float(net.load.p_mw[net.load.in_service.astype(bool) & net.load.bus.isin(unsupplied)].sum()), 3)
+        if len(net.load) else 0.0,
         "slack": slack_outputs(net),
+        "q_limited": q_limited_units(net) if mode == "ac" else [],
     }
 
 
