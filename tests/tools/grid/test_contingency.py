@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pandapower as pp
+import pandapower.networks as pn
 import pytest
 
 from gridsage.tools.grid.contingency import run_contingency_analysis
 from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.tools.grid.grids import load_grid
+from gridsage.tools.workspace import current_workspace
 
 
 def _ranking(result):
@@ -15,8 +18,10 @@ def _ranking(result):
 
 @pytest.mark.parametrize("source", ["case118", "pglib_opf_case118_ieee"])
 def test_fast_path_and_fallback_rank_the_same_top10(workspace, source):
+    """With every outage that the fast solver flags for a unit beyond its Q limit re-solved, the fast path ranks
+    exactly as the pandapower loop (Q limits enforced in every solve)."""
     grid_id = load_grid(source).grid_id
-    fast = run_contingency_analysis(grid_id, method="lightsim2grid", top=10)
+    fast = run_contingency_analysis(grid_id, method="lightsim2grid", top=10, q_limit_check="all")
     slow = run_contingency_analysis(grid_id, method="pandapower", top=10)
     assert fast.method == "lightsim2grid" and slow.method == "pandapower"
     assert _ranking(fast) == _ranking(slow)
@@ -27,6 +32,22 @@ def test_fast_path_and_fallback_rank_the_same_top10(workspace, source):
         (slow.contingencies_total, slow.islanding_count, slow.diverged_count)
 
 
+def test_reported_outages_are_rechecked_with_q_limits(workspace):
+    """By default only the reported outages are re-solved; each one then carries the loop's figures."""
+    grid_id = load_grid("case118").grid_id
+    fast = run_contingency_analysis(grid_id, method="lightsim2grid", top=10)
+    slow = run_contingency_analysis(grid_id, method="pandapower", top=186)
+    assert fast.q_limit_flagged_count > 0  # case118's units run into their Q limits after some outages
+    exact = {(o.outage.element, o.outage.index): o for o in slow.top}
+    rechecked = [o for o in fast.top if o.q_limits_rechecked]
+    assert rechecked
+    for o in rechecked:
+        twin = exact[(o.outage.element, o.outage.index)]
+        assert o.max_loading_percent == pytest.approx(twin.max_loading_percent, abs=1e-3)
+        assert o.vm_min_pu == pytest.approx(twin.vm_min_pu, abs=1e-5)
+        assert o.violation_count == twin.violation_count
+
+
 def test_islanding_is_listed_never_as_zero_volts(case14):
     result = run_contingency_analysis(case14, top=20)
     assert result.contingencies_total == 20 and result.islanding_count == 1
@@ -35,7 +56,13 @@ def test_islanding_is_listed_never_as_zero_volts(case14):
     assert island.islanded_buses == [7]
     assert island.vm_min_pu > 0.9  # the energised rest, not 0 V
     assert all(v.index != 7 for v in island.violations if v.element == "bus")
-    assert len(result.top) == 20  # islanding outages are ranked too, nothing dropped
+    assert len(result.top) + result.diverged_count == 20  # islanding outages are ranked too, nothing dropped
+    # with Q limits enforced, losing line 0 (from the slack) leaves no solution: plain pandapower agrees
+    net = pn.case14()
+    net.line.at[0, "in_service"] = False
+    with pytest.raises(pp.powerflow.LoadflowNotConverged):
+        pp.runpp(net, numba=False, lightsim2grid=False, enforce_q_lims=True, init="dc", max_iteration=50)
+    assert [(o.outage.element, o.outage.index) for o in result.diverged] == [("line", 0)]
 
 
 def test_pglib118_ranked_by_loading_then_excursion(ieee118):
@@ -43,8 +70,22 @@ def test_pglib118_ranked_by_loading_then_excursion(ieee118):
     loads = [o.max_loading_percent for o in result.top]
     assert loads == sorted(loads, reverse=True) and loads[0] > 300  # line 96 outage on real ratings
     assert result.top[0].outage.index == 96 and result.top[0].violations[0].citation.standard == "NERC TPL-001"
-    assert result.contingencies_total == 184 and len(result.top) == 5
-    assert result.islanding_count == 7 and {o.outage.index for o in result.islanding} >= {6, 7}
+    assert result.contingencies_total == 186 and len(result.top) == 5  # 175 lines, 9 trafos, 2 impedance branches
+    # the oracle: networkx on pandapower's own graph; an outage islands buses when removing it adds a component
+    import networkx as nx
+    import pandapower.topology as top
+
+    net = current_workspace().get(ieee118).net
+    graph = top.create_nxgraph(net, include_out_of_service=False)
+    splits = set()
+    for u, v, key in list(graph.edges(keys=True)):
+        data = graph.get_edge_data(u, v, key)
+        graph.remove_edge(u, v, key)
+        if not nx.has_path(graph, u, v):
+            splits.add(key)
+        graph.add_edge(u, v, key=key, **data)
+    assert {(o.outage.element, o.outage.index) for o in result.islanding} == splits
+    assert result.islanding_count == len(splits) == 9 and {e for e, _ in splits} == {"line", "impedance"}
 
 
 def test_bounds_and_bad_input(case14):
