@@ -26,7 +26,8 @@ from gridsage.reasoning.assessment import ActionStep, Assessment, ContingencyRis
 from gridsage.reasoning.playbooks.base import Playbook, Progress
 from gridsage.reasoning.scenario import Scenario
 from gridsage.reasoning.study import PeakStudy, apply_scenario, load_scenario_grid
-from gridsage.tools.grid import (BRANCH_TABLES, ContingencyResult, ElementRef, PowerFlowResult, Violation,
+from gridsage.tools.grid import (BRANCH_TABLES, MIN_TARGET_RELIEF_PERCENT, ContingencyResult, ElementRef, PowerFlowResult,
+                                 Violation,
                                  apply_actions, apply_events, propose_remedial_actions, run_contingency_analysis,
                                  run_power_flow)
 from gridsage.tools.workspace import Workspace, use_workspace
@@ -91,24 +92,49 @@ CAPABILITY_ENTRY = "nerc-mod-025-generator-capability"
 
 
 def _slack_findings(pf: PowerFlowResult, when: str, skip: set = frozenset()) -> list[Finding]:
-    """A finding for each slack (ext_grid or slack gen) whose output lies outside the P limits the case gives."""
+    """A finding for each slack (ext_grid or slack gen) whose output lies outside the P or Q limits the case gives;
+    ``skip`` holds ``(element, index, 'p' or 'q')`` already reported."""
     if pf.status != "converged":
         return []
     found = []
     for s in pf.slack:
-        if s.within_limits is not False or (s.element, s.index) in skip:
-            continue
-        above = s.max_p_mw is not None and s.p_mw > s.max_p_mw
-        limit = s.max_p_mw if above else s.min_p_mw
-        name = f"{s.element} {s.index} at bus {s.bus}"
-        found.append(Finding(
-            severity="high" if when == "post-event" else "low", value=s.p_mw, limit=limit, unit="MW",
-            elements=[ElementRef(element=s.element, index=s.index, name=name)], evidence_ids=[pf.evidence_id],
-            title=f"{name} (the slack) must produce {s.p_mw:.1f} MW to balance the grid, {'above its' if above else 'below its'} "
-                  f"{'maximum' if above else 'minimum'} of {limit:.1f} MW {when}: the other units' reserves must cover the "
-                  "difference (not checked), or load must go",
-            citations=[cite(CAPABILITY_ENTRY, "The slack absorbs the imbalance; its output must stay within its verified capability.")]))
+        if pf.unsupplied_load_mw > 0 and abs(s.p_mw) < 1e-3:
+            continue  # a source cut off from the load it served: the separation finding names it
+        checks = (("p", s.within_limits, s.p_mw, s.min_p_mw, s.max_p_mw, "MW", "produce",
+                   "the other units' reserves must cover the difference (not checked), or load must go",
+                   "The slack absorbs the imbalance; its output must stay within its verified capability."),
+                  ("q", s.q_within_limits, s.q_mvar, s.min_q_mvar, s.max_q_mvar, "Mvar", "supply",
+                   "the solver holds its voltage without limit, so voltages near it are optimistic",
+                   "A result that needs a unit beyond its reactive capability cannot be carried out."))
+        for quantity, within, value, low, high, unit, verb, consequence, note in checks:
+            if within is not False or (s.element, s.index, quantity) in skip:
+                continue
+            above = high is not None and value > high
+            limit = high if above else low
+            name = f"{s.element} {s.index} at bus {s.bus}"
+            found.append(Finding(
+                severity="high" if when == "post-event" else "low", value=value, limit=limit, unit=unit,
+                elements=[ElementRef(element=s.element, index=s.index, name=name)], evidence_ids=[pf.evidence_id],
+                title=f"{name} (the slack) must {verb} {value:.1f} {unit} to balance the grid, "
+                      f"{'above its maximum' if above else 'below its minimum'} of {limit:.1f} {unit} {when}: {consequence}",
+                citations=[cite(CAPABILITY_ENTRY, note)]))
     return found
+
+
+def _q_limit_findings(pf: PowerFlowResult, when: str, skip: set = frozenset()) -> list[Finding]:
+    """One finding for the generators at a reactive limit (they no longer hold their voltage set-points)."""
+    units = [u for u in pf.q_limited if u.index not in skip] if pf.status == "converged" else []
+    if not units:
+        return []
+    listed = "; ".join(f"{u.name} at {u.limit_mvar:.1f} Mvar ({'max' if u.limit == 'max_q_mvar' else 'min'}), "
+                       f"{u.vm_pu if u.vm_pu is not None else float('nan'):.4f} pu against its {u.vm_set_pu:.4f} pu set-point"
+                       for u in units[:5])
+    more = f" and {len(units) - 5} more" if len(units) > 5 else ""
+    return [Finding(
+        severity="medium" if when == "post-event" else "info", unit="Mvar", evidence_ids=[pf.evidence_id],
+        elements=[ElementRef(element="gen", index=u.index, name=u.name) for u in units[:5]],
+        title=f"{len(units)} generator(s) at a reactive limit {when}, no longer holding their voltage set-points: {listed}{more}",
+        citations=[cite(CAPABILITY_ENTRY, "Units are modelled within their verified reactive capability (Q limits enforced).")])]
 
 
 #: an outage that de-energises at least this share of the system load is critical (GridSage's own threshold)
@@ -200,6 +226,12 @@ def _action_buses(net, action: dict) -> list[tuple[str, int]]:
                 ("raise", int(raise_table.at[action["increase_index"], "bus"]))]
     if action["type"] == "load_shed":
         return [("shed", int(net.load.at[action["load"], "bus"]))]
+    if action["type"] == "gen_output":
+        return [("new output", int(net.gen.at[action["gen"], "bus"]))]
+    if action["type"] == "dispatch":
+        return [("re-dispatched", int(net.gen.at[p["gen"], "bus"])) for p in action["setpoints"][:3]]
+    if action["type"] == "load_transfer":
+        return []
     return [("set-point", int(net.gen.at[action["gen"], "bus"]))]
 
 
@@ -225,10 +257,11 @@ def _greedy(grid_id: str, scenario: Scenario, progress: Progress, strict: bool) 
     steps: list[ActionStep] = []
     current = grid_id
     for order in range(1, MAX_PLAN_STEPS + 1):
-        proposal = propose_remedial_actions(current, **limits)
+        proposal = propose_remedial_actions(current, **limits, opf=order == 1)  # the combined OPF dispatch: first step
         if proposal.status != "ok" or not proposal.candidates:
             break
-        best = next((c for c in proposal.candidates if c.outcome in ("clears_all", "partial")
+        best = next((c for c in proposal.candidates if (c.outcome == "clears_all" or (
+            c.outcome == "partial" and (c.target_relief_percent or 0.0) >= MIN_TARGET_RELIEF_PERCENT))
                      and not (strict and c.new_violations)), None)
         if best is None:
             break
@@ -332,9 +365,14 @@ class GridStudy(Playbook):
                                        citations=[cite(INSTABILITY_ENTRY, "A post-event power flow without a solution signals "
                                                                          "voltage instability or loss of loadability.")]))
         if post.unsupplied_buses:
-            findings.append(Finding(severity="high", title=f"{len(post.unsupplied_buses)} bus(es) left without supply after the events",
-                                    evidence_ids=[post.evidence_id],
-                                    citations=[cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
+            share = post.unsupplied_load_mw / (post.unsupplied_load_mw + (post.load_p_mw or 0.0)) \
+                if post.unsupplied_load_mw > 0 else 0.0
+            findings.append(Finding(
+                severity="critical" if share >= CRITICAL_LOAD_SHARE else "high", value=post.unsupplied_load_mw, unit="MW",
+                title=f"{len(post.unsupplied_buses)} bus(es) cut off from every source after the events: "
+                      f"{post.unsupplied_load_mw:.1f} MW of load de-energised ({share:.0%} of the load)",
+                evidence_ids=[post.evidence_id],
+                citations=[cite(LOAD_LOSS_ENTRY, "Buses with no path to a source lose their load.")]))
         if n1.status == "completed" and n1.islanding_count:
             lost, gen = n1.islanding_lost_load_mw, n1.islanding_lost_generation_mw
             findings.append(Finding(severity="medium", value=round(lost, 1), unit="MW", evidence_ids=[n1.evidence_id],
@@ -345,7 +383,11 @@ class GridStudy(Playbook):
         if n1.status == "completed" and post.status == "converged":
             findings += _separations(n1, post)
         findings += _slack_findings(post, "post-event") + _slack_findings(
-            base, "already before the events", skip={(s.element, s.index) for s in post.slack if s.within_limits is False})
+            base, "already before the events", skip={(s.element, s.index, q) for s in post.slack
+                                                     for q, within in (("p", s.within_limits), ("q", s.q_within_limits))
+                                                     if within is False})
+        findings += _q_limit_findings(post, "post-event") + _q_limit_findings(
+            base, "already before the events", skip={u.index for u in post.q_limited})
         with use_workspace(workspace):
             findings += self.findings_at_peak(scenario, loaded.grid_id, peak, limits, top, say)
         findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
@@ -370,6 +412,10 @@ class GridStudy(Playbook):
             plan_outcome = (f"After {len(steps)} step(s): " + ("all violations cleared" if left == 0 else
                             f"{left} violation(s) remain, max loading {final.max_loading_percent} %, voltages "
                             f"{final.vm_min_pu}-{final.vm_max_pu} pu") + f" [{final.evidence_id}].")
+        elif post.status == "converged" and post.unsupplied_load_mw > 0 and not post.violations:
+            plan_outcome = (f"{post.unsupplied_load_mw:.1f} MW of load is cut off from every source; no redispatch or "
+                            "set-point restores it: restore the outaged branch or re-energise the area from another "
+                            "source (operator switching).")
         elif post.status == "converged" and not post.violations:
             plan_outcome = "No action needed: the post-event grid is within limits."
         else:
@@ -391,14 +437,15 @@ class GridStudy(Playbook):
             confidence, reason = "medium", "the validated plan leaves violations; a combined redispatch (OPF) may be needed"
         else:
             confidence, reason = "high", "every figure comes from converged AC power flows on real ratings"
-        if post.status == "converged" and any(s.within_limits is False for s in final.slack):
-            slack_note = ("the slack unit runs outside its P limits, and the study assumes the other units' reserves "
+        if post.status == "converged" and any(s.within_limits is False or s.q_within_limits is False for s in final.slack):
+            slack_note = ("the slack unit runs outside its P or Q limits, and the study assumes the other units' reserves "
                           "cover the difference, which was not checked")
             confidence, reason = ("medium", slack_note) if confidence == "high" else (confidence, f"{reason}; {slack_note}")
         return Assessment(
             kind=self.kind, playbook=self.name, scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
             source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),
-            verdict="no_solution" if post.status != "converged" else "violations" if post.violations else "secure",
+            verdict="no_solution" if post.status != "converged" else
+            "violations" if post.violations or post.unsupplied_load_mw > 0 else "secure",
             events=post_grid.changes, findings=findings, contingency_risks=risks,
             contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id,
             assumptions=assumptions, confidence=confidence, confidence_reason=reason,

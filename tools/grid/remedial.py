@@ -1,13 +1,19 @@
 """Remedial actions: propose, validate on a copy, rank.
 
-For each thermal overload, candidates are generator redispatch pairs and load
-shedding at the buses with the most effect on the overloaded branch, found
-with DC power transfer distribution factors (PTDF).  For each voltage
-violation, candidates are the nearest generator's voltage set-point and load
-shedding near the bus.  Every candidate is then re-solved with the full AC
-power flow on a copy of the grid; its before/after figures for every violated
-element come from that solve, and candidates that do not clear the violation
-are kept and marked so.
+For each thermal overload, candidates are single-unit output changes (the
+slack balances), generator redispatch pairs and load shedding at the buses
+with the most effect on the overloaded branch, found with DC power transfer
+distribution factors (PTDF); beside them, one combined corrective redispatch
+from an AC optimal power flow (minimum change of every unit's output, with
+branch, voltage and generator P and Q limits).  For each voltage violation,
+candidates are the nearest generator's voltage set-point and load shedding
+near the bus.  Every candidate is then re-solved with the full AC power flow
+(generator Q limits enforced) on a copy of the grid; its before/after figures
+for every violated element come from that solve.  A candidate that needs a
+unit beyond its P or Q capability is marked ``beyond_capability`` and never
+ranked ahead of one that stays within it; a set-point change states the Mvar
+it needs.  Load shedding is offered only when no other candidate clears every
+violation, and then sized to the least MW that clears.
 
 References
 ----------
@@ -16,11 +22,14 @@ References
    factors: PTDF, generation shift factors).
 .. [2] NERC TPL-001-5.1, Table 1, footnote 12 (interruption of firm demand
    is a last resort), hence load shedding ranks after redispatch.
+.. [3] NERC MOD-025-2, R1-R2 (verified real and reactive capability).
+.. [4] pandapower ``runopp`` (PYPOWER interior-point AC OPF).
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Annotated, Literal, Union
 
 import numpy as np
@@ -30,9 +39,10 @@ from gridsage.errors import UNION_TAGS, UnknownElementError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit, cite, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
-from gridsage.tools.grid._elements import ElementRef, element_name, element_ref
+from gridsage.tools.grid._elements import ElementRef, branch_loading_percent, element_name, element_ref
 from gridsage.tools.grid._violations import Violation
 from gridsage.tools.grid.events import DerivedGridResult, derive_grid
+from gridsage.tools.grid._pandapower import pandapower
 from gridsage.tools.grid.power_flow import DiagnosticItem, diagnose, solve, solved_base, summarize_solved
 from gridsage.tools.workspace import current_workspace
 
@@ -53,6 +63,29 @@ class Redispatch(_Action):
     increase_element: Literal["gen", "ext_grid"] = Field(description="Unit to raise ('ext_grid' = slack picks it up).")
     increase_index: int = Field(ge=0)
     p_mw: float = Field(gt=0, allow_inf_nan=False, description="Power moved [MW].")
+
+
+class GenOutput(_Action):
+    """Set one unit's active output; the slack takes up the difference."""
+
+    type: Literal["gen_output"] = "gen_output"
+    gen: int = Field(ge=0, description="gen index.")
+    p_mw: float = Field(ge=0, allow_inf_nan=False, description="New output [MW].")
+
+
+class GenSetpoint(_Action):
+    """One unit's new set-points in a combined dispatch."""
+
+    gen: int = Field(ge=0, description="gen index.")
+    p_mw: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="New output [MW]; None keeps it.")
+    vm_pu: float | None = Field(default=None, gt=0.8, lt=1.2, allow_inf_nan=False, description="New voltage set-point [pu].")
+
+
+class Dispatch(_Action):
+    """A combined corrective redispatch: new set-points for several units at once (from an AC OPF)."""
+
+    type: Literal["dispatch"] = "dispatch"
+    setpoints: list[GenSetpoint] = Field(min_length=1, max_length=2000, description="Units and their new set-points.")
 
 
 class LoadShed(_Action):
@@ -86,8 +119,9 @@ class LoadTransfer(_Action):
         "None leaves the loop closed, i.e. the make-before-break parallel."))
 
 
-RemedialAction = Annotated[Union[Redispatch, LoadShed, GenVoltage, LoadTransfer], Field(discriminator="type")]
-UNION_TAGS.update(("redispatch", "load_shed", "gen_voltage", "load_transfer"))
+RemedialAction = Annotated[Union[Redispatch, GenOutput, Dispatch, LoadShed, GenVoltage, LoadTransfer],
+                           Field(discriminator="type")]
+UNION_TAGS.update(("redispatch", "gen_output", "dispatch", "load_shed", "gen_voltage", "load_transfer"))
 
 
 class ElementEffect(BaseModel):
@@ -109,14 +143,21 @@ class ValidatedAction(BaseModel):
     action: RemedialAction
     description: str = Field(description="The action in words, with MW and pu.")
     targets: list[str] = Field(description="Violations the candidate was built for.")
-    outcome: Literal["clears_all", "partial", "ineffective", "diverged"] = Field(
-        description="'clears_all': no violation left; 'partial': less total excess; 'ineffective': no better.")
+    outcome: Literal["clears_all", "partial", "ineffective", "diverged", "beyond_capability"] = Field(
+        description="'clears_all': no violation left; 'partial': less total excess; 'ineffective': no better; "
+                    "'beyond_capability': it needs a unit beyond its P or Q limits (see unit_limit_breaches).")
     effects: list[ElementEffect] = Field(description="Every element violated before the action.")
     new_violations: list[Violation] = Field(default_factory=list, description="Violations the action creates.")
     remaining_violation_count: int
     excess_before: float = Field(description="Sum of thermal excess [%] and voltage excess [% of nominal] before.")
     excess_after: float | None = Field(description="Same sum after the action.")
     cost_mw: float = Field(description="Generation moved or demand shed [MW] (0 for set-point changes).")
+    target_relief_percent: float | None = Field(default=None, description=(
+        "Share of the first target's excess that the action removes [%]; below 10 % it is not a first step."))
+    q_needed_mvar: float | None = Field(default=None, description=(
+        "For a voltage set-point: the unit's reactive output needed to hold it (solved without Q limits) [Mvar]."))
+    unit_limit_breaches: list[str] = Field(default_factory=list, description=(
+        "Units the action pushes beyond (or further beyond) their P or Q limits."))
     citations: list[Citation] = Field(default_factory=list)
 
 
@@ -128,6 +169,8 @@ class RemedialResult(ToolResult):
     violations_before: list[Violation] = Field(default_factory=list)
     candidates: list[ValidatedAction] = Field(default_factory=list, description="Best first.")
     clearing_count: int = Field(default=0, description="Candidates that clear every violation.")
+    load_shed_withheld: int = Field(default=0, description=(
+        "Load-shedding candidates not offered because another candidate clears every violation."))
     diagnostics: list[DiagnosticItem] = Field(default_factory=list)
     limits: list[Limit] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -154,6 +197,24 @@ def apply_action(net, action) -> str:
             net.gen.at[action.increase_index, "p_mw"] += action.p_mw
         return (f"Redispatch {action.p_mw:.1f} MW: lower {element_name(net, 'gen', action.decrease_gen)}, "
                 f"raise {element_name(net, action.increase_element, action.increase_index)}")
+    if action.type == "gen_output":
+        check("gen", action.gen, "action.gen")
+        old = float(net.gen.at[action.gen, "p_mw"])
+        net.gen.at[action.gen, "p_mw"] = action.p_mw
+        verb = "Raise" if action.p_mw > old else "Lower"
+        return f"{verb} {element_name(net, 'gen', action.gen)} {old:.1f} -> {action.p_mw:.1f} MW (the slack balances)"
+    if action.type == "dispatch":
+        for k, point in enumerate(action.setpoints):
+            check("gen", point.gen, f"action.setpoints[{k}].gen")
+        moved = 0.0
+        for point in action.setpoints:
+            if point.p_mw is not None:
+                moved += abs(point.p_mw - float(net.gen.at[point.gen, "p_mw"]))
+                net.gen.at[point.gen, "p_mw"] = point.p_mw
+            if point.vm_pu is not None:
+                net.gen.at[point.gen, "vm_pu"] = point.vm_pu
+        return (f"Combined redispatch of {len(action.setpoints)} unit(s), {moved / 2:.1f} MW moved "
+                f"(AC OPF: least change within branch, voltage and unit P/Q limits)")
     if action.type == "load_shed":
         check("load", action.load, "action.load")
         p = float(net.load.at[action.load, "p_mw"])
@@ -207,14 +268,29 @@ def _ptdf(net):
     return ptdf, bus_col, branch_row
 
 
+def _slack_headroom(net) -> tuple[float, float]:
+    """How far the slack units together may rise and fall within their P limits [MW] (inf where unlimited)."""
+    up = down = 0.0
+    for element in ("ext_grid", "gen"):
+        table = net[element]
+        live = table.in_service.astype(bool) & (table.slack.astype(bool) if element == "gen" else True)
+        for index in table.index[live]:
+            p = float(net[f"res_{element}"].p_mw.get(index, np.nan))
+            high = table.at[index, "max_p_mw"] if "max_p_mw" in table else np.nan
+            low = table.at[index, "min_p_mw"] if "min_p_mw" in table else np.nan
+            up += float(high) - p if np.isfinite(high) else np.inf
+            down += p - float(low) if np.isfinite(low) else np.inf
+    return max(up, 0.0), max(down, 0.0)
+
+
 def _thermal_candidates(net, violation: Violation, sens, per_violation: int, target_percent: float) -> list:
-    """Redispatch pairs and load sheds that relieve one overloaded branch, sized by PTDF."""
+    """Single-unit output changes, redispatch pairs and load sheds that relieve one overloaded branch, sized by PTDF."""
     ptdf, bus_col, branch_row = sens
     row = branch_row(violation.element, violation.index)
     if row < 0:
         return []
     res = net[f"res_{violation.element}"]
-    p_col = "p_from_mw" if violation.element == "line" else "p_hv_mw"
+    p_col = "p_hv_mw" if violation.element in ("trafo", "trafo3w") else "p_from_mw"
     p_flow = float(res.at[violation.index, p_col])
     relief = abs(p_flow) * (1 - target_percent / violation.value)  # [MW] to reach the target loading
 
@@ -223,23 +299,103 @@ def _thermal_candidates(net, violation: Violation, sens, per_violation: int, tar
         col = bus_col(int(bus))
         return float(np.sign(p_flow) * ptdf[row, col]) if col >= 0 else 0.0
 
-    gens = net.gen[net.gen.in_service]
-    down = (gens.p_mw - gens.min_p_mw.fillna(0).clip(lower=0)).clip(lower=0) if "min_p_mw" in gens else gens.p_mw.clip(lower=0)
-    up = (gens.max_p_mw - gens.p_mw).clip(lower=0) if "max_p_mw" in gens else gens.p_mw * 0
+    gens = net.gen[net.gen.in_service.astype(bool) & ~(net.gen.slack.astype(bool) if "slack" in net.gen else False)]
+    p_now = net.res_gen.p_mw.reindex(gens.index).fillna(gens.p_mw)
+    down = (p_now - gens.min_p_mw.fillna(0).clip(lower=0)).clip(lower=0) if "min_p_mw" in gens else p_now.clip(lower=0)
+    up = (gens.max_p_mw - p_now).clip(lower=0).fillna(0) if "max_p_mw" in gens else p_now * 0
+    slack_up, slack_down = _slack_headroom(net)
+    out = []
+    # one unit, the slack balancing: raise where an injection relieves (e < 0), lower where it loads (e > 0)
+    single = sorted(((-abs(effect(b)), i, effect(b)) for i, b in gens.bus.items()
+                     if (effect(b) < -0.02 and up[i] > 1.0) or (effect(b) > 0.02 and down[i] > 1.0)))[:per_violation]
+    for _, i, e in single:
+        cap = min(float(up[i]), slack_down) if e < 0 else min(float(down[i]), slack_up)
+        step = min(cap, relief / abs(e))
+        sign = 1.0 if e < 0 else -1.0
+        for size in ([step] + ([cap] if np.isfinite(cap) and cap - step > 1.0 else [])) if step >= 1.0 else []:
+            out.append(GenOutput(gen=int(i), p_mw=round(float(p_now[i]) + sign * size, 1)))  # sized, then at the cap
     lower = sorted(((effect(b), i) for i, b in gens.bus.items() if down[i] > 1.0), reverse=True)[:3]
-    raise_ = sorted((effect(b), "gen", i) for i, b in gens.bus.items() if up.fillna(0)[i] > 1.0)[:3]
+    raise_ = sorted((effect(b), "gen", i) for i, b in gens.bus.items() if up[i] > 1.0)[:3]
     raise_ += [(effect(b), "ext_grid", i) for i, b in net.ext_grid[net.ext_grid.in_service].bus.items()]
     pairs = sorted(((eg - eh, g, kind, h) for eg, g in lower for eh, kind, h in raise_ if eg - eh > 0.02), reverse=True)
-    out = []
     for gain, g, kind, h in pairs[:per_violation]:
-        cap = min(float(down[g]), float(up.fillna(np.inf)[h]) if kind == "gen" else np.inf)
-        out.append(Redispatch(decrease_gen=int(g), increase_element=kind, increase_index=int(h),
-                              p_mw=round(max(1.0, min(cap, relief / gain)), 1)))
+        cap = min(float(down[g]), float(up[h]) if kind == "gen" else slack_up)
+        if min(cap, relief / gain) >= 1.0:
+            out.append(Redispatch(decrease_gen=int(g), increase_element=kind, increase_index=int(h),
+                                  p_mw=round(min(cap, relief / gain), 1)))
     loads = net.load[net.load.in_service & (net.load.p_mw > 0)]
     sheds = sorted((effect(b), i) for i, b in loads.bus.items())
     for e, i in [s for s in sheds if s[0] < -0.02][:per_violation]:
         out.append(LoadShed(load=int(i), p_mw=round(max(0.1, min(float(loads.at[i, "p_mw"]), relief / -e)), 1)))
     return out
+
+
+#: an AC OPF candidate is tried on grids up to this many buses (bounds its run time)
+OPF_MAX_BUSES = 3000
+
+
+def _opf_candidate(net, band: Limit, thermal: Limit, target_percent: float) -> Dispatch | None:
+    """The least-change corrective dispatch from pandapower's AC OPF, or None when it does not converge.
+
+    Every in-service gen is controllable within its P and Q limits; the objective is
+    :math:`\\sum_g (P_g - P_g^0)^2` (also for ext_grids), i.e. the smallest redispatch that meets the branch
+    limits (at ``target_percent``; else at the limit within 0.90-1.10 pu, moving P only), the voltage band and the
+    units' limits.
+    Only ``line``, ``trafo`` and ``trafo3w`` carry branch limits in pandapower's OPF; the AC check that follows
+    judges every branch kind.
+    """
+    pp = pandapower()
+    if len(net.bus) > OPF_MAX_BUSES or not len(net.gen):
+        return None
+    opf = copy.deepcopy(net)
+    live = opf.gen.in_service.astype(bool)
+    p0 = opf.res_gen.p_mw.reindex(opf.gen.index).fillna(opf.gen.p_mw)
+    for column, default in (("min_p_mw", 0.0), ("max_p_mw", None), ("min_q_mvar", -1e6), ("max_q_mvar", 1e6)):
+        if column not in opf.gen:
+            opf.gen[column] = np.nan
+        fill = np.maximum(p0, opf.gen.p_mw) if default is None else default
+        opf.gen[column] = opf.gen[column].fillna(_series(fill, opf.gen.index))
+    opf.gen["controllable"] = live
+    for table in ("poly_cost", "pwl_cost"):
+        opf[table] = opf[table].iloc[0:0]
+    for index in opf.gen.index[live]:
+        pp.create_poly_cost(opf, index, "gen", cp1_eur_per_mw=-2 * float(p0[index]), cp2_eur_per_mw2=1.0)
+    for index in opf.ext_grid.index[opf.ext_grid.in_service.astype(bool)]:
+        p_ext = float(opf.res_ext_grid.p_mw.get(index, 0.0))
+        pp.create_poly_cost(opf, index, "ext_grid", cp1_eur_per_mw=-2 * p_ext, cp2_eur_per_mw2=1.0)
+    # the voltage band and the target loading first; then 0.90-1.10 pu and the thermal limit itself, so that a
+    # dispatch relieving the overloads is still found where the band cannot be met (the AC check says what is left)
+    within = min(target_percent, thermal.upper)
+    for lower, upper, loading in ((band.lower + 0.002, band.upper - 0.002, within), (0.90, 1.10, thermal.upper - 0.5)):
+        opf.bus["min_vm_pu"], opf.bus["max_vm_pu"] = lower, upper
+        for element in ("line", "trafo", "trafo3w"):
+            if len(opf[element]):
+                opf[element]["max_loading_percent"] = loading
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pp.runopp(opf, numba=False)
+            break
+        except Exception:  # pandapower raises OPFNotConverged and others
+            continue
+    else:
+        return None
+    points = []
+    for index in opf.gen.index[live]:
+        p_new, vm_new = float(opf.res_gen.at[index, "p_mw"]), float(opf.res_bus.at[opf.gen.at[index, "bus"], "vm_pu"])
+        moved = abs(p_new - float(p0[index])) >= 0.5
+        reset = abs(vm_new - float(opf.gen.at[index, "vm_pu"])) >= 0.002 and upper < 1.10  # relaxed band: P only
+        if moved or reset:
+            points.append(GenSetpoint(gen=int(index), p_mw=round(max(p_new, 0.0), 2) if moved else None,
+                                      vm_pu=round(vm_new, 4) if reset else None))
+    return Dispatch(setpoints=points[:2000]) if points else None
+
+
+def _series(values, index):
+    """``values`` (scalar or array) as a pandas Series on ``index``."""
+    import pandas as pd
+
+    return pd.Series(values, index=index, dtype=float)
 
 
 def _voltage_candidates(net, violation: Violation, band: Limit) -> list:
@@ -282,13 +438,65 @@ def _citations(action_type: str) -> list[Citation]:
             corrective]
 
 
-def _validate(base_net, action, targets, before: list[Violation], band: Limit, thermal: Limit) -> ValidatedAction:
-    """Apply ``action`` to a copy of the solved base and re-solve the AC power flow."""
+#: tolerance on unit limits [MW or Mvar]
+UNIT_LIMIT_TOLERANCE = 0.5
+
+
+def unit_limit_excess(net) -> dict[str, float]:
+    """How far each in-service unit of a solved network lies beyond its P or Q limits [MW or Mvar].
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+        After a converged AC power flow.
+
+    Returns
+    -------
+    dict
+        ``'<label> P'`` or ``'<label> Q'`` -> excess [MW or Mvar], for units beyond a limit by more than
+        :data:`UNIT_LIMIT_TOLERANCE`.  NaN limits are unlimited.  Covers gen (P from the set-point result, Q from the
+        solve) and ext_grid (the slack: the solver limits neither its P nor its Q).
+
+    References
+    ----------
+    .. [1] NERC MOD-025-2, R1-R2.
+    """
+    found = {}
+    for element in ("gen", "ext_grid"):
+        table, res = net[element], net[f"res_{element}"]
+        if not len(table) or not len(res):
+            continue
+        for index in table.index[table.in_service.astype(bool)]:
+            for quantity, unit in (("p", "mw"), ("q", "mvar")):
+                value = float(res[f"{quantity}_{unit}"].get(index, np.nan))
+                low = float(table.at[index, f"min_{quantity}_{unit}"]) if f"min_{quantity}_{unit}" in table else np.nan
+                high = float(table.at[index, f"max_{quantity}_{unit}"]) if f"max_{quantity}_{unit}" in table else np.nan
+                excess = max(value - high if np.isfinite(high) else 0.0, low - value if np.isfinite(low) else 0.0)
+                if np.isfinite(value) and excess > UNIT_LIMIT_TOLERANCE:
+                    found[f"{element_name(net, element, int(index))} {quantity.upper()}"] = round(excess, 2)
+    return found
+
+
+def _validate(base_net, action, targets, before: list[Violation], band: Limit, thermal: Limit,
+              base_units: dict[str, float] | None = None) -> ValidatedAction:
+    """Apply ``action`` to a copy of the solved base and re-solve the AC power flow (Q limits enforced)."""
     net = copy.deepcopy(base_net)
     description = apply_action(net, action)
-    cost = 0.0 if action.type == "gen_voltage" else action.p_mw
+    cost = 0.0 if action.type == "gen_voltage" else (
+        sum(max(0.0, (p.p_mw or 0.0) - float(base_net.gen.at[p.gen, "p_mw"])) for p in action.setpoints
+            if p.p_mw is not None) if action.type == "dispatch" else
+        abs(action.p_mw - float(base_net.gen.at[action.gen, "p_mw"])) if action.type == "gen_output" else action.p_mw)
+    q_needed = None
+    if action.type == "gen_voltage":
+        free = copy.deepcopy(net)
+        if solve(free, "ac", q_limits=False)[-1].converged:
+            q_needed = round(float(free.res_gen.q_mvar.get(action.gen, np.nan)), 2)
+            low = net.gen.at[action.gen, "min_q_mvar"] if "min_q_mvar" in net.gen else np.nan
+            high = net.gen.at[action.gen, "max_q_mvar"] if "max_q_mvar" in net.gen else np.nan
+            span = f"{low:.1f} to {high:.1f} Mvar" if np.isfinite(low) and np.isfinite(high) else "no Q limit given"
+            description += f"; needs {q_needed:.1f} Mvar from the unit (capability {span})"
     common = dict(rank=0, action=action, description=description, targets=targets, excess_before=_excess(before),
-                  cost_mw=cost, citations=_citations(action.type))
+                  cost_mw=round(cost, 2), citations=_citations(action.type), q_needed_mvar=q_needed)
     if not solve(net, "ac")[-1].converged:
         effects = [ElementEffect(element=element_ref(net, v.element, v.index), kind=v.kind, before=v.value, after=None,
                                  limit=v.limit, unit=v.unit, cleared=False) for v in before]
@@ -301,19 +509,88 @@ def _validate(base_net, action, targets, before: list[Violation], band: Limit, t
         if v.element == "bus":
             value = net.res_bus.vm_pu.get(v.index)
         else:
-            value = net[f"res_{v.element}"].loading_percent.get(v.index)
+            value = branch_loading_percent(net, v.element)[net[v.element].index.get_loc(v.index)]
         value = None if value is None or np.isnan(value) else round(float(value), 4 if v.unit == "pu" else 2)
         effects.append(ElementEffect(element=element_ref(net, v.element, v.index), kind=v.kind, before=v.value,
                                      after=value, limit=v.limit, unit=v.unit, cleared=_key(v) not in after_by_key))
     new = [v for v in after if _key(v) not in {_key(b) for b in before}]
     excess_after = _excess(after)
     outcome = "clears_all" if not after else ("partial" if excess_after < common["excess_before"] - 1e-6 else "ineffective")
+    units = unit_limit_excess(net)
+    breaches = [f"{label} {excess:g} beyond its limit" for label, excess in units.items()
+                if excess > (base_units or {}).get(label, 0.0) + UNIT_LIMIT_TOLERANCE]
+    if q_needed is not None and action.type == "gen_voltage":
+        low = net.gen.at[action.gen, "min_q_mvar"] if "min_q_mvar" in net.gen else np.nan
+        high = net.gen.at[action.gen, "max_q_mvar"] if "max_q_mvar" in net.gen else np.nan
+        if (np.isfinite(high) and q_needed > high + UNIT_LIMIT_TOLERANCE) or (np.isfinite(low) and q_needed < low - UNIT_LIMIT_TOLERANCE):
+            breaches.append(f"{element_name(net, 'gen', action.gen)} would need {q_needed:.1f} Mvar to hold {action.vm_pu:.3f} pu")
+    if breaches:
+        outcome = "beyond_capability"
+    target = next((v for v in before if v.name in targets), None)
+    relief = None
+    if target is not None:
+        left = next((e for e in effects if e.element.element == target.element and e.element.index == target.index), None)
+        remaining = 0.0 if left is None or left.cleared or left.after is None else \
+            max(0.0, (left.after - left.limit) if target.kind in ("thermal", "overvoltage") else (left.limit - left.after))
+        relief = round(100 * (1 - remaining / target.excess), 1) if target.excess > 0 else None
     return ValidatedAction(outcome=outcome, effects=effects, new_violations=new, remaining_violation_count=len(after),
-                           excess_after=excess_after, **common)
+                           excess_after=excess_after, unit_limit_breaches=breaches, target_relief_percent=relief, **common)
 
 
-_OUTCOME_ORDER = {"clears_all": 0, "partial": 1, "ineffective": 2, "diverged": 3}
-_TYPE_ORDER = {"redispatch": 0, "gen_voltage": 0, "load_transfer": 0, "load_shed": 1}
+def _clears(candidate: ValidatedAction) -> bool:
+    """No violation left after the action (a unit pushed beyond its limits aside: sizing looks for the least MW)."""
+    return candidate.outcome != "diverged" and candidate.remaining_violation_count == 0
+
+
+#: shares of a load tried when its sensitivity-sized shed does not clear [-]
+SHED_SHARES = (0.45, 0.6, 0.75, 0.9, 1.0)
+
+
+def _sized_shed(net, action: LoadShed, targets, before, band: Limit, thermal: Limit, base_units) -> ValidatedAction:
+    """A load-shed candidate sized to the least MW that clears every violation, when some size of it does.
+
+    The sensitivity-sized shed is validated first; if it does not clear, larger shares of the load
+    (:data:`SHED_SHARES`) are tried, and the first that clears is cut back by bisection (shedding more only
+    raises the voltage and lowers the flows it was sized for, but can push the slack below its minimum, so the
+    least clearing size is the one to offer; its outcome says whether it stays within every unit's limits).
+    Otherwise the sensitivity-sized candidate is returned as it is.
+    """
+    first = _validate(net, action, targets, before, band, thermal, base_units)
+    if _clears(first):
+        return _least_shed(net, first, before, band, thermal, base_units)
+    whole, low = float(net.load.at[action.load, "p_mw"]), action.p_mw
+    for share in SHED_SHARES:
+        size = round(whole * share, 3)
+        if size <= low + 0.05:
+            continue
+        trial = _validate(net, LoadShed(load=action.load, p_mw=size), targets, before, band, thermal, base_units)
+        if _clears(trial):
+            return _least_shed(net, trial, before, band, thermal, base_units, low=low)
+        low = size
+    return first
+
+
+def _least_shed(net, candidate: ValidatedAction, before, band: Limit, thermal: Limit, base_units, steps: int = 6,
+                low: float = 0.0) -> ValidatedAction:
+    """The clearing load-shed candidate re-sized by bisection, above ``low`` [MW], to the least MW that still clears."""
+    high, best = candidate.action.p_mw, candidate
+    for _ in range(steps):
+        if high - low < 0.1:
+            break
+        mid = round((low + high) / 2, 2)
+        trial = _validate(net, LoadShed(load=candidate.action.load, p_mw=max(mid, 0.01)), candidate.targets, before, band,
+                          thermal, base_units)
+        if _clears(trial):
+            high, best = mid, trial
+        else:
+            low = mid
+    return best
+
+
+_OUTCOME_ORDER = {"clears_all": 0, "partial": 1, "ineffective": 2, "diverged": 3, "beyond_capability": 4}
+_TYPE_ORDER = {"redispatch": 0, "gen_output": 0, "dispatch": 0, "gen_voltage": 0, "load_transfer": 0, "load_shed": 1}
+#: a candidate relieving less of its first target's excess than this is not a first step [%]
+MIN_TARGET_RELIEF_PERCENT = 10.0
 
 
 @tool
@@ -324,6 +601,7 @@ def propose_remedial_actions(
     vm_min_pu: VmMinPu = None,
     vm_max_pu: VmMaxPu = None,
     max_loading_percent: MaxLoadingPercent = None,
+    opf: Annotated[bool, Field(description="Also offer a combined corrective redispatch from an AC OPF (slower).")] = True,
 ) -> RemedialResult:
     """Propose remedial actions for a grid's violations, validated by AC power flow on copies.
 
@@ -339,13 +617,21 @@ def propose_remedial_actions(
         Voltage band [pu]; default 0.95-1.05 (ANSI C84.1-2020 Table 1 Range A).
     max_loading_percent : float, optional
         Thermal limit [% of rating]; default 100 (NERC TPL-001-5.1 Table 1).
+    opf : bool, default True
+        Also offer one combined corrective redispatch from pandapower's AC OPF (least change of every unit's
+        output within branch, voltage and unit P/Q limits); grids above 3000 buses skip it.
 
     Returns
     -------
     RemedialResult
         Violations before, and candidates ranked: those that clear every
-        violation first (redispatch and set-points before load shedding),
-        then by remaining excess [%], then by MW moved.
+        violation first, then partial relief (a candidate relieving less than
+        10 % of its first target's excess after those that relieve more),
+        ineffective, diverged, and last those that need a unit beyond its P or
+        Q limits; within each, redispatch and set-points before load shedding,
+        then by remaining excess [%], then by MW moved.  Load shedding is
+        withheld when another candidate clears every violation, and a
+        clearing shed is cut by bisection to the least MW that still clears.
 
     Raises
     ------
@@ -362,7 +648,10 @@ def propose_remedial_actions(
     from unit g to unit h therefore relieves
     :math:`(e_g - e_h) \\Delta P` with :math:`e_k = \\mathrm{sign}(P_b) \\mathrm{PTDF}_{b,k}`,
     and is sized :math:`\\Delta P = R / (e_g - e_h)`, capped by the units'
-    headroom (``min_p_mw``, ``max_p_mw``).  Load shedding at bus k is sized
+    headroom (``min_p_mw``, ``max_p_mw``).  A single unit moved alone (the
+    slack balancing) relieves :math:`e_k \\Delta P` and is sized
+    :math:`R / |e_k|`, capped by its headroom and the slack's; it is also
+    tried at that cap.  Load shedding at bus k is sized
     :math:`R / (-e_k)`, capped by the load.  The linear estimate only sizes
     the candidate; the reported effect is the AC power flow's.
 
@@ -394,14 +683,29 @@ def propose_remedial_actions(
         for action in found:
             key = action.model_dump_json()
             proposals.setdefault(key, (action, []))[1].append(v.name)
-    validated = [_validate(net, a, t, before, band, thermal) for a, t in list(proposals.values())[: max_candidates * 2]]
+    combined = _opf_candidate(net, band, thermal, target_loading_percent) if opf else None
+    if combined is not None:
+        proposals = {"opf": (combined, [v.name for v in before[:5]]), **proposals}
+    base_units = unit_limit_excess(net)
+    others = [(a, t) for a, t in proposals.values() if a.type != "load_shed"]
+    sheds = [(a, t) for a, t in proposals.values() if a.type == "load_shed"]
+    validated = [_validate(net, a, t, before, band, thermal, base_units) for a, t in others[: max_candidates * 3]]
+    withheld = 0
+    if any(c.outcome == "clears_all" for c in validated):
+        withheld = len(sheds)  # firm load is shed only when nothing else clears (NERC TPL-001-5.1 fn. 12)
+        if withheld:
+            notes.append(f"{withheld} load-shedding candidate(s) withheld: a redispatch or set-point candidate clears "
+                         "every violation.")
+    else:
+        validated += [_sized_shed(net, a, t, before, band, thermal, base_units) for a, t in sheds[:max_candidates]]
     validated.sort(key=lambda c: (_OUTCOME_ORDER[c.outcome], _TYPE_ORDER[c.action.type],
+                                  c.outcome == "partial" and (c.target_relief_percent or 0.0) < MIN_TARGET_RELIEF_PERCENT,
                                   c.excess_after if c.excess_after is not None else np.inf, c.cost_mw))
     for rank, c in enumerate(validated[:max_candidates], 1):
         c.rank = rank
     kept = validated[:max_candidates]
     return RemedialResult(status="ok", grid_id=grid_id, violations_before=before, candidates=kept,
-                          clearing_count=sum(c.outcome == "clears_all" for c in kept),
+                          clearing_count=sum(c.outcome == "clears_all" for c in kept), load_shed_withheld=withheld,
                           limits=[band, thermal], notes=notes)
 
 

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import pandapower as pp
 import pytest
 
 from gridsage.errors import InputError, UnknownElementError
 from gridsage.tools.grid.events import apply_events
+from gridsage.tools.grid.grids import load_grid
 from gridsage.tools.grid.power_flow import run_power_flow
 from gridsage.tools.grid.remedial import apply_actions, propose_remedial_actions
 from gridsage.tools.workspace import current_workspace
+from tests.oracle import actions as oracle
 
 
 @pytest.fixture(scope="module")
 def overloaded(ieee118):
     return apply_events(ieee118, events=[{"type": "line_outage", "line": 34}], load_scale=1.05, gen_scale=1.05,
                         new_grid_id="ieee118-trip34").grid_id
-
-
-def _independent_loading(net, action: dict) -> "pandas.Series":  # noqa: F821
-    """Apply an action with plain pandapower edits and solve: no GridSage code involved."""
-    if action["type"] == "redispatch":
-        net.gen.at[action["decrease_gen"], "p_mw"] -= action["p_mw"]
-        if action["increase_element"] == "gen":
-            net.gen.at[action["increase_index"], "p_mw"] += action["p_mw"]
-    elif action["type"] == "load_shed":
-        share = action["p_mw"] / net.load.at[action["load"], "p_mw"]
-        net.load.loc[action["load"], ["p_mw", "q_mvar"]] *= 1 - share
-    pp.runpp(net, numba=False, lightsim2grid=False)
-    return net.res_line.loading_percent
 
 
 def test_actions_reduce_the_overload_independently_checked(overloaded):
@@ -39,26 +27,51 @@ def test_actions_reduce_the_overload_independently_checked(overloaded):
     best = result.candidates[0]
     assert best.outcome in ("clears_all", "partial")
     before = next(e for e in best.effects if e.element.index == 29 and e.element.element == "line")
-    loading = _independent_loading(current_workspace().copy_net(overloaded), best.action.model_dump())
-    assert loading[29] == pytest.approx(before.after, abs=0.02)
-    assert loading[29] < before.before - 50  # really relieved: 184 % -> well below
-    pp.runpp(loaded_before, numba=False, lightsim2grid=False)
+    truth = oracle.judge(current_workspace().copy_net(overloaded), best.action.model_dump())
+    assert truth["loading"][("line", 29)] == pytest.approx(before.after, abs=0.02)
+    assert truth["loading"][("line", 29)] < before.before - 50  # really relieved: 184 % -> well below
+    assert truth["breaches"] == {}  # within every unit's P and Q limits
+    oracle.solve(loaded_before)
     assert loaded_before.res_line.loading_percent[29] == pytest.approx(before.before, abs=0.02)  # loaded grid untouched
 
 
 def test_ineffective_candidates_are_marked_not_hidden(overloaded):
     result = propose_remedial_actions(overloaded, max_candidates=50)
     outcomes = [c.outcome for c in result.candidates]
-    assert outcomes == sorted(outcomes, key=["clears_all", "partial", "ineffective", "diverged"].index)
+    order = ["clears_all", "partial", "ineffective", "diverged", "beyond_capability"]
+    assert outcomes == sorted(outcomes, key=order.index)
     for c in result.candidates:
         assert len(c.effects) == len(result.violations_before)
         assert (c.outcome == "clears_all") == (c.remaining_violation_count == 0)
 
 
-def test_load_shedding_cites_last_resort(overloaded):
+def test_load_is_shed_only_when_nothing_else_clears(overloaded, workspace):
     result = propose_remedial_actions(overloaded, max_candidates=50)
     sheds = [c for c in result.candidates if c.action.type == "load_shed"]
+    clearing = [c for c in result.candidates if c.outcome == "clears_all" and c.action.type != "load_shed"]
+    assert bool(clearing) == (not sheds)
+    if clearing:
+        assert result.load_shed_withheld > 0 and any("withheld" in n for n in result.notes)
+    # a feeder with no dispatchable unit: shedding is all there is, and it cites the last-resort clause
+    feeder = apply_events(load_grid("cigre_mv").grid_id, load_scale=1.05, new_grid_id="cigre-x1.05").grid_id
+    sheds = [c for c in propose_remedial_actions(feeder, max_candidates=50).candidates if c.action.type == "load_shed"]
     assert sheds and all(c.citations[0].clause == "Table 1, footnote 12" for c in sheds)
+
+
+def test_a_clearing_shed_is_the_least_mw_that_clears(workspace):
+    # case9 with its loads raised until one line overloads; the oracle bisects the shed with plain pandapower
+    grid = apply_events(load_grid("case9").grid_id, load_scale=1.6, new_grid_id="case9-x1.6").grid_id
+    result = propose_remedial_actions(grid, max_candidates=50)
+    clearing = [c for c in result.candidates if c.action.type == "load_shed" and c.outcome == "clears_all"]
+    if any(c.outcome == "clears_all" and c.action.type != "load_shed" for c in result.candidates):
+        assert not clearing  # withheld: redispatch clears
+        return
+    for c in clearing:
+        action = c.action.model_dump()
+        assert not oracle.judge(current_workspace().copy_net(grid), action)["overloaded"]
+        smaller = dict(action, p_mw=action["p_mw"] - 0.2)
+        truth = oracle.judge(current_workspace().copy_net(grid), smaller)
+        assert truth["overloaded"] or truth["off_band"]
 
 
 def test_no_violations(case14):
