@@ -18,10 +18,14 @@ References
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 #: longest hop count the neighbourhood query accepts (variable-length patterns grow fast)
 MAX_HOPS = 6
+#: most branches one outage-set query opens together
+MAX_OUTAGES = 50
 
 
 def bus_exists(store, grid_id: str, bus: int) -> bool:
@@ -70,7 +74,8 @@ def elements_at_bus(store, grid_id: str, bus: int) -> list[dict]:
 class Snapshot:
     """The in-service topology of one grid, read from the graph."""
 
-    graph: object  # networkx.MultiGraph: nodes = in-service buses, edges = in-service CONNECTED (key = element_id)
+    #: networkx.MultiGraph: nodes = in-service buses, edges = in-service CONNECTED (key = element_id; x_pu, inf for a dcline)
+    graph: object
     injections: list[dict] = field(default_factory=list)  # label, index, bus, p_mw, in_service, slack
     names: dict[int, str] = field(default_factory=dict)
     zones: dict[int, str | None] = field(default_factory=dict)
@@ -80,14 +85,28 @@ class Snapshot:
         """Buses with an in-service ext_grid or slack gen (where supply comes from)."""
         return {i["bus"] for i in self.injections if i["in_service"] and (i["label"] == "ExtGrid" or i["slack"])}
 
-    def supplied(self, without: str | None = None) -> set[int]:
-        """Buses joined to a source by in-service branches, optionally with one element opened."""
+    def supplied(self, without: str | Iterable[str] | None = None) -> set[int]:
+        """Buses joined to a source by in-service branches, optionally with some branches opened.
+
+        Parameters
+        ----------
+        without : str or iterable of str, optional
+            Element id(s) of branches to open, e.g. ``'line:7'`` or
+            ``{'line:7', 'impedance:3'}`` (every CONNECTED pair of a
+            ``trafo3w`` opens with it).
+
+        Returns
+        -------
+        set of int
+            Bus indices.
+        """
+        opened = {without} if isinstance(without, str) else set(without or ())
         seen = {b for b in self.sources() if b in self.graph}
         stack = list(seen)
         while stack:
             bus = stack.pop()
             for other, keys in self.graph.adj[bus].items():
-                if other not in seen and any(k != without for k in keys):
+                if other not in seen and any(k not in opened for k in keys):
                     seen.add(other)
                     stack.append(other)
         return seen
@@ -109,7 +128,8 @@ def snapshot(store, grid_id: str) -> Snapshot:
                           "c.element_id AS element_id, c.x_pu AS x_pu, c.in_service AS live", g=grid_id):
         element_ids.add(row["element_id"])
         if row["live"] and row["a"] in graph and row["b"] in graph:
-            graph.add_edge(row["a"], row["b"], key=row["element_id"], x_pu=abs(row["x_pu"] or 0.0))
+            x_pu = row["x_pu"]  # null for a dcline: no AC series reactance, left out of impedance paths
+            graph.add_edge(row["a"], row["b"], key=row["element_id"], x_pu=math.inf if x_pu is None else abs(x_pu))
     injections = store.read(
         "MATCH (b:Bus {grid_id: $g})<-[:AT]-(e) WHERE e:Load OR e:Gen OR e:SGen OR e:ExtGrid "
         "RETURN labels(e) AS labels, e.index AS index, b.index AS bus, e.p_mw AS p_mw, e.in_service AS in_service, "
@@ -121,11 +141,19 @@ def snapshot(store, grid_id: str) -> Snapshot:
 
 
 def lowest_impedance_path(snap: Snapshot, start: int, end: int) -> dict | None:
-    """The path of least total series reactance |x| [pu], or None."""
+    """The path of least total series reactance |x| [pu], or None.
+
+    DC lines (``x_pu`` infinite, as pandapower's ``create_nxgraph`` weighs
+    them) are left out: the path is an AC one.
+    """
     import networkx as nx
 
+    def weight(a, b, edges):
+        x = min(d["x_pu"] for d in edges.values())
+        return None if math.isinf(x) else x  # None hides the edge from Dijkstra
+
     try:
-        buses = nx.shortest_path(snap.graph, start, end, weight="x_pu")
+        buses = nx.shortest_path(snap.graph, start, end, weight=weight)
     except (nx.NetworkXNoPath, nx.NodeNotFound):
         return None
     elements, total = [], 0.0
@@ -155,9 +183,45 @@ def fewest_branch_path(snap: Snapshot, start: int, end: int) -> dict | None:
     return {"buses": buses, "elements": elements}
 
 
-def cut_off_by(snap: Snapshot, element_id: str) -> set[int]:
-    """Buses that lose every path to a source when ``element_id`` opens."""
+def cut_off_by(snap: Snapshot, element_id: str | Iterable[str]) -> set[int]:
+    """Buses that lose every path to a source when ``element_id`` opens (one id, or a set opened together)."""
     return snap.supplied() - snap.supplied(without=element_id)
+
+
+def outage_islands(snap: Snapshot, element_ids: Iterable[str]) -> list[set[int]]:
+    """What opening a set of branches together (N-k) cuts off, island by island.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        In-service topology (:func:`snapshot`).
+    element_ids : iterable of str
+        Branches to open, e.g. ``['line:12', 'line:13']``.
+
+    Returns
+    -------
+    list of set of int
+        The buses that lose every path to a source, split into islands
+        (connected once the branches are open), largest first, then by lowest bus.
+        Buses already without a source before the outage are not counted.
+
+    Notes
+    -----
+    Plain reachability from every source bus (ext_grid or slack gen) over
+    in-service CONNECTED pairs, before and after the branches open; no power
+    flow. Two branches that each leave a bus fed by the other isolate it only
+    together, which single-branch queries never show.
+    """
+    import networkx as nx
+
+    opened = set(element_ids)
+    cut = cut_off_by(snap, opened)
+    if not cut:
+        return []
+    view = nx.Graph()
+    view.add_nodes_from(cut)
+    view.add_edges_from((a, b) for a, b, key in snap.graph.subgraph(cut).edges(keys=True) if key not in opened)
+    return sorted(nx.connected_components(view), key=lambda island: (-len(island), min(island)))
 
 
 def injections_at(snap: Snapshot, buses: set[int], label: str) -> list[dict]:

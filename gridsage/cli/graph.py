@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from gridsage.cli._shared import Dispatch, GridOption, JsonOption, OutputFormat, as_json, err, fail, load_grid_id, out
-from gridsage.errors import GridSageError
+from gridsage.errors import GridSageError, InputError
+
+#: branch tables the graph stores (the tools' Branch type)
+BRANCH_KINDS = ("line", "trafo", "trafo3w", "impedance", "dcline")
 
 graph_app = typer.Typer(
     name="graph",
     help=(
         "The topology graph: sync a grid into it and ask connectivity questions through fixed, read-only queries.\n\n"
         "The graph is the embedded ArcadeDB (Bolt, Neo4j 5 Cypher) unless `NEO4J_URI` points at a Neo4j server "
-        "(with `NEO4J_USER`, `NEO4J_PASSWORD`). Example: `gridsage graph neighbours -g case118 --bus 48 --hops 2`."
+        "(with `NEO4J_USER`, `NEO4J_PASSWORD`); its folder (`GRIDSAGE_GRAPH_DIR`) persists, and a grid whose content "
+        "is unchanged since its last sync is not written again. Example: `gridsage graph neighbours -g case118 --bus 48 --hops 2`."
     ),
     no_args_is_help=True,
 )
 
 BusOption = Annotated[int, typer.Option("--bus", "-b", help="pandapower bus index.")]
-BranchOption = Annotated[str, typer.Option("--element", "-e", help="`line` or `trafo`.")]
-IndexOption = Annotated[int, typer.Option("--index", "-i", help="Index of the line or trafo.")]
+BranchOption = Annotated[str, typer.Option("--element", "-e", help="`line`, `trafo`, `trafo3w`, `impedance` or `dcline`.")]
+IndexOption = Annotated[int, typer.Option("--index", "-i", help="Index of the branch in its table.")]
 
 
 def _graph_call(grid: str, fn, *args, fmt: OutputFormat = OutputFormat.text, **kwargs):
@@ -47,12 +51,19 @@ def _graph_call(grid: str, fn, *args, fmt: OutputFormat = OutputFormat.text, **k
 
 
 @graph_app.command("sync")
-def graph_sync(grid: GridOption, fmt: JsonOption = OutputFormat.text) -> None:
-    """Write a grid into the graph (idempotent MERGE): buses, branches, injections, CONNECTED bus pairs."""
+def graph_sync(grid: GridOption,
+               rewrite: Annotated[bool, typer.Option("--rewrite", help="Write even when the graph already holds this content.")] = False,
+               fmt: JsonOption = OutputFormat.text) -> None:
+    """Write a grid into the graph (idempotent MERGE): buses, branches, injections, CONNECTED bus pairs.
+
+    Skipped when the graph already holds the grid's exact content (same content hash, stored by an earlier sync of
+    any process); `--rewrite` writes anyway.
+    """
     from gridsage.tools.grid import sync_graph
 
-    if r := _graph_call(grid, sync_graph, fmt=fmt):
-        out.print(f"{grid}: {sum(r.report.nodes.values())} nodes {r.report.nodes}, {r.report.connected} CONNECTED, "
+    if r := _graph_call(grid, sync_graph, rewrite=rewrite, fmt=fmt):
+        what = "unchanged since its last sync, nothing written:" if r.report.skipped_unchanged else "synced"
+        out.print(f"{grid}: {what} {sum(r.report.nodes.values())} nodes {r.report.nodes}, {r.report.connected} CONNECTED, "
                   f"{r.report.removed} stale removed, {r.report.time_s:.2f} s on {r.server_agent} \\[{r.evidence_id}]")
 
 
@@ -102,13 +113,73 @@ def _print_isolation(r, what: str) -> None:
               f"load {r.load_lost_mw:.2f} MW, generation {r.generation_lost_mw:.2f} MW; zones {r.zones or '-'} \\[{r.evidence_id}]")
 
 
+def _parse_outages(texts: list[str]) -> list[dict]:
+    """``['line:12', 'impedance:3']`` -> ``[{'element': 'line', 'index': 12}, ...]``; InputError naming ``--outage``."""
+    parsed = []
+    for i, text in enumerate(texts):
+        element, _, number = text.strip().partition(":")
+        if element not in BRANCH_KINDS or not number.strip().isdigit():
+            raise InputError(f"{text!r} is not a branch written as element:index", field=f"--outage[{i}]",
+                             fix=f"write e.g. --outage line:12, with element one of {', '.join(BRANCH_KINDS)} and a "
+                                 "non-negative index; repeat --outage for each branch.")
+        parsed.append({"element": element, "index": int(number)})
+    return parsed
+
+
 @graph_app.command("outage")
-def graph_outage(grid: GridOption, element: BranchOption, index: IndexOption, fmt: JsonOption = OutputFormat.text) -> None:
-    """What a line or trafo outage isolates: buses, load lost [MW], generation lost [MW] (topology only)."""
+def graph_outage(
+    grid: GridOption,
+    element: Annotated[Optional[str], typer.Option("--element", "-e", help="One branch's table: `line`, `trafo`, `trafo3w`, "
+                                                                           "`impedance` or `dcline` (with --index).")] = None,
+    index: Annotated[Optional[int], typer.Option("--index", "-i", help="Index of that branch.")] = None,
+    outage: Annotated[Optional[list[str]], typer.Option("--outage", "-o", help="A branch as `element:index`, e.g. `line:12`; "
+                                                                               "repeat it for branches that trip together "
+                                                                               "(N-k, at most 50).")] = None,
+    max_results: Annotated[int, typer.Option("--max-results", help="Most buses and loads listed (totals always given).")] = 500,
+    fmt: JsonOption = OutputFormat.text,
+) -> None:
+    """What a branch outage, or several branches tripping together, isolates: buses, islands, load and generation lost [MW].
+
+    Topology only (no power flow): a bus is isolated when no in-service path joins it to an ext_grid or slack gen.
+    Two branches that each back the other up isolate nothing alone but may together: ask for them in one call.
+
+    Examples:
+
+    `gridsage graph outage -g case118 -e line -i 6` (one branch: buses 8 and 9 lose their source)
+
+    `gridsage graph outage -g case118 --outage line:40 --outage line:44` (two lines tripping together, N-2: bus 32 loses both its feeds)
+    """
     from gridsage.tools.grid import graph_outage_impact
 
-    if r := _graph_call(grid, graph_outage_impact, element, index, fmt=fmt):
-        _print_isolation(r, "isolates")
+    try:
+        sets = _parse_outages(outage) if outage else None
+    except GridSageError as exc:
+        fail(exc)
+    kwargs = {"outages": sets} if sets else {"element": element, "index": index}
+    if sets and (element is not None or index is not None):
+        fail(InputError("give either --element with --index, or --outage (repeated), not both", field="--outage",
+                        fix="write the single branch as another --outage element:index."))
+    if not sets and (element is None or index is None):
+        fail(InputError(f"{'--index' if element is not None else '--element'} is missing: say which branch trips",
+                        field="--index" if element is not None else "--element",
+                        fix="give --element line --index 6, or --outage line:6 (repeat --outage for branches that trip together)."))
+    r = _graph_call(grid, graph_outage_impact, max_results=max_results, fmt=fmt, **kwargs)
+    if not r:
+        return
+    names = ", ".join(f"{o.element} {o.index}" for o in r.outages)
+    if not r.bus_count:
+        out.print(f"outage of {names}: isolates no bus (every bus keeps a path to a source) \\[{r.evidence_id}]")
+        return
+    more = f" (+{r.buses_omitted} more)" if r.buses_omitted else ""
+    out.print(f"outage of {names}: isolated {r.bus_count} bus(es) {r.buses}{more} in {r.island_count} island(s); "
+              f"{r.load_lost_mw:.2f} MW of load, {r.generation_lost_mw:.2f} MW of generation; zones {r.zones or '-'} "
+              f"\\[{r.evidence_id}]")
+    if r.island_count > 1:
+        for n, island in enumerate(r.islands, 1):
+            out.print(f"  island {n}: {island.bus_count} bus(es) {island.buses}{' ...' if island.bus_count > len(island.buses) else ''}; "
+                      f"load {island.load_lost_mw:.2f} MW, generation {island.generation_lost_mw:.2f} MW")
+        if r.islands_omitted:
+            out.print(f"  ... {r.islands_omitted} more island(s)")
 
 
 @graph_app.command("downstream")

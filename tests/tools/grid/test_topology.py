@@ -1,14 +1,18 @@
-"""Graph tools against the embedded ArcadeDB: sync, re-sync, grids side by side, bounds, errors."""
+"""Graph tools against the embedded ArcadeDB: sync, re-sync, grids side by side, bounds, errors, N-k outages.
+
+Expected topology comes from pandapower's own ``pandapower.topology.create_nxgraph`` with networkx."""
 
 from __future__ import annotations
 
 import copy
 
+import networkx as nx
 import pandapower.networks as pn
+import pandapower.topology as top
 import pytest
 
 from gridsage.graph_store.sync import sync_network
-from gridsage.errors import UnknownElementError
+from gridsage.errors import InputError, UnknownElementError
 from gridsage.tools.grid.topology import (graph_downstream, graph_elements_at_bus, graph_neighbourhood, graph_outage_impact,
                                           graph_path, sync_graph)
 from gridsage.tools.grid.grids import load_grid
@@ -81,3 +85,56 @@ def test_bounds_and_unknown_elements(graph, grids):
     with pytest.raises(UnknownElementError) as info:
         graph_outage_impact(grids["case118"], "trafo", 999)
     assert info.value.field == "index"
+
+
+def test_sync_graph_is_skipped_when_the_graph_already_holds_the_grid(graph, grids):
+    sync_graph(grids["cigre"])
+    again = sync_graph(grids["cigre"])
+    assert again.status == "unchanged" and again.report.skipped_unchanged and again.report.time_s < 5
+    assert again.report.nodes["Bus"] == len(pn.create_cigre_network_mv().bus)
+    rewritten = sync_graph(grids["cigre"], rewrite=True)
+    assert rewritten.status == "synced" and rewritten.report.content_sha256 == again.report.content_sha256
+
+
+def test_outage_set_on_cigre_lists_islands_and_bounds(graph, grids):
+    net = pn.create_cigre_network_mv()
+    g = top.create_nxgraph(net)
+    h = g.copy()
+    h.remove_edges_from([(u, v, k) for u, v, k in g.edges(keys=True) if k in (("trafo", 0), ("trafo", 1))])
+    sources = set(net.ext_grid.bus)
+    fed = {b for c in nx.connected_components(h) if c & sources for b in c}
+    cut = {b for c in nx.connected_components(g) if c & sources for b in c} - fed
+    islands = sorted((set(c) for c in nx.connected_components(h.subgraph(cut))), key=lambda c: (-len(c), min(c)))
+    found = graph_outage_impact(grids["cigre"], outages=[{"element": "trafo", "index": 0}, {"element": "trafo", "index": 1},
+                                                         {"element": "trafo", "index": 0}], max_results=3)
+    assert [(o.element, o.index) for o in found.outages] == [("trafo", 0), ("trafo", 1)]  # the duplicate counts once
+    assert (found.element, found.index) == (None, None)
+    assert found.bus_count == len(cut) and found.buses == sorted(cut)[:3] and found.buses_omitted == len(cut) - 3
+    assert found.island_count == len(islands) == 2 and [i.bus_count for i in found.islands] == [len(i) for i in islands]
+    loads = net.load[net.load.bus.isin(cut) & net.load.in_service]
+    assert found.load_lost_mw == pytest.approx(loads.p_mw.sum(), abs=1e-3)
+    assert len(found.loads) == 3 and found.loads_omitted == len(loads) - 3
+    assert sum(i.load_lost_mw for i in found.islands) == pytest.approx(found.load_lost_mw, abs=1e-2)
+    single = graph_outage_impact(grids["cigre"], "trafo", 0)
+    assert (single.element, single.index) == ("trafo", 0) and [(o.element, o.index) for o in single.outages] == [("trafo", 0)]
+
+
+def test_outage_set_errors_name_the_field_and_the_fix(graph, grids):
+    with pytest.raises(UnknownElementError) as info:
+        graph_outage_impact(grids["case118"], outages=[{"element": "line", "index": 6}, {"element": "line", "index": 9999}])
+    assert info.value.field == "outages[1].index" and "line 9999" in info.value.message and info.value.fix
+    with pytest.raises(UnknownElementError) as info:
+        graph_outage_impact(grids["case118"], outages=[{"element": "impedance", "index": 0}])
+    assert info.value.field == "outages[0].index" and "no impedance" in info.value.message and "grid_summary" in info.value.fix
+    with pytest.raises(InputError) as info:
+        graph_outage_impact(grids["case118"], "line", 6, outages=[{"element": "line", "index": 7}])
+    assert info.value.field == "outages" and "not both" in info.value.message
+    with pytest.raises(InputError) as info:
+        graph_outage_impact(grids["case118"])
+    assert info.value.field == "element" and "outages=" in info.value.fix
+    with pytest.raises(InputError) as info:
+        graph_outage_impact(grids["case118"], outages=[{"element": "line", "index": i} for i in range(51)])
+    assert info.value.field == "outages"
+    with pytest.raises(InputError) as info:
+        graph_outage_impact(grids["case118"], outages=[{"element": "cable", "index": 1}])
+    assert info.value.field.startswith("outages[0].element")
