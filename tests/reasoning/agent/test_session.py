@@ -120,7 +120,13 @@ def test_an_unreachable_endpoint_falls_back_to_the_planner_fast(monkeypatch):
     elapsed = time.perf_counter() - started
     assert turn.source == "planner" and "openai-compatible:qwen2.5" in turn.notice and "Connection" in turn.notice
     assert turn.answer.verdict == "violations" and turn.answer.claims and turn.grounding.rate == 1.0
-    assert elapsed < 5, elapsed
+    # no connection retries with back-off: beyond the planner's own study, the refused endpoint costs seconds at most
+    from gridsage.reasoning.playbooks import assess
+
+    started = time.perf_counter()
+    assess(scenario, folder, graph=False)
+    planner = time.perf_counter() - started
+    assert elapsed < planner + 5, (elapsed, planner)
 
 
 def test_no_model_and_no_study_says_what_to_do():

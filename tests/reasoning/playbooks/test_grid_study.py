@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pandapower as pp
@@ -35,14 +36,15 @@ def test_top_findings_carry_graph_context_with_evidence(run):
     net = workspace.get(a.grid_id).net
     assert near["bus"] == int(net.line.from_bus[29]) and near["zone"] == str(int(net.bus.zone[near["bus"]]))
     first = a.action_plan[0]
-    assert first.context.startswith("lower at bus ") and "zone" in first.context
+    assert re.match(r"(lower|raise|new output|re-dispatched|set-point|shed) at bus \d+", first.context)
+    assert "zone" in first.context
     assert a.evidence[first.evidence_ids[-1]].tool == "graph_neighbourhood"
 
 
 def test_findings_match_an_independent_power_flow(run):
     scenario, workspace, a = run
     net = workspace.copy_net(a.grid_id)
-    pp.runpp(net, numba=False, lightsim2grid=False)
+    pp.runpp(net, numba=False, lightsim2grid=False, enforce_q_lims=True)
     overloaded = {f"line {i}" for i in net.res_line.index[net.res_line.loading_percent > 100]}
     found = {f.elements[0].name.split(" (")[0] for f in a.findings if f.elements and f.unit == "%"}
     assert found == overloaded and set(scenario.expect.overloaded) <= found
@@ -63,9 +65,31 @@ def test_every_claim_points_to_resolvable_evidence_and_limits_cite_clauses(run):
     assert post.tool == "run_power_flow" and post.result["max_loading_percent"] == a.findings[0].value
 
 
+def _top_risk(net) -> str:
+    """Oracle: a plain pandapower N-1 loop (Q limits on) ranking each branch outage by the highest loading among the
+    overloads it adds (new, or worse by more than 1 %)."""
+    pp.runpp(net, numba=False, lightsim2grid=False, enforce_q_lims=True)
+    before = {(e, i): v for e in ("line", "trafo") for i, v in net[f"res_{e}"].loading_percent.items()}
+    best, name = -1.0, None
+    for element in ("line", "trafo"):
+        for index in net[element].index[net[element].in_service]:
+            net[element].at[index, "in_service"] = False
+            try:
+                pp.runpp(net, numba=False, lightsim2grid=False, enforce_q_lims=True)
+                added = [v for e in ("line", "trafo") for i, v in net[f"res_{e}"].loading_percent.items()
+                         if v > 100 and (before[(e, i)] <= 100 or v > before[(e, i)] + 1)]
+                if max(added, default=0.0) > best:
+                    best, name = max(added, default=0.0), f"{element} {index}"
+            except pp.powerflow.LoadflowNotConverged:
+                pass
+            net[element].at[index, "in_service"] = True
+    return name
+
+
 def test_contingency_risks_and_validated_plan(run):
     scenario, workspace, a = run
-    assert a.contingency_risks[0].outage.name.startswith(scenario.expect.top_risk)
+    assert _top_risk(workspace.copy_net(a.grid_id)) == scenario.expect.top_risk
+    assert a.contingency_risks[0].outage.name.startswith(scenario.expect.top_risk + " ")
     assert [r.rank for r in a.contingency_risks] == list(range(1, 11))
     assert a.action_plan and all(s.proposal for s in a.action_plan)
     first = a.action_plan[0]
@@ -73,7 +97,7 @@ def test_contingency_risks_and_validated_plan(run):
     assert line29.after < line29.before - 50
     # the plan's end state, re-solved independently
     final = workspace.copy_net(a.final_grid_id)
-    pp.runpp(final, numba=False, lightsim2grid=False)
+    pp.runpp(final, numba=False, lightsim2grid=False, enforce_q_lims=True)
     assert scenario.expect.plan_clears and "all violations cleared" in a.plan_outcome
     assert final.res_line.loading_percent.max() <= 100.0 + 1e-6
     assert 0.95 - 1e-6 <= final.res_bus.vm_pu.min() and final.res_bus.vm_pu.max() <= 1.05 + 1e-6
@@ -87,11 +111,13 @@ def test_json_validates_against_the_assessment_schema(run):
 
 
 def test_text_and_markdown_reports(run):
-    _, _, a = run
+    _, workspace, a = run
     text = render(a, "text")
     for heading in ("WHAT HAPPENED", "FINDINGS", "AT RISK NEXT", "WHAT TO DO FIRST", "CONFIDENCE", "EVIDENCE"):
         assert heading in text
-    assert "184.3 %" in text and "ev-0004" in text and "NERC TPL-001-5.1" in text
+    net = workspace.copy_net(a.grid_id)
+    pp.runpp(net, numba=False, lightsim2grid=False, enforce_q_lims=True)
+    assert f"{net.res_line.loading_percent[29]:.1f} %" in text and "ev-0004" in text and "NERC TPL-001-5.1" in text
     markdown = render(a, "markdown")
     assert markdown.startswith("# IEEE 118-bus") and "| severity | finding |" in markdown
 
