@@ -61,7 +61,7 @@ def powerflow(
     for a in result.attempts:
         out.print(f"  {'ok ' if a.converged else 'FAIL'} {a.strategy}, {a.time_ms:.0f} ms" + (f": {a.message}" if a.message else ""))
     if result.status != "converged":
-        out.print("[bold red]No solution.[/] pandapower diagnostic:")
+        out.print("[bold red]No solution.[/] Why:")
         for d in result.diagnostics:
             out.print(f"  - {d.check}: {d.finding}")
         raise typer.Exit(code=1)
@@ -74,7 +74,11 @@ def powerflow(
     for s in result.slack:
         limits = f"{s.min_p_mw if s.min_p_mw is not None else '-'} to {s.max_p_mw if s.max_p_mw is not None else '-'} MW"
         judged = {True: "within its limits", False: "[bold red]outside its limits[/]", None: "no limits in the case"}
-        out.print(f"slack {s.element} {s.index} at bus {s.bus}: {s.p_mw:.1f} MW ({limits}; {judged[s.within_limits]})")
+        out.print(f"slack {s.element} {s.index} at bus {s.bus}: {s.p_mw:.1f} MW ({limits}; {judged[s.within_limits]})"
+                  + (f", {s.q_mvar:.1f} Mvar ({s.min_q_mvar} to {s.max_q_mvar} Mvar; {judged[s.q_within_limits]})"
+                     if s.q_mvar is not None and s.q_within_limits is not None else ""))
+    for u in result.q_limited:
+        out.print(f"at its Q limit: {u.name}, {u.q_mvar:.1f} Mvar ({u.limit}); {u.vm_pu} pu against its {u.vm_set_pu} pu set-point")
     for note in result.notes:
         out.print(f"[yellow]note[/] {note}")
 
@@ -90,9 +94,12 @@ def contingency(
     vm_max: VmaxOption = None,
     max_loading: LoadingOption = None,
 ) -> None:
-    """N-1 analysis: outage each line and transformer, rank by max loading [%] then voltage excursion [pu].
+    """N-1 analysis: outage each branch in turn (lines, trafos, trafo3w, impedance branches, DC lines), rank by
+    what each outage adds.
 
-    Outages that island buses or have no solution are listed explicitly. Example:
+    Ranking: outages that de-energise 10 % of the load or more first, then the highest new or worsened overload
+    [%], the voltage excursion added [pu], the highest loading [%]. Violations the grid already had before any
+    outage are counted apart. Outages that island buses or have no solution are listed explicitly. Example:
     `gridsage contingency -g pglib_opf_case118_ieee --top 5`.
     """
     from gridsage.tools.grid import run_contingency_analysis
@@ -107,14 +114,18 @@ def contingency(
     if as_json(result, fmt):
         return
     out.print(f"[bold]{grid}[/] N-1: {result.contingencies_total} outages in {result.elapsed_s:.2f} s with {result.method} "
-              f"({result.contingencies_per_s} /s); {result.with_violations_count} with violations, "
+              f"({result.contingencies_per_s} /s); {result.with_violations_count} add violations, "
               f"{result.islanding_count} islanding, {result.diverged_count} without solution \\[{result.evidence_id}]")
-    table = Table("rank", "outage", "max loading %", "on", "vm min pu", "violations", "islanded buses", title_justify="left",
-                  title=f"Top {len(result.top)} by severity")
+    if result.base_violation_count:
+        out.print(f"[yellow]before any outage[/] the grid already has {result.base_violation_count} violation(s), counted "
+                  "apart: " + "; ".join(f"{v.name} {v.value:g} {v.unit}" for v in result.base_violations[:3])
+                  + (" ..." if result.base_violation_count > 3 else ""))
+    table = Table("rank", "outage", "max loading %", "on", "vm min pu", "added", "violations", "islanded buses",
+                  title_justify="left", title=f"Top {len(result.top)} by severity")
     for o in result.top:
         table.add_row(str(o.rank), o.outage.name, f"{o.max_loading_percent:.1f}" if o.max_loading_percent is not None else "",
                       o.max_loading_element.name if o.max_loading_element else "", f"{o.vm_min_pu:.4f}" if o.vm_min_pu else "",
-                      str(o.violation_count), str(len(o.islanded_buses)))
+                      str(o.added_violation_count), str(o.violation_count), str(len(o.islanded_buses)))
     out.print(table)
     for o in result.islanding:
         out.print(f"islanding: {o.outage.name} cuts off bus(es) {o.islanded_buses} ({o.lost_load_mw:g} MW of load, "

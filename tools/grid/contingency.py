@@ -21,8 +21,10 @@ Generator reactive limits: the pandapower loop enforces them in every solve.
 On the fast path, the units at a Q limit in the N-0 solve are fixed at it (a
 PQ injection, as ``enforce_q_lims`` does); after each outage, every other
 unit's reactive output is summed from the branch flows at its bus, and any
-outage that pushes one beyond its limit is flagged, and re-solved by
-pandapower with Q limits enforced when it is reported in full.
+outage that pushes one beyond its limit is flagged, and re-solved alone
+with Q limits enforced (a lightsim2grid solve repeated with each unit past
+its limit turned into a fixed injection, as pandapower's ``enforce_q_lims``
+does; pandapower itself where that fails) when it is reported in full.
 
 Severity counts what the outage adds: violations that are new, or worse than
 in the pre-contingency state (by more than :data:`WORSENED_PERCENT` or
@@ -119,8 +121,8 @@ class ContingencyOutcome(BaseModel):
     pre_existing_violation_count: int = Field(default=0, description="Violations also present before the outage, not worsened.")
     violations: list[Violation] = Field(default_factory=list, description=f"Worst {VIOLATIONS_LISTED} violations.")
     q_limits_rechecked: bool = Field(default=False, description=(
-        "True when a unit went beyond its reactive limit on the fast path and this outcome was re-solved by pandapower "
-        "with Q limits enforced."))
+        "True when a unit went beyond its reactive limit on the fast path and this outcome was re-solved with Q limits "
+        "enforced (lightsim2grid with a PV-to-PQ loop, else pandapower)."))
     islanded_buses: list[int] = Field(default_factory=list, description="Buses cut off by the outage.")
     lost_load_mw: float = Field(default=0.0, description="Load at the islanded buses [MW].")
     lost_generation_mw: float = Field(default=0.0, description="Generation (gen and sgen set-points) at the islanded buses [MW].")
@@ -143,7 +145,7 @@ class ContingencyResult(ToolResult):
     base_violation_count: int = Field(default=0, description="Violations before any outage (they are not ranked as N-1 risks).")
     base_violations: list[Violation] = Field(default_factory=list, description=f"The worst {VIOLATIONS_LISTED} of them.")
     q_limit_flagged_count: int = Field(default=0, description=(
-        "Outages that push a unit beyond its reactive limit on the fast path (re-solved by pandapower when reported)."))
+        "Outages that push a unit beyond its reactive limit on the fast path (re-solved with Q limits when reported)."))
     top: list[ContingencyOutcome] = Field(description=(
         "Most severe outages by what they add: highest new or worsened loading, then voltage excursion, then max loading."))
     islanding: list[ContingencyOutcome] = Field(default_factory=list, description="Every islanding outage.")
@@ -210,6 +212,7 @@ class _Lightsim2gridEngine:
         ppc, lookup = net._ppc, net._pd2ppc_lookups  # built by the N-0 runpp
         mpc = {"bus": ppc["bus"][:, :13].real.copy(), "gen": ppc["gen"][:, :21].real.copy(),
                "branch": ppc["branch"][:, :13].real, "baseMVA": ppc["baseMVA"]}
+        self._single_setup({k: v.copy() if hasattr(v, "copy") else v for k, v in mpc.items()})
         self._fix_q_limited(mpc)
         references = int((ppc["bus"][:, 1].real == 3).sum())
         if references > 1:  # lightsim2grid would turn several slack buses into one distributed slack
@@ -286,7 +289,8 @@ class _Lightsim2gridEngine:
         if len(self.pv_rows):
             q_out = (self.c_from.T @ flows[..., 1].T).T + (self.c_to.T @ flows[..., 3].T).T
             q_gen = q_out + self.pv_qd - self.pv_bs * vm[:, self.pv_rows] ** 2
-            flag |= ((q_gen > self.pv_qmax + Q_SCREEN_MVAR) | (q_gen < self.pv_qmin - Q_SCREEN_MVAR)).any(axis=1)
+            beyond = (q_gen > self.pv_qmax + Q_SCREEN_MVAR) | (q_gen < self.pv_qmin - Q_SCREEN_MVAR)
+            flag |= (beyond & (vm[:, self.pv_rows] > 0)).any(axis=1)  # an islanded unit (0 V) is no Q question
         if len(self.fixed_rows):
             passed = self.fixed_side * (vm[:, self.fixed_rows] - self.fixed_vm_set) > 1e-4
             flag |= (passed & (vm[:, self.fixed_rows] > 0)).any(axis=1)
@@ -306,6 +310,21 @@ class _Lightsim2gridEngine:
         flows = a.compute_branch_results()  # (rows, n_branch, 4): P1 [MW], Q1 [Mvar], P2, Q2
         vm = np.abs(a.get_voltages())
         done = np.asarray(a.converged_mask(), dtype=bool)
+        loading, bus_vm = self._loading(flows, vm)
+        order = {d[0]: k for k, d in enumerate(a.my_defaults())}  # C++ solves in its own row order
+        take = [order[r] for r in branch_rows]
+        q_flag = self._q_flags(flows[take], vm[take]) & done[take]
+        for p, k in zip(positions, take):  # buses the outage cuts off (0 V), for single solves of the main island
+            dark = np.flatnonzero((vm[k] == 0) & self.live_rows)
+            if len(dark):
+                self.islanded[p] = dark
+        loading, bus_vm, done = loading[take], bus_vm[take], done[take]
+        loading[~done], bus_vm[~done] = np.nan, np.nan
+        return loading, bus_vm, done, q_flag
+
+    def _loading(self, flows, vm):
+        """Branch loading [%] (monitored order) and bus voltage [pu] (net.bus order) of rows of terminal flows
+        ``(rows, n_branch, 4)`` [MW, Mvar] and ppc bus voltages ``(rows, n_bus)`` [pu]."""
         sqrt3 = np.sqrt(3)
         with np.errstate(divide="ignore", invalid="ignore"):  # islanded buses have vm = 0
             i_from = np.hypot(flows[..., 0], flows[..., 1]) / (sqrt3 * vm[:, self.f_bus] * self.base_kv[self.f_bus])
@@ -319,13 +338,140 @@ class _Lightsim2gridEngine:
             * sqrt3 / self.impedance_cap * 100
         loading = np.hstack([line, trafo, impedance])
         bus_vm = vm[:, self.bus_rows]
-        bus_vm = np.where(bus_vm > 0, bus_vm, np.nan)
-        order = {d[0]: k for k, d in enumerate(a.my_defaults())}  # C++ solves in its own row order
-        take = [order[r] for r in branch_rows]
-        q_flag = self._q_flags(flows[take], vm[take]) & done[take]
-        loading, bus_vm, done = loading[take], bus_vm[take], done[take]
-        loading[~done], bus_vm[~done] = np.nan, np.nan
-        return loading, bus_vm, done, q_flag
+        return loading, np.where(bus_vm > 0, bus_vm, np.nan)
+
+    def _single_setup(self, mpc) -> None:
+        """A second grid model for single outages solved with generator Q limits enforced (:meth:`q_limited`).
+
+        Every bus with a unit gets a load (a placeholder of 1e-9 Mvar where it has none), so that a unit that
+        reaches a limit can become a fixed injection there: lightsim2grid itself does not enforce Q limits.
+        """
+        from lightsim2grid.network import init_from_matpower
+
+        bus, gen = mpc["bus"], mpc["gen"]
+        row_of_bus = {int(b): k for k, b in enumerate(bus[:, 0])}
+        live = np.flatnonzero(gen[:, 7] > 0)
+        gen_rows = np.array([row_of_bus[int(b)] for b in gen[:, 0]], dtype=int)
+        empty = [r for r in set(gen_rows[live].tolist()) if bus[r, 2] == 0 and bus[r, 3] == 0]
+        bus[empty, 3] = 1e-9
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.single = init_from_matpower(mpc)
+        self.single_load = {self.single.get_bus_load(i): i for i in range(len(self.single.get_loads()))}
+        self.live_rows = bus[:, 1] != 4
+        self.shunt_buses = [self.single.get_bus_shunt(i) for i in range(len(self.single.get_shunts()))]
+        self.islanded: dict[int, np.ndarray] = {}
+        self.bus_pd, self.bus_qd = bus[:, 2].copy(), bus[:, 3].copy()
+        self.gen_rows, self.gen_p = gen_rows, gen[:, 1].copy()
+        self.gen_qmax, self.gen_qmin = gen[:, 3].copy(), gen[:, 4].copy()
+        self.pv_gens = [int(g) for g in live if bus[gen_rows[g], 1] == 2]
+
+    def q_limited(self, positions):
+        """Each outage solved alone with generator Q limits enforced: a unit beyond a limit becomes a fixed P, Q
+        injection at it, and the solve is repeated until none is (pandapower's ``enforce_q_lims`` scheme).
+
+        Returns
+        -------
+        (loading, vm, ok)
+            As :meth:`evaluate`; ``ok`` is False where the solve fails (the caller falls back to pandapower).
+        """
+        m, rows = self.single, []
+        for p in positions:
+            k = self.ppc_row[p]
+            m.deactivate_trafo(k)  # lightsim2grid's MATPOWER reader makes every branch a trafo, in row order
+            dark = self.islanded.get(p, np.empty(0, int))
+            off_gens = [g for g in np.flatnonzero(np.isin(self.gen_rows, dark)) if m.get_gen_status()[g]]
+            off_loads = [self.single_load[r] for r in dark if r in self.single_load]
+            off_shunts = [i for i, b in enumerate(self.shunt_buses) if b in set(dark.tolist())]
+            off_branches = [int(b) for b in np.flatnonzero(np.isin(self.f_bus, dark) | np.isin(self.t_bus, dark)) if b != k
+                            and m.get_trafo_status()[b]]
+            for b in off_branches:
+                m.deactivate_trafo(b)
+            for i in off_shunts:
+                m.deactivate_shunt(i)
+            for g in off_gens:
+                m.deactivate_gen(int(g))
+            for i in off_loads:
+                m.deactivate_load(i)
+            for r in dark:
+                m.deactivate_bus(int(r))
+            fixed, load = [], {}
+            v, ok = self.v_init, False
+            try:
+                for _ in range(10):
+                    try:
+                        v = m.ac_pf(v, 10, 1e-8)
+                    except RuntimeError:  # e.g. the outage cuts the slack off: pandapower's turn
+                        break
+                    if not len(v):
+                        break
+                    q = m.get_gen_res()[1]
+                    over = [g for g in self.pv_gens if g not in fixed and g not in off_gens and
+                            (q[g] > self.gen_qmax[g] + 1e-4 or q[g] < self.gen_qmin[g] - 1e-4)]
+                    if not over:
+                        ok = True
+                        break
+                    for g in over:
+                        limit = self.gen_qmax[g] if q[g] > self.gen_qmax[g] else self.gen_qmin[g]
+                        r = self.gen_rows[g]
+                        pd, qd = load.get(r, (self.bus_pd[r], self.bus_qd[r]))
+                        load[r] = (pd - self.gen_p[g], qd - limit)
+                        m.deactivate_gen(g)
+                        m.change_p_load(self.single_load[r], load[r][0])
+                        m.change_q_load(self.single_load[r], load[r][1])
+                        fixed.append(g)
+                if ok:
+                    one, two = m.get_trafo_res1(), m.get_trafo_res2()
+                    flows = np.stack([one[0], one[1], two[0], two[1]], axis=-1)[None]
+                    vm = np.abs(v)[None]
+                    vm[0, dark] = 0.0  # cut off: no voltage
+            finally:
+                for g in fixed:
+                    m.reactivate_gen(g)
+                for r in load:
+                    m.change_p_load(self.single_load[r], self.bus_pd[r])
+                    m.change_q_load(self.single_load[r], self.bus_qd[r])
+                for r in dark:
+                    m.reactivate_bus(int(r))
+                for i in off_loads:
+                    m.reactivate_load(i)
+                for g in off_gens:
+                    m.reactivate_gen(int(g))
+                for i in off_shunts:
+                    m.reactivate_shunt(i)
+                for b in off_branches:
+                    m.reactivate_trafo(b)
+                m.reactivate_trafo(k)
+            if ok:
+                loading, bus_vm = self._loading(flows, vm)
+                rows.append((loading[0], bus_vm[0], True))
+            else:
+                rows.append((None, None, False))
+        n_branch, n_bus = sum(len(x) for x in (self.line_rows, self.trafo_rows, self.impedance_rows)), len(self.bus_rows)
+        loading = np.array([r[0] if r[2] else np.full(n_branch, np.nan) for r in rows]).reshape(len(rows), n_branch)
+        vm = np.array([r[1] if r[2] else np.full(n_bus, np.nan) for r in rows]).reshape(len(rows), n_bus)
+        return loading, vm, np.array([r[2] for r in rows], dtype=bool)
+
+
+class _QLimitedEngine:
+    """Outages re-solved with generator Q limits enforced: lightsim2grid single solves with the PV-to-PQ loop
+    (:meth:`_Lightsim2gridEngine.q_limited`), pandapower's ``runpp(enforce_q_lims=True)`` where those fail; memoised."""
+
+    def __init__(self, fast: _Lightsim2gridEngine, net, outages):
+        self.fast, self.fallback, self._memo = fast, _PandapowerEngine(copy.deepcopy(net), outages), {}
+
+    def evaluate(self, positions):
+        todo = [p for p in dict.fromkeys(positions) if p not in self._memo]
+        if todo:
+            loading, vm, ok = self.fast.q_limited(todo)
+            failed = [p for p, good in zip(todo, ok) if not good]
+            if failed:
+                redo = dict(zip(failed, zip(*self.fallback.evaluate(failed)[:3])))
+            for k, p in enumerate(todo):
+                self._memo[p] = (loading[k], vm[k], True) if ok[k] else redo[p]
+        rows = [self._memo[p] for p in positions]
+        return (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), np.array([r[2] for r in rows], dtype=bool),
+                np.zeros(len(rows), dtype=bool))
 
 
 def _branch_loading(net) -> np.ndarray:
@@ -493,6 +639,15 @@ def _by_bus(table):
     return table[table.in_service.astype(bool)].groupby("bus").p_mw.sum()
 
 
+def _column(net, position: int) -> tuple[str, int]:
+    """The branch (table, index) of a loading column, as :func:`_monitored` lays them out."""
+    for element, size in _monitored(net):
+        if position < size:
+            return element, int(net[element].index[position])
+        position -= size
+    raise IndexError(position)
+
+
 def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: Limit, thermal: Limit,
              generation_by_bus=None, base=None) -> ContingencyOutcome:
     """One outcome, in full, from the branch loading [%] and bus voltage [pu] of its row; ``base`` is the
@@ -502,16 +657,15 @@ def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: 
         return ContingencyOutcome(outage=ref, status="diverged")
     islanded = net.bus.index.to_numpy()[energized & np.isnan(vm)]
     stats = _row_stats(loading[None, :], vm[None, :], energized, band, thermal, *(base or ()))
-    violations, offset, columns = [], 0, []
+    violations, offset = [], 0
     for element, size in _monitored(net):
         violations += thermal_violations(net, element, loading[offset:offset + size], thermal, VIOLATIONS_LISTED)
-        columns += [(element, i) for i in net[element].index]
         offset += size
     violations += voltage_violations(net, vm, band, VIOLATIONS_LISTED)
     violations.sort(key=lambda v: -(v.excess / (v.limit if v.unit == "%" else 0.05)))
     finite = np.nan_to_num(loading, nan=-1.0)
     top = int(np.argmax(finite)) if np.isfinite(loading).any() else None
-    top_ref = None if top is None else element_ref(net, *columns[top])
+    top_ref = None if top is None else element_ref(net, *_column(net, top))
     live = vm[~np.isnan(vm)]
     excursion = max(0.0, band.lower - live.min(), live.max() - band.upper) if len(live) else 0.0
     count, added = int(stats["violations"][0]), int(stats["added"][0])
@@ -531,14 +685,25 @@ def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: 
 _FIGURES = ("max_loading", "excursion", "violations", "added", "added_loading", "added_excursion", "islanded", "lost_load")
 
 
-def _sweep(engine, count: int, energized, band: Limit, thermal: Limit, base) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Converged flags, Q-limit flags and severity figures of all ``count`` outages, in memory-bounded batches."""
+def _sweep(engine, count: int, energized, band: Limit, thermal: Limit, base, keep: int,
+           kept: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Converged flags, Q-limit flags and severity figures of all ``count`` outages, in memory-bounded batches.
+
+    The rows likely to be reported in full are kept in ``kept`` (position -> (loading, vm, ok)), so that they are
+    not solved twice: every islanding row (up to :data:`EXCEPTIONS_LISTED`) and each batch's ``keep`` most severe.
+    """
     done, flagged, stats = [], [], []
     for first in range(0, count, SWEEP_BATCH):
-        loading, vm, ok, q_flag = engine.evaluate(list(range(first, min(count, first + SWEEP_BATCH))))
+        positions = list(range(first, min(count, first + SWEEP_BATCH)))
+        loading, vm, ok, q_flag = engine.evaluate(positions)
         done.append(ok)
         flagged.append(q_flag)
-        stats.append(_row_stats(loading, vm, energized, band, thermal, *base))
+        st = _row_stats(loading, vm, energized, band, thermal, *base)
+        stats.append(st)
+        worst = np.lexsort((-st["max_loading"], -st["added_excursion"], -st["added_loading"], -st["lost_load"]))[:keep]
+        islands = np.flatnonzero(st["islanded"] > 0)[:max(0, EXCEPTIONS_LISTED - len(kept))]
+        for k in set(worst.tolist()) | set(islands.tolist()):
+            kept[positions[k]] = (loading[k].copy(), vm[k].copy(), bool(ok[k]))
     if not stats:
         return np.empty(0, bool), np.empty(0, bool), {k: np.empty(0) for k in _FIGURES}
     return np.concatenate(done), np.concatenate(flagged), {k: np.concatenate([st[k] for st in stats]) for k in stats[0]}
@@ -585,8 +750,8 @@ def run_contingency_analysis(
     max_contingencies : int, default 50000
         Bound on the number of outages.
     q_limit_check : {'reported', 'all'}, default 'reported'
-        On the fast path, which outages flagged for a unit beyond its reactive limit are re-solved by pandapower
-        with Q limits enforced: those reported in ``top``, or all of them (then the ranking equals the pandapower
+        On the fast path, which outages flagged for a unit beyond its reactive limit are re-solved with Q limits
+        enforced (lightsim2grid single solves with a PV-to-PQ loop, pandapower where those fail): those reported in ``top``, or all of them (then the ranking equals the pandapower
         loop's).
 
     Returns
@@ -646,16 +811,20 @@ def run_contingency_analysis(
     base_stats = _row_stats(base_loading[None, :], base_vm[None, :], energized, band, thermal)
     try:
         engine = _Lightsim2gridEngine(net, outages) if use_fast else _PandapowerEngine(copy.deepcopy(net), outages)
-        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base)
+        kept: dict[int, tuple] = {}
+        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base, top, kept)
     except RuntimeError as exc:  # lightsim2grid cannot model this grid: say so, use the baseline engine
         notes.append(f"lightsim2grid could not run this grid ({exc}); the pandapower loop was used.")
         engine_name, engine = "pandapower", _PandapowerEngine(copy.deepcopy(net), outages)
-        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base)
+        kept = {}
+        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base, top, kept)
 
-    # outages the fast path flags for a unit beyond its Q limits are re-solved by pandapower with the limits enforced:
+    # outages the fast path flags for a unit beyond its Q limits are re-solved with the limits enforced:
     # all of them ('all'), or those that reach the reported top, re-ranking until the top holds no unchecked one
     fast_failed = np.flatnonzero(~ok).tolist() if engine.name == "lightsim2grid" else []
-    exact = _PandapowerEngine(copy.deepcopy(net), outages) if flagged.any() or fast_failed else None
+    exact = None
+    if flagged.any() or fast_failed:
+        exact = _QLimitedEngine(engine, net, outages) if engine.name == "lightsim2grid" else None
     resolved: set[int] = set()
 
     def resolve(rows: list[int]) -> None:
@@ -691,7 +860,13 @@ def run_contingency_analysis(
 
     # full detail only for the outages reported
     wanted = sorted(set(order[:top].tolist()) | set(islanding[:EXCEPTIONS_LISTED]))
-    loading, vm, ok_detail, _ = engine.evaluate(wanted) if wanted else (None, None, None, None)
+    missing = [p for p in wanted if p not in kept]
+    if missing:  # rows the sweep did not keep: solved again
+        for p, row in zip(missing, zip(*engine.evaluate(missing)[:3])):
+            kept[p] = row
+    loading = np.array([kept[p][0] for p in wanted]) if wanted else None
+    vm = np.array([kept[p][1] for p in wanted]) if wanted else None
+    ok_detail = np.array([kept[p][2] for p in wanted], dtype=bool) if wanted else None
     recheck = [k for k, p in enumerate(wanted) if p in resolved]
     if recheck:
         exact_rows = exact.evaluate([wanted[k] for k in recheck])  # memoised: no new solve
@@ -705,7 +880,7 @@ def run_contingency_analysis(
         detail[wanted[k]].q_limits_rechecked = True
     if flagged.any():
         notes.append(f"{int(flagged.sum())} outage(s) push a unit beyond its reactive limit in the fast solver; "
-                     f"{len(resolved)} of them were re-solved by pandapower with Q limits enforced"
+                     f"{len(resolved)} of them were re-solved with Q limits enforced"
                      + (" (all)." if q_limit_check == "all" else
                         " (every one that reached the reported top); the rest are ranked on the fast solver's figures."))
     base_violations = solved_violations(net, band, thermal)
