@@ -85,6 +85,15 @@ def _violations(net, band, thermal) -> dict[tuple[str, int], float]:
             loading = net[f"res_{table}"].loading_percent.dropna()
             for idx, value in loading[loading > thermal.upper + 1e-6].items():
                 out[(table, int(idx))] = float(value - thermal.upper)
+    if len(net.impedance) and len(net.res_impedance):  # transformers stored as impedance: terminal current vs sn_mva
+        import numpy as np
+
+        vn = net.bus.vn_kv
+        current = np.fmax(net.res_impedance.i_from_ka * vn.reindex(net.impedance.from_bus).to_numpy(),
+                          net.res_impedance.i_to_ka * vn.reindex(net.impedance.to_bus).to_numpy())
+        loading = (current * np.sqrt(3) / net.impedance.sn_mva * 100).dropna()
+        for idx, value in loading[loading > thermal.upper + 1e-6].items():
+            out[("impedance", int(idx))] = float(value - thermal.upper)
     vm = net.res_bus.vm_pu.dropna()
     for idx, value in vm[(vm < band.lower - 1e-9) | (vm > band.upper + 1e-9)].items():
         out[("bus", int(idx))] = float(max(band.lower - value, value - band.upper)) * 100
@@ -123,7 +132,7 @@ def check_actions(session: ChatSession, turn: Turn, relieve: list[str] = ()) -> 
     for label, grid_id in (("before", before_id), ("after", after_id)):
         net = session.workspace.copy_net(grid_id)
         try:
-            pp.runpp(net, numba=False, lightsim2grid=False)
+            pp.runpp(net, numba=False, lightsim2grid=False, enforce_q_lims=True)  # units within their Q capability
         except pp.LoadflowNotConverged:
             return f"invalid: the {label}-action grid has no AC solution"
         found[label] = _violations(net, band, thermal)

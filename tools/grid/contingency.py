@@ -822,6 +822,7 @@ def run_contingency_analysis(
     # outages the fast path flags for a unit beyond its Q limits are re-solved with the limits enforced:
     # all of them ('all'), or those that reach the reported top, re-ranking until the top holds no unchecked one
     fast_failed = np.flatnonzero(~ok).tolist() if engine.name == "lightsim2grid" else []
+    q_flagged = int(flagged.sum())
     exact = None
     if flagged.any() or fast_failed:
         exact = _QLimitedEngine(engine, net, outages) if engine.name == "lightsim2grid" else None
@@ -878,9 +879,9 @@ def run_contingency_analysis(
                           generation_by_bus, base) for k, p in enumerate(wanted)}
     for k in recheck:
         detail[wanted[k]].q_limits_rechecked = True
-    if flagged.any():
-        notes.append(f"{int(flagged.sum())} outage(s) push a unit beyond its reactive limit in the fast solver; "
-                     f"{len(resolved)} of them were re-solved with Q limits enforced"
+    if q_flagged:
+        notes.append(f"{q_flagged} outage(s) push a unit beyond its reactive limit in the fast solver; "
+                     f"{len(resolved - set(fast_failed))} of them were re-solved with Q limits enforced"
                      + (" (all)." if q_limit_check == "all" else
                         " (every one that reached the reported top); the rest are ranked on the fast solver's figures."))
     base_violations = solved_violations(net, band, thermal)
@@ -899,7 +900,7 @@ def run_contingency_analysis(
         with_violations_count=int((figures["added"][solved] > 0).sum()) if len(solved) else 0,
         base_max_loading_percent=round(float(base_stats["max_loading"][0]), 3),
         base_violation_count=int(base_stats["violations"][0]), base_violations=base_violations[:VIOLATIONS_LISTED],
-        q_limit_flagged_count=int(flagged.sum()),
+        q_limit_flagged_count=q_flagged,
         top=[detail[int(p)] for p in order[:top]],
         islanding=[detail[p] for p in islanding[:EXCEPTIONS_LISTED]],
         islanding_lost_load_mw=round(sum(detail[p].lost_load_mw for p in islanding[:EXCEPTIONS_LISTED]), 1),
