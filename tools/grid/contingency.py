@@ -193,11 +193,16 @@ class _PandapowerEngine:
                 net.res_bus.vm_pu.reindex(net.bus.index).to_numpy(dtype=float) if ok else None,
                 ok,
             )
-        n_branch, n_bus = sum(n for _, n in _monitored(net)), len(net.bus)
-        rows = [self._memo[p] for p in positions]
-        loading = np.array([r[0] if r[2] else np.full(n_branch, np.nan) for r in rows]).reshape(len(rows), n_branch)
-        vm = np.array([r[1] if r[2] else np.full(n_bus, np.nan) for r in rows]).reshape(len(rows), n_bus)
-        return loading, vm, np.array([r[2] for r in rows], dtype=bool), np.zeros(len(rows), dtype=bool)
+        return _stack([self._memo[p] for p in positions], sum(n for _, n in _monitored(net)), len(net.bus)) + \
+            (np.zeros(len(positions), dtype=bool),)
+
+
+def _stack(rows, n_branch: int, n_bus: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(loading, vm, ok)`` per row stacked into arrays (rows, n_branch) [%], (rows, n_bus) [pu], (rows,); NaN rows where
+    the solve failed."""
+    loading = np.array([r[0] if r[2] else np.full(n_branch, np.nan) for r in rows]).reshape(len(rows), n_branch)
+    vm = np.array([r[1] if r[2] else np.full(n_bus, np.nan) for r in rows]).reshape(len(rows), n_bus)
+    return loading, vm, np.array([r[2] for r in rows], dtype=bool)
 
 
 class _Lightsim2gridEngine:
@@ -385,16 +390,12 @@ class _Lightsim2gridEngine:
             off_shunts = [i for i, b in enumerate(self.shunt_buses) if b in set(dark.tolist())]
             off_branches = [int(b) for b in np.flatnonzero(np.isin(self.f_bus, dark) | np.isin(self.t_bus, dark)) if b != k
                             and m.get_trafo_status()[b]]
-            for b in off_branches:
-                m.deactivate_trafo(b)
-            for i in off_shunts:
-                m.deactivate_shunt(i)
-            for g in off_gens:
-                m.deactivate_gen(int(g))
-            for i in off_loads:
-                m.deactivate_load(i)
-            for r in dark:
-                m.deactivate_bus(int(r))
+            switched = [(m.deactivate_trafo, m.reactivate_trafo, off_branches), (m.deactivate_shunt, m.reactivate_shunt, off_shunts),
+                        (m.deactivate_gen, m.reactivate_gen, off_gens), (m.deactivate_load, m.reactivate_load, off_loads),
+                        (m.deactivate_bus, m.reactivate_bus, dark)]  # the cut-off part, switched off for this solve
+            for off, _, ids in switched:
+                for i in ids:
+                    off(int(i))
             fixed, load = [], {}
             v, ok = self.v_init, False
             try:
@@ -431,26 +432,16 @@ class _Lightsim2gridEngine:
                 for r in load:
                     m.change_p_load(self.single_load[r], self.bus_pd[r])
                     m.change_q_load(self.single_load[r], self.bus_qd[r])
-                for r in dark:
-                    m.reactivate_bus(int(r))
-                for i in off_loads:
-                    m.reactivate_load(i)
-                for g in off_gens:
-                    m.reactivate_gen(int(g))
-                for i in off_shunts:
-                    m.reactivate_shunt(i)
-                for b in off_branches:
-                    m.reactivate_trafo(b)
+                for _, on, ids in reversed(switched):
+                    for i in ids:
+                        on(int(i))
                 m.reactivate_trafo(k)
             if ok:
                 loading, bus_vm = self._loading(flows, vm)
                 rows.append((loading[0], bus_vm[0], True))
             else:
                 rows.append((None, None, False))
-        n_branch, n_bus = sum(len(x) for x in (self.line_rows, self.trafo_rows, self.impedance_rows)), len(self.bus_rows)
-        loading = np.array([r[0] if r[2] else np.full(n_branch, np.nan) for r in rows]).reshape(len(rows), n_branch)
-        vm = np.array([r[1] if r[2] else np.full(n_bus, np.nan) for r in rows]).reshape(len(rows), n_bus)
-        return loading, vm, np.array([r[2] for r in rows], dtype=bool)
+        return _stack(rows, sum(len(x) for x in (self.line_rows, self.trafo_rows, self.impedance_rows)), len(self.bus_rows))
 
 
 class _QLimitedEngine:

@@ -353,8 +353,9 @@ def _opf_candidate(net, band: Limit, thermal: Limit, target_percent: float) -> D
     for column, default in (("min_p_mw", 0.0), ("max_p_mw", None), ("min_q_mvar", -1e6), ("max_q_mvar", 1e6)):
         if column not in opf.gen:
             opf.gen[column] = np.nan
-        fill = np.maximum(p0, opf.gen.p_mw) if default is None else default
-        opf.gen[column] = opf.gen[column].fillna(_series(fill, opf.gen.index))
+        values = opf.gen[column].to_numpy(dtype=float)
+        fill = np.maximum(p0, opf.gen.p_mw).to_numpy(dtype=float) if default is None else default
+        opf.gen[column] = np.where(np.isnan(values), fill, values)
     opf.gen["controllable"] = live
     for table in ("poly_cost", "pwl_cost"):
         opf[table] = opf[table].iloc[0:0]
@@ -389,13 +390,6 @@ def _opf_candidate(net, band: Limit, thermal: Limit, target_percent: float) -> D
             points.append(GenSetpoint(gen=int(index), p_mw=round(max(p_new, 0.0), 2) if moved else None,
                                       vm_pu=round(vm_new, 4) if reset else None))
     return Dispatch(setpoints=points[:2000]) if points else None
-
-
-def _series(values, index):
-    """``values`` (scalar or array) as a pandas Series on ``index``."""
-    import pandas as pd
-
-    return pd.Series(values, index=index, dtype=float)
 
 
 def _voltage_candidates(net, violation: Violation, band: Limit) -> list:
