@@ -134,5 +134,10 @@ def contingency(
         cut = "".join(f"; it cuts {i.bus_count} bus(es) off from the main source ({i.load_mw:g} MW of load, "
                       f"{i.generation_mw:g} MW of generation)" for i in o.islands)
         out.print(f"[red]no solution[/]: {o.outage.name}{cut}")
+    left = {"islanding": result.islanding_count - len(result.islanding), "without solution": result.diverged_count - len(result.diverged)}
+    if any(left.values()):
+        out.print("[dim]not listed: " + ", ".join(f"{n} more {kind}" for kind, n in left.items() if n)
+                  + f" (islanding in all: {result.islanding_lost_load_mw:g} MW of load, "
+                  f"{result.islanding_lost_generation_mw:g} MW of generation)[/]")
     for note in result.notes:
         out.print(f"[yellow]note[/] {note}")

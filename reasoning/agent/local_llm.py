@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridsage.config import usable_cpus
 from gridsage.errors import GridSageError, InputError
 
 #: environment variable: a chat-template file or template text, or ``model`` for the GGUF's own
@@ -206,7 +207,7 @@ def serve_gguf(path: str, chat_template: str | None = None, *, context_tokens: i
         if running is not None:
             return running.base_url
         xlc = _import_xllamacpp()
-        n_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        n_threads = threads or usable_cpus()
         params = xlc.CommonParams()
         params.model.path = str(model)
         params.n_ctx = int(context_tokens)

@@ -6,7 +6,9 @@ stores that way, rated by ``sn_mva``; series reactors) and DC lines.
 
 Fast path: lightsim2grid's C++ ``ContingencyAnalysisCPP`` on a grid model
 built from pandapower's own internal case (``net._ppc``), so both engines
-solve exactly the same equations.  Fallback: a plain pandapower ``runpp``
+solve exactly the same equations, in batches solved side by side by one
+model per usable CPU (up to :data:`SWEEP_THREADS_MAX`; lightsim2grid releases
+the GIL while it solves).  Fallback: a plain pandapower ``runpp``
 loop.  Both feed the same ranking code, so they rank identically.
 
 On the fast path, branch loading is computed from lightsim2grid's terminal
@@ -36,8 +38,9 @@ off and the load and generation lost, never as 0 V; outages whose power flow
 fails are reported as ``diverged``.  Every listed outage that splits the
 energised grid also names each part it cuts off from the main source (the
 topology after the outage, from pandapower's networkx graph), with its buses,
-load and generation [MW], and whether it holds a source of its own.  Nothing
-is dropped: counts cover every outage.
+load and generation [MW], and whether it holds a source of its own.  Lists are
+bounded (the :data:`EXCEPTIONS_LISTED` islanding outages that cut off the most
+load); counts and MW totals cover every outage.
 
 References
 ----------
@@ -52,6 +55,7 @@ References
 from __future__ import annotations
 
 import copy
+import queue
 import time
 import warnings
 from collections import deque
@@ -60,6 +64,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from gridsage.config import usable_cpus
 from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.knowledge.limits import Limit, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
@@ -84,10 +89,15 @@ Q_SCREEN_MVAR = 1.0
 BATCH_BYTES = 64 * 2**20
 #: outages evaluated per sweep step (severity figures are kept for all, full rows only for those reported)
 SWEEP_BATCH = 512
+#: lightsim2grid models solving outage batches side by side, one thread each (its solver releases the GIL)
+SWEEP_THREADS_MAX = 4
+#: a sweep step is split between threads only into parts of at least this many outages
+THREAD_BATCH_MIN = 200
 #: violations listed per contingency (the count covers all)
 VIOLATIONS_LISTED = 10
-#: islanding and diverged outages listed in full up to this many (the counts cover all)
-EXCEPTIONS_LISTED = 1000
+#: islanding and diverged outages listed in full up to this many, the most load lost first (the counts and MW totals
+#: cover all)
+EXCEPTIONS_LISTED = 10
 #: buses listed per island (the count covers all)
 ISLAND_BUSES_LISTED = 50
 
@@ -148,11 +158,13 @@ class ContingencyResult(ToolResult):
         "Outages that push a unit beyond its reactive limit on the fast path (re-solved with Q limits when reported)."))
     top: list[ContingencyOutcome] = Field(description=(
         "Most severe outages by what they add: highest new or worsened loading, then voltage excursion, then max loading."))
-    islanding: list[ContingencyOutcome] = Field(default_factory=list, description="Every islanding outage.")
-    islanding_lost_load_mw: float = Field(default=0.0, description="Load in the islands, summed over the islanding outages listed [MW].")
+    islanding: list[ContingencyOutcome] = Field(default_factory=list, description=(
+        f"The {EXCEPTIONS_LISTED} islanding outages that cut off the most load (then generation); islanding_count covers all."))
+    islanding_lost_load_mw: float = Field(default=0.0, description="Load in the islands, summed over every islanding outage [MW].")
     islanding_lost_generation_mw: float = Field(default=0.0, description=(
-        "Generation in the islands, summed over the islanding outages listed [MW]."))
-    diverged: list[ContingencyOutcome] = Field(default_factory=list, description="Every outage with no solution.")
+        "Generation in the islands, summed over every islanding outage [MW]."))
+    diverged: list[ContingencyOutcome] = Field(default_factory=list, description=(
+        f"The first {EXCEPTIONS_LISTED} outages with no solution, in element order; diverged_count covers all."))
     diagnostics: list[DiagnosticItem] = Field(default_factory=list)
     limits: list[Limit] = Field(default_factory=list)
     elapsed_s: float = Field(description="Wall time of the sweep [s].")
@@ -224,7 +236,9 @@ class _Lightsim2gridEngine:
             raise RuntimeError(f"{references} slack buses (ext_grid); lightsim2grid models only one")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.analysis = ContingencyAnalysisCPP(init_from_matpower(mpc))
+            self._models = queue.SimpleQueue()  # one ContingencyAnalysisCPP per thread at work, built when first needed
+            self._models.put(ContingencyAnalysisCPP(init_from_matpower(mpc)))
+        self._mpc, self._model_count, self.threads = mpc, 1, max(1, min(SWEEP_THREADS_MAX, usable_cpus()))
         self.f_bus = ppc["branch"][:, 0].real.astype(int)
         self.t_bus = ppc["branch"][:, 1].real.astype(int)
         self.base_kv = ppc["bus"][:, 9].real
@@ -237,6 +251,7 @@ class _Lightsim2gridEngine:
         self.trafo_vn = tr.vn_hv_kv.to_numpy(dtype=float), tr.vn_lv_kv.to_numpy(dtype=float)
         self.trafo_cap = (tr.sn_mva * tr.parallel * tr.df).to_numpy(dtype=float)
         self.impedance_cap = net.impedance.sn_mva.to_numpy(dtype=float) if len(net.impedance) else np.empty(0)
+        self._loading_setup()
         self.bus_rows = lookup["bus"][net.bus.index.to_numpy()]
         row_of = {e: dict(zip(net[e].index, rows[e])) for e in kinds}
         self.ppc_row = [int(row_of[e][i]) for e, i in outages]
@@ -278,13 +293,12 @@ class _Lightsim2gridEngine:
         self.pv_qmin = np.array([gen[live][rows == r, 4].sum() for r in pv])
         self.pv_qd, self.pv_bs = bus[pv, 3], bus[pv, 5]
         column = {r: c for c, r in enumerate(pv)}
-        n_branch = len(self.f_bus)
 
-        def incidence(ends):
-            keep = np.array([e in column for e in ends], dtype=bool)
-            return csr_matrix((np.ones(keep.sum()), (np.flatnonzero(keep), [column[e] for e in ends[keep]])),
-                              shape=(n_branch, max(len(pv), 1)))
-        self.c_from, self.c_to = incidence(self.f_bus), incidence(self.t_bus)
+        def incidence(ends):  # (branches with an end at a PV bus, their rows, PV incidence)
+            keep = np.flatnonzero([e in column for e in ends])
+            return keep, csr_matrix((np.ones(len(keep)), (np.arange(len(keep)), [column[e] for e in ends[keep]])),
+                                    shape=(len(keep), max(len(pv), 1)))
+        (self.pv_from, self.c_from), (self.pv_to, self.c_to) = incidence(self.f_bus), incidence(self.t_bus)
 
     def _q_flags(self, flows, vm) -> np.ndarray:
         """Per row [bool]: a unit holding voltage would need more than its reactive limits (sum of branch Q at its bus,
@@ -292,7 +306,7 @@ class _Lightsim2gridEngine:
         would hold voltage again: pandapower's solve would keep it PV)."""
         flag = np.zeros(len(vm), dtype=bool)
         if len(self.pv_rows):
-            q_out = (self.c_from.T @ flows[..., 1].T).T + (self.c_to.T @ flows[..., 3].T).T
+            q_out = (self.c_from.T @ flows[:, self.pv_from, 1].T).T + (self.c_to.T @ flows[:, self.pv_to, 3].T).T
             q_gen = q_out + self.pv_qd - self.pv_bs * vm[:, self.pv_rows] ** 2
             beyond = (q_gen > self.pv_qmax + Q_SCREEN_MVAR) | (q_gen < self.pv_qmin - Q_SCREEN_MVAR)
             flag |= (beyond & (vm[:, self.pv_rows] > 0)).any(axis=1)  # an islanded unit (0 V) is no Q question
@@ -302,23 +316,49 @@ class _Lightsim2gridEngine:
         return flag
 
     def evaluate(self, positions):
-        parts = [self._batch(positions[s:s + self.batch]) for s in range(0, len(positions), self.batch)]
+        """Loading, voltage, converged and Q-flag rows of the outages at ``positions``: in batches bounded in memory,
+        solved by up to :attr:`threads` lightsim2grid models side by side."""
+        size = min(self.batch, max(THREAD_BATCH_MIN, -(-len(positions) // self.threads)))
+        chunks = [positions[s:s + size] for s in range(0, len(positions), size)]
+        if len(chunks) > 1 and self.threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            workers = min(self.threads, len(chunks))
+            self._add_models(workers)
+            with ThreadPoolExecutor(workers, thread_name_prefix="gridsage-n1") as pool:
+                parts = list(pool.map(self._batch, chunks))
+        else:
+            parts = [self._batch(c) for c in chunks]
         return tuple(np.concatenate(p) for p in zip(*parts)) if parts else (np.empty((0, 0)),) * 2 + (np.empty(0, bool),) * 2
+
+    def _add_models(self, count: int) -> None:
+        """Up to ``count`` ContingencyAnalysisCPP models in the pool (each thread solves on its own)."""
+        from lightsim2grid.lightsim2grid_cpp import ContingencyAnalysisCPP
+        from lightsim2grid.network import init_from_matpower
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            while self._model_count < count:
+                self._models.put(ContingencyAnalysisCPP(init_from_matpower(self._mpc)))
+                self._model_count += 1
 
     def _batch(self, positions):
         branch_rows = [self.ppc_row[p] for p in positions]
-        a = self.analysis
-        a.clear()
-        a.handle_disconnected_grid = True  # clear() resets it: solve the main island, mask the rest
-        a.add_multiple_n1(branch_rows)
-        a.compute(self.v_init, 10, 1e-8)
-        flows = a.compute_branch_results()  # (rows, n_branch, 4): P1 [MW], Q1 [Mvar], P2, Q2
-        vm = np.abs(a.get_voltages())
-        done = np.asarray(a.converged_mask(), dtype=bool)
+        a = self._models.get()
+        try:
+            a.clear()
+            a.handle_disconnected_grid = True  # clear() resets it: solve the main island, mask the rest
+            a.add_multiple_n1(branch_rows)
+            a.compute(self.v_init, 10, 1e-8)
+            flows = a.compute_branch_results()  # (rows, n_branch, 4): P1 [MW], Q1 [Mvar], P2, Q2
+            vm = np.abs(a.get_voltages())
+            done = np.asarray(a.converged_mask(), dtype=bool)
+            order = {d[0]: k for k, d in enumerate(a.my_defaults())}  # C++ solves in its own row order
+        finally:
+            self._models.put(a)
         loading, bus_vm = self._loading(flows, vm)
-        order = {d[0]: k for k, d in enumerate(a.my_defaults())}  # C++ solves in its own row order
         take = [order[r] for r in branch_rows]
-        q_flag = self._q_flags(flows[take], vm[take]) & done[take]
+        q_flag = (self._q_flags(flows, vm) & done)[take]
         for p, k in zip(positions, take):  # buses the outage cuts off (0 V), for single solves of the main island
             dark = np.flatnonzero((vm[k] == 0) & self.live_rows)
             if len(dark):
@@ -327,21 +367,44 @@ class _Lightsim2gridEngine:
         loading[~done], bus_vm[~done] = np.nan, np.nan
         return loading, bus_vm, done, q_flag
 
+    def _loading_setup(self) -> None:
+        """Per monitored branch, the factors that turn |S| / vm at each end into loading [%].
+
+        At an end with base voltage U_b [kV], I = |S| / (sqrt(3) vm U_b) [kA]. A line's loading is I / I_max
+        (max_i_ka * df * parallel), a trafo's is sqrt(3) I U_n / S_n (U_n the winding's rated voltage, S_n = sn_mva *
+        parallel * df), an impedance's is sqrt(3) I U_b / sn_mva: so loading = |S| / vm * factor at each end (kept squared
+        here, so that one square root serves both ends).
+        """
+        sqrt3 = np.sqrt(3)
+        rows = np.concatenate([self.line_rows, self.trafo_rows, self.impedance_rows]).astype(int)
+        kv_f, kv_t = self.base_kv[self.f_bus[rows]], self.base_kv[self.t_bus[rows]]
+        n_line, n_trafo = len(self.line_rows), len(self.trafo_rows)
+        factor_f, factor_t = np.empty(len(rows)), np.empty(len(rows))
+        line, trafo, imp = slice(0, n_line), slice(n_line, n_line + n_trafo), slice(n_line + n_trafo, None)
+        factor_f[line] = 100 / (sqrt3 * kv_f[line] * self.line_cap)
+        factor_t[line] = 100 / (sqrt3 * kv_t[line] * self.line_cap)
+        factor_f[trafo] = 100 * self.trafo_vn[0] / (kv_f[trafo] * self.trafo_cap)
+        factor_t[trafo] = 100 * self.trafo_vn[1] / (kv_t[trafo] * self.trafo_cap)
+        factor_f[imp] = 100 / self.impedance_cap
+        factor_t[imp] = 100 / self.impedance_cap
+        self.monitored_rows = None if np.array_equal(rows, np.arange(len(self.f_bus))) else rows
+        self.factor_f2, self.factor_t2 = factor_f ** 2, factor_t ** 2
+        self.mon_f_bus, self.mon_t_bus = self.f_bus[rows], self.t_bus[rows]
+
     def _loading(self, flows, vm):
         """Branch loading [%] (monitored order) and bus voltage [pu] (net.bus order) of rows of terminal flows
-        ``(rows, n_branch, 4)`` [MW, Mvar] and ppc bus voltages ``(rows, n_bus)`` [pu]."""
-        sqrt3 = np.sqrt(3)
+        ``(rows, n_branch, 4)`` [MW, Mvar] and ppc bus voltages ``(rows, n_bus)`` [pu]; 0 at a branch whose end has
+        no voltage (cut off)."""
+        if self.monitored_rows is not None:
+            flows = flows[:, self.monitored_rows]
+        squares = np.square(flows)
+        s2 = squares[..., 0::2] + squares[..., 1::2]  # |S|^2 at the from and to ends, (rows, branches, 2)
         with np.errstate(divide="ignore", invalid="ignore"):  # islanded buses have vm = 0
-            i_from = np.hypot(flows[..., 0], flows[..., 1]) / (sqrt3 * vm[:, self.f_bus] * self.base_kv[self.f_bus])
-            i_to = np.hypot(flows[..., 2], flows[..., 3]) / (sqrt3 * vm[:, self.t_bus] * self.base_kv[self.t_bus])
-        i_from, i_to = np.nan_to_num(i_from, posinf=0.0), np.nan_to_num(i_to, posinf=0.0)
-        line = np.maximum(i_from[:, self.line_rows], i_to[:, self.line_rows]) / self.line_cap * 100
-        trafo = np.maximum(i_from[:, self.trafo_rows] * self.trafo_vn[0], i_to[:, self.trafo_rows] * self.trafo_vn[1]) \
-            * sqrt3 / self.trafo_cap * 100
-        impedance = np.maximum(i_from[:, self.impedance_rows] * self.base_kv[self.f_bus[self.impedance_rows]],
-                               i_to[:, self.impedance_rows] * self.base_kv[self.t_bus[self.impedance_rows]]) \
-            * sqrt3 / self.impedance_cap * 100
-        loading = np.hstack([line, trafo, impedance])
+            v_from, v_to = vm[:, self.mon_f_bus], vm[:, self.mon_t_bus]
+            from_end = s2[..., 0] * self.factor_f2 / (v_from * v_from)
+            to_end = s2[..., 1] * self.factor_t2 / (v_to * v_to)
+            loading = np.sqrt(np.fmax(from_end, to_end))  # NaN (0 / 0) on one end only: the other end's value
+        loading[~np.isfinite(loading)] = 0.0
         bus_vm = vm[:, self.bus_rows]
         return loading, np.where(bus_vm > 0, bus_vm, np.nan)
 
@@ -472,7 +535,7 @@ def _branch_loading(net) -> np.ndarray:
 
 
 def _row_stats(loading, vm, energized, band: Limit, thermal: Limit, base_loading=None, base_vm=None,
-               bus_load=None) -> dict[str, np.ndarray]:
+               bus_load=None, bus_generation=None) -> dict[str, np.ndarray]:
     """Severity figures of each row (outage), vectorised.
 
     Parameters
@@ -489,6 +552,8 @@ def _row_stats(loading, vm, energized, band: Limit, thermal: Limit, base_loading
         Pre-contingency voltage [pu].
     bus_load : numpy.ndarray, shape (buses,), optional
         In-service load per bus [MW], for the load each outage de-energises.
+    bus_generation : numpy.ndarray, shape (buses,), optional
+        In-service gen and sgen set-points per bus [MW], for the generation each outage cuts off.
 
     Returns
     -------
@@ -496,7 +561,7 @@ def _row_stats(loading, vm, energized, band: Limit, thermal: Limit, base_loading
         ``max_loading`` [%], ``excursion`` [pu], ``violations`` (count), ``islanded`` (count of energised buses left
         without voltage), and, against the base: ``added`` (new or worsened violations), ``added_loading`` (highest
         loading among new or worsened overloads, else 0) [%], ``added_excursion`` [pu], ``lost_load`` (load at
-        the energised buses left without voltage) [MW].
+        the energised buses left without voltage) [MW], ``lost_generation`` (generation there) [MW].
     """
     base_loading = np.zeros(loading.shape[1]) if base_loading is None else np.nan_to_num(base_loading, nan=0.0)
     base_vm = np.ones(vm.shape[1]) if base_vm is None else np.nan_to_num(base_vm, nan=1.0)
@@ -512,14 +577,16 @@ def _row_stats(loading, vm, energized, band: Limit, thermal: Limit, base_loading
         base_off = np.maximum(band.lower - base_vm, base_vm - band.upper).clip(min=0)
         voltage_added = off_band & ((base_off <= 1e-9) | (np.maximum(below, above) > base_off + WORSENED_PU))
         added_excursion = np.where(voltage_added, np.maximum(below, above), 0.0)
+    dark = np.isnan(vm) & energized
     return {"max_loading": max_loading, "excursion": np.maximum(below.max(axis=1), above.max(axis=1)) if vm.shape[1]
             else np.zeros(len(vm)),
             "violations": overloaded.sum(axis=1) + off_band.sum(axis=1),
             "added": thermal_added.sum(axis=1) + voltage_added.sum(axis=1),
             "added_loading": np.where(thermal_added, filled, 0.0).max(axis=1) if loading.shape[1] else np.zeros(len(loading)),
             "added_excursion": added_excursion.max(axis=1) if vm.shape[1] else np.zeros(len(vm)),
-            "islanded": (np.isnan(vm) & energized).sum(axis=1),
-            "lost_load": (np.isnan(vm) & energized) @ bus_load if bus_load is not None else np.zeros(len(vm))}
+            "islanded": dark.sum(axis=1),
+            "lost_load": dark @ bus_load if bus_load is not None else np.zeros(len(vm)),
+            "lost_generation": dark @ bus_generation if bus_generation is not None else np.zeros(len(vm))}
 
 
 def _smaller_side(graph, u: int, v: int) -> tuple[int, set] | None:
@@ -673,7 +740,8 @@ def _outcome(net, outage, converged, loading, vm, energized, load_by_bus, band: 
     )
 
 
-_FIGURES = ("max_loading", "excursion", "violations", "added", "added_loading", "added_excursion", "islanded", "lost_load")
+_FIGURES = ("max_loading", "excursion", "violations", "added", "added_loading", "added_excursion", "islanded", "lost_load",
+            "lost_generation")
 
 
 def _sweep(engine, count: int, energized, band: Limit, thermal: Limit, base, keep: int,
@@ -681,7 +749,8 @@ def _sweep(engine, count: int, energized, band: Limit, thermal: Limit, base, kee
     """Converged flags, Q-limit flags and severity figures of all ``count`` outages, in memory-bounded batches.
 
     The rows likely to be reported in full are kept in ``kept`` (position -> (loading, vm, ok)), so that they are
-    not solved twice: every islanding row (up to :data:`EXCEPTIONS_LISTED`) and each batch's ``keep`` most severe.
+    not solved twice: each batch's :data:`EXCEPTIONS_LISTED` islanding rows that cut off the most load and its ``keep``
+    most severe.
     """
     done, flagged, stats = [], [], []
     for first in range(0, count, SWEEP_BATCH):
@@ -692,12 +761,17 @@ def _sweep(engine, count: int, energized, band: Limit, thermal: Limit, base, kee
         st = _row_stats(loading, vm, energized, band, thermal, *base)
         stats.append(st)
         worst = np.lexsort((-st["max_loading"], -st["added_excursion"], -st["added_loading"], -st["lost_load"]))[:keep]
-        islands = np.flatnonzero(st["islanded"] > 0)[:max(0, EXCEPTIONS_LISTED - len(kept))]
+        islands = _most_lost(np.flatnonzero(st["islanded"] > 0), st)[:EXCEPTIONS_LISTED]
         for k in set(worst.tolist()) | set(islands.tolist()):
             kept[positions[k]] = (loading[k].copy(), vm[k].copy(), bool(ok[k]))
     if not stats:
         return np.empty(0, bool), np.empty(0, bool), {k: np.empty(0) for k in _FIGURES}
     return np.concatenate(done), np.concatenate(flagged), {k: np.concatenate([st[k] for st in stats]) for k in stats[0]}
+
+
+def _most_lost(rows: np.ndarray, figures: dict) -> np.ndarray:
+    """``rows`` ordered by load cut off, then generation cut off (most first), then position."""
+    return rows[np.lexsort((rows, -figures["lost_generation"][rows], -figures["lost_load"][rows]))]
 
 
 def lightsim2grid_available() -> bool:
@@ -749,8 +823,9 @@ def run_contingency_analysis(
     -------
     ContingencyResult
         Counts over all outages, the ``top`` worst (highest loading [%], then
-        largest voltage excursion [pu]), every islanding and every diverged
-        outage.
+        largest voltage excursion [pu]), the islanding outages that cut off
+        the most load and the first diverged ones (:data:`EXCEPTIONS_LISTED`
+        each; counts and MW totals cover all).
 
     Raises
     ------
@@ -797,8 +872,11 @@ def run_contingency_analysis(
     base_vm = net.res_bus.vm_pu.reindex(net.bus.index).to_numpy(dtype=float)
     energized = net.bus.in_service.to_numpy() & ~np.isnan(base_vm)
     base_loading = _branch_loading(net)
-    bus_load = _by_bus(net.load).reindex(net.bus.index).fillna(0.0).to_numpy(dtype=float)
-    base = (base_loading, base_vm, bus_load)
+    load_by_bus = _by_bus(net.load)
+    generation_by_bus = _by_bus(net.gen).add(_by_bus(net.sgen), fill_value=0.0)
+    bus_load = load_by_bus.reindex(net.bus.index).fillna(0.0).to_numpy(dtype=float)
+    bus_generation = generation_by_bus.reindex(net.bus.index).fillna(0.0).to_numpy(dtype=float)
+    base = (base_loading, base_vm, bus_load, bus_generation)
     base_stats = _row_stats(base_loading[None, :], base_vm[None, :], energized, band, thermal)
     try:
         engine = _Lightsim2gridEngine(net, outages) if use_fast else _PandapowerEngine(copy.deepcopy(net), outages)
@@ -847,7 +925,7 @@ def run_contingency_analysis(
         if not unchecked:
             break
         resolve(unchecked)
-    islanding = [int(p) for p in solved if figures["islanded"][p] > 0]
+    islanding = _most_lost(solved[figures["islanded"][solved] > 0], figures).tolist()
     diverged = [int(p) for p in np.flatnonzero(~ok)]
 
     # full detail only for the outages reported
@@ -864,8 +942,6 @@ def run_contingency_analysis(
         exact_rows = exact.evaluate([wanted[k] for k in recheck])  # memoised: no new solve
         for j, k in enumerate(recheck):
             loading[k], vm[k], ok_detail[k] = exact_rows[0][j], exact_rows[1][j], exact_rows[2][j]
-    load_by_bus = _by_bus(net.load)
-    generation_by_bus = _by_bus(net.gen).add(_by_bus(net.sgen), fill_value=0.0)
     detail = {p: _outcome(net, outages[p], bool(ok_detail[k]), loading[k], vm[k], energized, load_by_bus, band, thermal,
                           generation_by_bus, base) for k, p in enumerate(wanted)}
     for k in recheck:
@@ -894,8 +970,8 @@ def run_contingency_analysis(
         q_limit_flagged_count=q_flagged,
         top=[detail[int(p)] for p in order[:top]],
         islanding=[detail[p] for p in islanding[:EXCEPTIONS_LISTED]],
-        islanding_lost_load_mw=round(sum(detail[p].lost_load_mw for p in islanding[:EXCEPTIONS_LISTED]), 1),
-        islanding_lost_generation_mw=round(sum(detail[p].lost_generation_mw for p in islanding[:EXCEPTIONS_LISTED]), 1),
+        islanding_lost_load_mw=round(float(figures["lost_load"][islanding].sum()), 1),
+        islanding_lost_generation_mw=round(float(figures["lost_generation"][islanding].sum()), 1),
         diverged=diverged_detail,
         limits=[band, thermal], elapsed_s=round(elapsed, 3),
         contingencies_per_s=round(len(outages) / elapsed, 1) if elapsed > 0 else None, notes=notes,
