@@ -164,7 +164,12 @@ def scenario_library_json() -> str:
 
 
 def scenario_yaml(name: str) -> str:
-    """The YAML text of scenario ``name`` (with or without its ``.yaml`` suffix)."""
+    """Scenario ``name`` (with or without its ``.yaml`` suffix) as YAML, without its ``expect:`` block and comments.
+
+    The ``expect:`` block is the evaluation's answer key, and the file's comments explain it: a client studying the
+    scenario reads what the study is about, never the answer.
+    """
+    import yaml
     files = scenario_files()
     stem = name.rsplit(".", 1)[0] if name.endswith(SCENARIO_SUFFIXES) else name
     if stem not in files:
@@ -172,7 +177,10 @@ def scenario_yaml(name: str) -> str:
         raise ResourceNotFoundError(str(InputError(
             f"no scenario named {name!r} (available: {available})",
             field="name", fix="read scenario://library for the scenario names.")))
-    return files[stem].read_text(encoding="utf-8")
+    doc = yaml.safe_load(files[stem].read_text(encoding="utf-8"))
+    if isinstance(doc, dict):
+        doc.pop("expect", None)
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
 def standards_index_json() -> str:

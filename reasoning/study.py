@@ -142,8 +142,9 @@ def telemetry_source(scenario: Scenario, base_dir: Path | None = None) -> Path:
 def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path:
     """The readings file of a telemetry scenario: its ``readings``, or its ``simulation`` generated with its seed.
 
-    A simulation is written to ``telemetry.csv`` in :func:`simulation_dir`, rewritten on every call; its ground
-    truth is written beside it and never read.
+    A simulation is written to ``telemetry.csv`` in :func:`simulation_dir`, rewritten on every call, without the
+    simulator's per-reading ``label`` column and without its ground truth: the readings a study (or a model) reads
+    carry no answer key.
 
     Raises
     ------
@@ -151,7 +152,7 @@ def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path
         If the file or simulation scenario cannot be found or read (field ``telemetry.readings`` or
         ``telemetry.simulation``).
     """
-    from gridsage.tools.telemetry import simulate_telemetry
+    from gridsage.tools.telemetry.simulator import load_simulation, simulate, write_csv
 
     spec = scenario.telemetry
     path = telemetry_source(scenario, base_dir)
@@ -163,6 +164,10 @@ def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path
         return path
     out = simulation_dir(scenario)
     try:
-        return Path(simulate_telemetry(str(path), str(out), seed=spec.seed).telemetry_path)
+        simulation = load_simulation(path)
+        frame, _ = simulate(simulation, spec.seed)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "truth.csv").unlink(missing_ok=True)  # left by an earlier version
+        return write_csv(frame.drop(columns="label"), out / "telemetry.csv", simulation.base.interval_seconds)
     except InputError as exc:
         raise InputError(f"{path}: {exc.message}", field=field, fix=exc.fix) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -33,6 +35,7 @@ from gridsage.errors import InputError
 from gridsage.tools.workspace import Workspace, use_workspace
 
 ANALYSIS_TOOLS = {"list_grids", "grid_summary", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions"}
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CALL_TIMEOUT_S = 60  # bound on each in-memory test (case14 solves in milliseconds)
 SERVER_START_S = 20  # bound on a subprocess server starting to accept connections
 
@@ -212,6 +215,9 @@ async def test_resources(workspace):
         assert set(item) == {"name", "uri", "file", "description"}
         assert item["uri"] == f"scenario://{item['name']}"
         assert yaml.safe_load(texts[item["name"]]) is not None
+        # the answer key and the comments that explain it never reach a client
+        assert "expect" not in yaml.safe_load(texts[item["name"]]) and not re.search(r"(?m)^\s*#", texts[item["name"]])
+    assert any("expect:" in p.read_text() for p in SCENARIO_DIR.glob("*.yaml"))  # the shipped files do have keys
 
 
 @pytest.mark.anyio

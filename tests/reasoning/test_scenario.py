@@ -65,3 +65,21 @@ def test_unknown_scenario_lists_the_library():
 def test_oversized_scenario_is_refused():
     with pytest.raises(ScenarioError, match="larger than"):
         parse_scenario("name: t\n" + "#" * 1_100_000)
+
+
+def test_a_simulated_study_reads_readings_without_the_answer_key(tmp_path, monkeypatch):
+    """A telemetry study's readings carry no per-reading label, and no ground truth lies beside them."""
+    import csv
+
+    import platformdirs
+
+    from gridsage.reasoning.study import telemetry_readings
+
+    monkeypatch.setattr(platformdirs, "user_cache_path", lambda app: tmp_path / app)
+    (tmp_path / "gridsage").mkdir()
+    scenario, folder = load_scenario("substation_sensor_dropout")
+    path = telemetry_readings(scenario, folder)
+    with path.open() as f:
+        header = next(csv.reader(f))
+    assert header == ["device_id", "sensor_type", "value", "unit", "timestamp", "quality"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["telemetry.csv"]

@@ -295,6 +295,14 @@ def _simulate(scenario: SimulationSpec | dict | str | Path, seed: int):
     return frame, pd.DataFrame(truth, columns=columns), int(flat.size - flat.sum())
 
 
+def write_csv(frame, path: Path, interval_seconds: float) -> Path:
+    """Write a simulated frame as CSV with UTC ISO 8601 timestamps (fractional seconds only when the interval
+    [s] has them); returns ``path``."""
+    fmt = "%Y-%m-%dT%H:%M:%SZ" if float(interval_seconds).is_integer() else "%Y-%m-%dT%H:%M:%S.%fZ"
+    frame.to_csv(path, index=False, date_format=fmt)
+    return path
+
+
 @tool
 def simulate_telemetry(
     scenario_path: Annotated[str, Field(max_length=4096, description="Scenario JSON: base CSV, streams, anomalies.")],
@@ -329,9 +337,8 @@ def simulate_telemetry(
     frame, truth, lost = _simulate(scenario, seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fmt = "%Y-%m-%dT%H:%M:%SZ" if float(scenario.base.interval_seconds).is_integer() else "%Y-%m-%dT%H:%M:%S.%fZ"
-    frame.to_csv(out / "telemetry.csv", index=False, date_format=fmt)
-    truth.to_csv(out / "truth.csv", index=False, date_format=fmt)
+    write_csv(frame, out / "telemetry.csv", scenario.base.interval_seconds)
+    write_csv(truth, out / "truth.csv", scenario.base.interval_seconds)
     return SimulationReport(status="ok", scenario=scenario.name, seed=seed, telemetry_path=str(out / "telemetry.csv"),
                             truth_path=str(out / "truth.csv"), readings=len(frame), streams=len(scenario.base.streams),
                             lost_readings=lost, events=truth["type"].value_counts().to_dict())
