@@ -1,14 +1,11 @@
 """GridSage settings: names and defaults shared by the entry points.
 
-Only constants and :func:`usable_cpus` live here, so that importing this
-module is free.  Secrets are
+Only constants live here, so that importing this module is free.  Secrets are
 never stored in code or files: the MCP bearer token is read from the
 environment variable named by :data:`TOKEN_ENV`.
 """
 
 from __future__ import annotations
-
-import os
 
 #: Environment variable holding the bearer token for the MCP HTTP transport.
 #: When it is set, HTTP requests without ``Authorization: Bearer <token>`` get 401.
@@ -28,8 +25,3 @@ MCP_HTTP_PATH = "/mcp"
 
 #: Hosts the HTTP transport may bind to without a bearer token.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one, else ``os.cpu_count()``) [-]."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gridsage.config import usable_cpus
 from gridsage.errors import GridSageError, InputError
 
 #: environment variable: a chat-template file or template text, or ``model`` for the GGUF's own
@@ -207,7 +206,7 @@ def serve_gguf(path: str, chat_template: str | None = None, *, context_tokens: i
         if running is not None:
             return running.base_url
         xlc = _import_xllamacpp()
-        n_threads = threads or usable_cpus()
+        n_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
         params = xlc.CommonParams()
         params.model.path = str(model)
         params.n_ctx = int(context_tokens)
