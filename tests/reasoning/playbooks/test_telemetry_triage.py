@@ -52,8 +52,8 @@ def test_the_sag_is_a_cited_limit_breach_and_the_oscillation_a_grid_event(sag):
     assert spike.origin == "unconfirmed" and spike.sensor_type == "current"  # one sensor, no limit broken
     assert not [e for e in a.telemetry_events if e.type == "multivariate"]  # folded into the per-sensor events
     assert a.cited_ids() <= set(a.evidence)
-    assert [r.tool for r in a.evidence.values()] == ["simulate_telemetry", "ingest_telemetry", "monitor_telemetry",
-                                                     "score_telemetry"]
+    # the simulated readings are written label-free for the study, then read like any readings file
+    assert [r.tool for r in a.evidence.values()] == ["ingest_telemetry", "monitor_telemetry", "score_telemetry"]
     text = render(a)
     assert "Telemetry " in text and "verdict: violations" in text and "advice; GridSage operates nothing" in text
     assert "investigate the grid events" in a.plan_outcome and "check feeder-F12 current" in a.plan_outcome
@@ -73,7 +73,7 @@ def test_sensor_dropouts_are_telemetry_faults_and_leave_the_grid_secure():
 
 
 def test_readings_from_a_file_with_a_bad_row_are_studied_and_the_row_named(tmp_path, sag):
-    simulated = next(r for r in sag.evidence.values() if r.tool == "simulate_telemetry").result["telemetry_path"]
+    simulated = next(r for r in sag.evidence.values() if r.tool == "ingest_telemetry").inputs["path"]
     frame = pd.read_csv(simulated)
     frame.loc[5, "value"] = "NaN"
     frame.to_csv(tmp_path / "readings.csv", index=False)
