@@ -41,7 +41,6 @@ import lightsim2grid
 import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
-from gridsage.config import usable_cpus
 from gridsage.tools.grid import contingency
 from gridsage.tools.grid.contingency import run_contingency_analysis
 from gridsage.tools.grid.grids import load_grid
@@ -181,7 +180,7 @@ def main() -> None:
             label = "GridSage" if not fallback else f"GridSage [bold red]FELL BACK TO {gs['method'].upper()}[/bold red]"
             row(f"{label} cold", gs["n"] / gs["cold"], f"{gs['cold']:.3f}", "1st call, incl. N-0 AC solve",
                 "red" if fallback else None)
-            threads = max(1, min(contingency.SWEEP_THREADS_MAX, usable_cpus()))
+            threads = max(1, min(contingency.SWEEP_THREADS_MAX, contingency.usable_cpus()))
             row(f"{label} warm", gs["n"] / gs["warm"], f"{gs['warm']:.3f}", f"median of {args.repeats}; {threads} thread(s)",
                 "red" if fallback else "bold")
             row(f"{label} warm, 1 thread", gs["n"] / gs["single"], f"{gs['single']:.3f}", f"median of {args.repeats}",

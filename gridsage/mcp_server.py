@@ -5,15 +5,21 @@ functions the CLI and the agent use (:func:`gridsage.tools.toolset.toolset`), tu
 their :class:`~gridsage.errors.GridSageError` into MCP tool errors with
 the same message, and serves them over stdio or streamable HTTP.
 
-- **Tools** return pydantic models, so each has an ``outputSchema`` and its
-  result arrives as ``structuredContent`` (plus the same JSON as text).
+- **Tools** answer with their result's compact view (:attr:`ToolSpec.published
+  <gridsage.tools.toolset.ToolSpec.published>`, the same view the chat agent
+  reads): every list bounded with the count left out, each citation once.  The
+  view is the ``structuredContent`` (the ``outputSchema`` is its schema), and the
+  text block is one line (:meth:`~gridsage.tools.base.ToolResult.one_line`): the
+  result in a few words and where the rest is.  The full result is evidence,
+  read a page at a time with the tool ``read_evidence`` or the resource
+  ``evidence://{evidence_id}{?path,offset,limit}``.
 - **Errors**: a ``GridSageError`` raised by a tool, and an argument that fails
   the tool's input schema, both reach the client as a tool result with
   ``isError: true`` whose text is the typed message (it names the field and
   the fix).  Any other exception is a crash: the client reads only
   ``Error executing tool <name>``; the traceback goes to the server log
   (stderr).
-- **Resources**: ``grid://{grid_id}/summary``, ``evidence://{evidence_id}``,
+- **Resources**: ``grid://{grid_id}/summary``, ``evidence://{evidence_id}`` (paged),
   ``scenario://library`` and ``scenario://{name}``.
 - **Prompts**: ``assess_contingency``, from ``prompts/assess_contingency.md``.
 - **Transports**: stdio (stdout carries protocol only; logs go to stderr), and
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import inspect
 import json
 import logging
 import secrets
@@ -37,19 +44,20 @@ import anyio
 import pydantic
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, ResourceSecurity
 from mcp.server.mcpserver.exceptions import (
     ResourceNotFoundError,
     ToolError,
     UnexpectedToolError,
 )
-from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gridsage import __version__, config
 from gridsage.errors import GridSageError, InputError, from_validation_error
 from gridsage.knowledge.corpus import get_entry, load_corpus
 from gridsage.knowledge.settings import KnowledgeSettings
+from gridsage.tools.evidence_reader import page
 from gridsage.tools.grid import summarize
 from gridsage.tools.toolset import ToolSpec, toolset
 from gridsage.tools.workspace import current_workspace
@@ -63,6 +71,29 @@ def annotations(spec: ToolSpec) -> ToolAnnotations:
     hints = spec.hints()
     return ToolAnnotations(read_only_hint=hints["read_only"], destructive_hint=hints["destructive"],
                            idempotent_hint=hints["idempotent"], open_world_hint=hints["open_world"])
+
+
+def mcp_tool(fn):
+    """``fn`` (a :attr:`ToolSpec.published` function) answering as an MCP tool result.
+
+    Returns
+    -------
+    callable
+        With ``fn``'s parameters; it returns a ``CallToolResult`` whose ``structuredContent`` is ``fn``'s result as JSON
+        (validated by the SDK against ``fn``'s return type, the published ``outputSchema``) and whose one text block
+        is the result's :meth:`~gridsage.tools.base.ToolResult.one_line` (the spec requires the structure when a tool
+        has an output schema and recommends text beside it; one line, not a second copy).
+    """
+    signature = inspect.signature(fn, eval_str=True)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> CallToolResult:
+        result = fn(*args, **kwargs)
+        return CallToolResult(content=[TextContent(type="text", text=result.one_line())],
+                              structured_content=result.model_dump(mode="json"))
+
+    call.__signature__ = signature.replace(return_annotation=Annotated[CallToolResult, signature.return_annotation])
+    return call
 
 
 def as_tool_error(exc: ToolError) -> ToolError:
@@ -123,13 +154,20 @@ def grid_summary_json(grid_id: str) -> str:
     return summarize(grid).model_dump_json()
 
 
-def evidence_json(evidence_id: str) -> str:
-    """JSON of the ledger record ``evidence_id`` (tool, inputs, full result)."""
+def evidence_json(evidence_id: str, path: str = "", offset: int = 0, limit: int = 20) -> str:
+    """JSON of the ledger record ``evidence_id``: tool, inputs, and a page of its full result at ``path``.
+
+    The page is :func:`gridsage.tools.evidence_reader.page`'s (as the tool ``read_evidence`` gives it): ``result``
+    holds the value at ``path``, for a list ``limit`` items from ``offset`` with ``total`` and ``next_offset``.
+    """
     try:
         record = current_workspace().ledger.get(evidence_id)
+        part = page(record, path, offset, limit)
     except GridSageError as exc:
         raise ResourceNotFoundError(str(exc)) from exc
-    return record.model_dump_json()
+    return json.dumps({"evidence_id": evidence_id, "tool": record.tool, "inputs": record.inputs,
+                       "recorded_utc": record.recorded_utc.isoformat(), "path": path, "result": part.value,
+                       "total": part.total, "offset": part.offset, "next_offset": part.next_offset})
 
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -228,9 +266,12 @@ def assess_contingency(
 INSTRUCTIONS = (
     "GridSage studies electric grids with power-system tools. Load a grid with load_grid (list_grids shows names), "
     "then pass the grid_id it returns to run_power_flow or run_contingency_analysis; study what-ifs with apply_events "
-    "and propose_remedial_actions (both work on copies). Every number must come from "
-    "a tool result; each result has an evidence_id, readable at evidence://<evidence_id>, and every limit it "
-    "applies carries a standard clause whose entry_id is readable at standards://<entry_id> (search_standards finds "
+    "and propose_remedial_actions, and check a candidate with apply_actions and its action (all work on copies). "
+    "Every number must come from "
+    "a tool result. Results are compact: lists give the worst few and count what they leave out; the full result "
+    "behind each evidence_id is read a page at a time with read_evidence(evidence_id, path) or at "
+    "evidence://<evidence_id>?path=/violations&offset=0. Every limit applied cites a standard clause by entry_id, "
+    "readable at standards://<entry_id> (search_standards finds "
     "clauses by meaning). forecast_load forecasts load with P10/P50/P90 from a CSV path or inline records "
     "(backtest_load_forecast scores it). Tool errors name the field at fault and the fix. Remedial actions are "
     "proposals: GridSage operates nothing."
@@ -297,13 +338,15 @@ def build_server(token: str | None = None) -> MCPServer:
     server = GridSageMCPServer(config.MCP_SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, **auth_kwargs)
 
     for spec in toolset():
-        server.add_tool(spec.function, name=spec.name, description=spec.description,
+        server.add_tool(mcp_tool(spec.published), name=spec.name, description=spec.description,
                         annotations=annotations(spec), structured_output=True)
 
     server.resource("grid://{grid_id}/summary", name="grid_summary", mime_type="application/json",
                     description="Element counts, voltage levels, load and generation of a loaded grid.")(grid_summary_json)
-    server.resource("evidence://{evidence_id}", name="evidence", mime_type="application/json",
-                    description="The ledger record behind an evidence id: tool, inputs and full result.")(evidence_json)
+    server.resource("evidence://{evidence_id}{?path,offset,limit}", name="evidence", mime_type="application/json",
+                    description="The ledger record behind an evidence id: tool, inputs and its full result, paged: "
+                                "path (JSON pointer, e.g. /violations), offset, limit (list items).",
+                    security=ResourceSecurity(exempt_params={"path"}))(evidence_json)  # a JSON pointer, not a file
     server.resource("scenario://library", name="scenario_library", mime_type="application/json",
                     description="The scenario files shipped with GridSage.")(scenario_library_json)
     server.resource("scenario://{name}", name="scenario", mime_type="application/yaml",

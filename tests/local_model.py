@@ -94,6 +94,51 @@ def fetch_test_model(timings: dict | None = None) -> Path:
     return target
 
 
+#: Qwen2's pre-tokenizer split (llama.cpp's ``qwen2`` pre-type; the Hugging Face tokenizer.json of Qwen2.5)
+QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+               r"|\s+(?!\S)|\s+")
+
+
+def qwen_tokenizer(gguf: Path | None = None):
+    """The test model's tokenizer (Qwen2.5's byte-level BPE), as a ``tokenizers.Tokenizer``; None without the model.
+
+    Built from the GGUF's ``tokenizer.ggml.tokens`` and ``tokenizer.ggml.merges`` (the ``gguf`` package reads
+    them in about 30 s) and kept beside the model as ``qwen2.5-tokenizer.json``, so later calls load in under a
+    second.  Never downloads: returns None when neither file is in :func:`cache_dir` (``gguf`` given: that file).
+
+    Returns
+    -------
+    tokenizers.Tokenizer or None
+        ``len(tok.encode(text, add_special_tokens=False).ids)`` counts tokens as llama.cpp does for plain text.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+
+    gguf = gguf or cache_dir() / FILENAME
+    built = gguf.with_name("qwen2.5-tokenizer.json")
+    if built.is_file():
+        return Tokenizer.from_file(str(built))
+    if not gguf.is_file():
+        return None
+    from gguf import GGUFReader
+
+    fields = GGUFReader(str(gguf)).fields
+
+    def strings(name: str) -> list[str]:
+        field = fields[name]
+        return [bytes(field.parts[i]).decode("utf-8") for i in field.data]
+
+    vocab = {token: i for i, token in enumerate(strings("tokenizer.ggml.tokens"))}
+    merges = [tuple(m.split(" ", 1)) for m in strings("tokenizer.ggml.merges")]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=False, ignore_merges=False))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.save(str(built))
+    return tok
+
+
 if __name__ == "__main__":
     took: dict = {}
     print(fetch_test_model(took))

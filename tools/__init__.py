@@ -9,8 +9,9 @@ thin adapters in ``gridsage/`` that read :func:`gridsage.tools.toolset.toolset`.
 Layout, by what the tools compute:
 
 - here: the ``@tool`` decorator and result base (:mod:`.base`), the evidence ledger
-  (:mod:`.evidence`), the workspace (:mod:`.workspace`), the toolset (:mod:`.toolset`)
-  and the standards lookup (:mod:`.standards`);
+  (:mod:`.evidence`) and its reader (:mod:`.evidence_reader`, the tool ``read_evidence``),
+  the compact views adapters send (:mod:`.views`), the workspace (:mod:`.workspace`),
+  the toolset (:mod:`.toolset`) and the standards lookup (:mod:`.standards`);
 - :mod:`.grid`: grids, events, power flow, N-1, remedial actions, topology queries;
 - :mod:`.forecast`: load forecasting with weather;
 - :mod:`.telemetry`: ingestion, limit checks, anomaly scoring, simulation;

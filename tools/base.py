@@ -36,14 +36,30 @@ class ToolResult(BaseModel):
     status: str = Field(description="Outcome, e.g. 'ok', 'converged', 'diverged'.")
     evidence_id: str = Field(default="", description="Ledger id of this result, e.g. 'ev-0007'.")
 
+    def compact(self) -> "ToolResult":
+        """The view the adapters send to models and MCP clients: this result itself, unless its type bounds it.
 
-def tool(fn: Callable[..., R]) -> Callable[..., R]:
+        A result type whose full form can grow with the grid overrides this, returning a smaller
+        :class:`ToolResult` (see :mod:`gridsage.tools.views`) whose return annotation adapters publish as the
+        tool's output schema; the full result stays in the evidence ledger.
+        """
+        return self
+
+    def one_line(self) -> str:
+        """The result in one line, for MCP's text block beside the structure: ``'converged, 7 violations [ev-0006]'``."""
+        return f"{self.status} [{self.evidence_id}]"
+
+
+def tool(fn: Callable[..., R] | None = None, *, record: bool = True) -> Callable[..., R]:
     """Make a typed function a GridSage tool, named after the function.
 
     Parameters
     ----------
     fn : callable
         A function with annotated arguments returning a :class:`ToolResult`.
+    record : bool, default True
+        Record each result in the evidence ledger.  False only for a tool that reads the ledger itself
+        (its result keeps the ``evidence_id`` it sets: the record it read).
 
     Returns
     -------
@@ -52,8 +68,11 @@ def tool(fn: Callable[..., R]) -> Callable[..., R]:
         schemas from it), validates its arguments, and returns its result
         with ``evidence_id`` set; the ledger records it under ``fn.__name__``,
         the same name every adapter uses.  Publish it by adding it to
-        :func:`gridsage.tools.toolset.toolset`.
+        :func:`gridsage.tools.toolset.toolset`.  Used as ``@tool(record=False)``
+        it returns the decorator.
     """
+    if fn is None:
+        return functools.partial(tool, record=record)
     name = fn.__name__
     validated = pydantic.validate_call(fn)
     signature = inspect.signature(fn)
@@ -67,9 +86,10 @@ def tool(fn: Callable[..., R]) -> Callable[..., R]:
             if exc.title != name:  # a bug inside the tool, not bad input
                 raise
             raise from_validation_error(exc) from None
-        bound.apply_defaults()
-        inputs = to_jsonable_python(dict(bound.arguments), fallback=str)
-        result.evidence_id = current_workspace().ledger.record(name, inputs, result)
+        if record:
+            bound.apply_defaults()
+            inputs = to_jsonable_python(dict(bound.arguments), fallback=str)
+            result.evidence_id = current_workspace().ledger.record(name, inputs, result)
         return result
 
     wrapper.__gridsage_tool__ = True  # the toolset test finds every tool by this mark

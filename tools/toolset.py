@@ -14,8 +14,10 @@ import time of this module, so reading :data:`PROFILES` stays cheap.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
+import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Literal
 
@@ -74,6 +76,61 @@ class ToolSpec:
         """``{read_only, destructive, idempotent, open_world}``: what a call may do, for adapters' annotations."""
         return {**KIND_HINTS[self.kind], "open_world": self.open_world}
 
+    @property
+    def published(self) -> Callable[..., Any]:
+        """The function the adapters publish: the tool, returning its result's compact view.
+
+        Its signature is the tool's, with the view type (the return annotation of the result type's
+        :meth:`~gridsage.tools.base.ToolResult.compact`) as its return annotation, so an adapter's output schema is
+        the view's.  A result type without a view is returned as it is.
+        """
+        signature = inspect.signature(self.function, eval_str=True)
+        returns = signature.return_annotation
+        compact = getattr(returns, "compact", None)
+        if compact is None or getattr(compact, "__qualname__", "") == "ToolResult.compact":
+            return self.function
+        view = typing.get_type_hints(compact)["return"]
+
+        @functools.wraps(self.function)
+        def published(*args: Any, **kwargs: Any) -> Any:
+            return self.function(*args, **kwargs).compact()
+
+        return _with_signature(published, signature.replace(return_annotation=view))
+
+    def narrowed(self, keep: tuple[str, ...], types: dict[str, Any] | None = None, **bound: Any) -> "ToolSpec":
+        """This tool with only the parameters ``keep`` in its signature: ``bound`` fixes others, the rest take their defaults.
+
+        What a small model sees in a scenario study: no limit it could copy a wrong figure into (the scenario's limits
+        are bound), no knob it need not turn.
+
+        Parameters
+        ----------
+        keep : tuple of str
+            Parameters the caller still gives (those the tool has).
+        types : dict, optional
+            Narrower annotations for kept parameters, each accepting a subset of what the tool accepts.
+        **bound
+            Values passed on every call (e.g. the scenario's ``vm_min_pu``).
+        """
+        signature = inspect.signature(self.function, eval_str=True)
+        function = self.function
+
+        @functools.wraps(function)
+        def narrowed(*args: Any, **kwargs: Any) -> Any:
+            return function(*args, **kwargs, **bound)
+
+        types = types or {}
+        return dataclasses.replace(self, function=_with_signature(narrowed, signature.replace(parameters=[
+            p.replace(annotation=types.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name in keep])))
+
+
+def _with_signature(function: Callable[..., Any], signature: inspect.Signature) -> Callable[..., Any]:
+    """``function`` presenting ``signature`` (evaluated annotations) to ``inspect`` and to ``typing.get_type_hints``."""
+    function.__signature__ = signature
+    function.__annotations__ = {**{p.name: p.annotation for p in signature.parameters.values()},
+                                "return": signature.return_annotation}
+    return function
+
 
 class Toolset:
     """An ordered set of :class:`ToolSpec`, by tool name."""
@@ -128,7 +185,7 @@ def toolset() -> Toolset:
 
 
 def _build() -> list[ToolSpec]:
-    from gridsage.tools import equipment, forecast, grid, standards, telemetry
+    from gridsage.tools import equipment, evidence_reader, forecast, grid, standards, telemetry
 
     study = frozenset({"study"})  # the tools a scenario study needs, grid or telemetry (with the agent's load_study)
     return [
@@ -149,6 +206,7 @@ def _build() -> list[ToolSpec]:
         ToolSpec(grid.graph_downstream, "analysis"),
         ToolSpec(standards.search_standards, "analysis"),
         ToolSpec(standards.read_standard, "analysis"),
+        ToolSpec(evidence_reader.read_evidence, "analysis"),
         ToolSpec(forecast.forecast_load, "analysis", open_world=True),
         ToolSpec(forecast.backtest_load_forecast, "analysis"),
         ToolSpec(equipment.transformer_thermal, "analysis"),

@@ -49,7 +49,7 @@ class Dispatch(str, Enum):
     opf = "opf"
 
 
-ToolsOption = Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (every tool) or `study` (the 9 a scenario study needs, grid or telemetry: a short prompt for small local models). Default $GRIDSAGE_TOOLS or `all`.")]
+ToolsOption = Annotated[Optional[str], typer.Option("--tools", help="Tool profile the model sees: `all` (every tool) or `study` (for small local models: in a scenario study, load_study and the 4 grid or 2 telemetry tools it needs, the scenario's limits bound; else the 8 a study needs). Default $GRIDSAGE_TOOLS or `all`.")]
 GridOption = Annotated[str, typer.Option("--grid", "-g", help="Built-in name (`gridsage grids`), PGLib-OPF name, or a .m / .mat / pandapower .json file.")]
 DispatchOption = Annotated[Dispatch, typer.Option("--base-dispatch", help="`file` keeps stored set-points; `opf` derives a secure AC-OPF dispatch; `auto` = opf for PGLib-OPF cases.")]
 VminOption = Annotated[Optional[float], typer.Option("--vm-min", help="Lower voltage limit [pu]. Default: the corpus figure, 0.95 (ANSI C84.1 Range A; `GRIDSAGE_LIMITS_FILE` overrides it).")]

@@ -97,23 +97,32 @@ def schema(
 
 @app.command("eval", help=(
     "Score answerers on scenarios with `expect:` blocks: the deterministic planner, and each `--model` side by side "
-    "(pydantic-evals). Prints a table and writes eval.json and eval.md to `--out`.\n\n"
-    "Scores: false-safe verdicts (goal 0), false alarms, verdict accuracy, violation recall from evidence-backed "
-    "claims, telemetry event recall (grid event or sensor fault, as expected), action validity re-checked by an independent pandapower power flow, citation coverage, grounding rate; "
-    "metrics: invalid and repeated tool calls, latency, tokens. `--scenarios DIR` points at a hidden set."))
+    "(pydantic-evals). Prints a table and writes eval.json and eval.md (summary, and per case: precision, recall, "
+    "severity regret, plan outcome) to `--out`.\n\n"
+    "Headline: the mean case score in [-1, 1]; a false-safe case (a problem called secure) scores -1, any other the "
+    "weighted mean of verdict, precision/recall F1 of the violated and at-risk elements named in evidence-backed claims, "
+    "telemetry event recall, action validity (the plan re-solved on the scenario's own post-event grid by plain "
+    "pandapower; no plan where one is needed scores 0), severity regret, citation coverage and precision, grounding "
+    "rate, N-1 top risk and finding count (formula: gridsage.evals.harness). Metrics: invalid and repeated tool calls, "
+    "latency, tokens.\n\n"
+    "`--scenarios DIR` scores any folder of scenario YAML files; keep a hidden set outside the repository, e.g. "
+    "`gridsage eval --scenarios ~/hidden-scenarios --model ollama:qwen2.5`."))
 def eval_command(
-    scenarios: Annotated[Optional[Path], typer.Option("--scenarios", help="Folder of scenario YAML files (default: the shipped library).")] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A model to score beside the planner (repeatable): ollama:<name>, openai-compatible:<name>, local-gguf:<path>.")] = None,
+    scenarios: Annotated[Optional[Path], typer.Option("--scenarios", help="Folder of scenario YAML files; those with an `expect:` block are scored (default: the shipped library).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A model to score beside the planner (repeatable): ollama:NAME, openai-compatible:NAME, local-gguf:PATH.")] = None,
     planner: Annotated[bool, typer.Option("--planner/--no-planner", help="Score the deterministic planner too.")] = True,
     tools: ToolsOption = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for eval.json and eval.md.")] = Path("gridsage-eval"),
     fmt: JsonOption = OutputFormat.text,
 ) -> None:
-    from gridsage.evals.harness import COLUMNS, run_eval, scenario_files, write_reports
+    from gridsage.evals.harness import CASE_COLUMNS, COLUMNS, case_rows, run_eval, scenario_files, write_reports
     from gridsage.tools.toolset import TOOLS_ENV, check_profile
     from gridsage.reasoning.agent import build_model, parse_model_spec
 
     try:
+        if scenarios is not None and not scenarios.is_dir():
+            raise GridSageError(f"{scenarios} is not a folder", field="scenarios",
+                                fix="point --scenarios at a folder of scenario YAML files with expect: blocks.")
         files = scenario_files(scenarios)
         if not files:
             raise GridSageError(f"no scenario with an expect: block in {scenarios or 'the shipped library'}",
@@ -132,8 +141,12 @@ def eval_command(
     if as_json(run, fmt):
         return
     table = Table("", *(row.answerer for row in run.summary), title=f"GridSage evaluation: {len(files)} scenarios",
-                  title_justify="left")
+                  caption="headline in [-1, 1]; a false-safe case scores -1", title_justify="left")
     for column in COLUMNS[1:]:
         table.add_row(column, *("–" if getattr(row, column) is None else str(getattr(row, column)) for row in run.summary))
     out.print(table)
+    cases = Table(*CASE_COLUMNS[:10], title="Per case", title_justify="left")
+    for row in case_rows(run):
+        cases.add_row(*row[:10])
+    out.print(cases)
     out.print(f"wrote {data} and {text}")

@@ -5,7 +5,11 @@
   e.g. ``gridsage mcp``).  Tool errors go back to the model as retry prompts
   carrying GridSage's typed message (the field and the fix).
 - **Tool profile**: ``tools='study'`` (or ``$GRIDSAGE_TOOLS``) shows the model
-  only the tools a scenario study needs, so a small model reads a short prompt.
+  only the tools a study needs, so a small model reads a short prompt; in a
+  scenario study, ``load_study`` and four grid (or two telemetry) tools with the
+  scenario's limits bound (:func:`session_tools`).
+- **Results**: each tool returns its compact view (the one MCP sends); the full
+  result stays in the workspace's evidence ledger.
 - **Loop guard**: a repeated call with the same arguments is refused with a
   retry prompt; after :data:`MAX_BLOCKED` refusals the run stops.
 - **Structured output**: an :class:`AgentAnswer` whose claims cite evidence
@@ -30,7 +34,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -172,44 +177,78 @@ def _toolset_classes():
     return GuardedToolset
 
 
+#: in a scenario study with the 'study' profile, the model sees ``load_study`` and only these, the scenario's limits
+#: bound (no limit parameter to copy a wrong figure into) and every other knob at its default
+STUDY_TOOLS = {"grid": ("run_power_flow", "run_contingency_analysis", "propose_remedial_actions", "apply_actions"),
+               "telemetry": ("monitor_telemetry", "score_telemetry")}
+
+
 def session_tools(session: "ChatSession | None" = None) -> Toolset:
-    """GridSage's toolset, plus ``load_study`` in a scenario session.
+    """The tools a session's model sees: its profile of GridSage's toolset, plus ``load_study`` in a scenario session.
 
-    ``load_study`` loads the scenario's study grid (or reads its telemetry) in one call, the same one the
-    playbooks study, so a model need not copy the events into ``apply_events``.
+    ``load_study`` loads the scenario's study grid (or reads its telemetry) in one call, the same one the playbooks
+    study, so a model need not copy the events into ``apply_events``.  With ``tools='study'`` a scenario session is
+    minimal: ``load_study`` and :data:`STUDY_TOOLS`, each narrowed (:meth:`ToolSpec.narrowed`) to the parameters a
+    model must give (a ``grid_id``, the actions; none for telemetry), the scenario's limits bound as the playbooks
+    bind them.
     """
-    from gridsage.tools.grid import DerivedGridResult
-
-    study = frozenset({"study"})
-    if session is not None and session.scenario is not None and session.scenario.telemetry is not None:
+    profile = session.tools if session is not None else "all"
+    if session is None or session.scenario is None:
+        return toolset().profile(profile)
+    scenario, study = session.scenario, frozenset({"study"})
+    if scenario.telemetry is not None:
         from gridsage.tools.telemetry import TelemetryIngestResult, ingest_telemetry
 
         from gridsage.reasoning.study import telemetry_readings
 
         def load_study() -> TelemetryIngestResult:
             """Read the study's telemetry (simulated first when the scenario says so); returns counts and streams."""
-            return ingest_telemetry(str(telemetry_readings(session.scenario, session.scenario_dir)), max_rejected=20)
+            return ingest_telemetry(str(telemetry_readings(scenario, session.scenario_dir)), max_rejected=20)
 
         load_study.__annotations__["return"] = TelemetryIngestResult
-        return toolset().with_tools(ToolSpec(load_study, "analysis", profiles=study))
-    if session is not None and session.scenario is not None:
+        spec, kind, types = ToolSpec(load_study, "analysis", profiles=study), "telemetry", None
+        spec_t, path = scenario.telemetry, str(session.readings_path())
+        bound = {"monitor_telemetry": dict(path=path, nominal_frequency_hz=spec_t.nominal_frequency_hz,
+                                           nominal_voltage_v=spec_t.nominal_voltage_v,
+                                           nominal_voltage_by_device=spec_t.nominal_voltage_by_device or None,
+                                           min_power_factor=spec_t.min_power_factor,
+                                           max_current_unbalance_percent=spec_t.max_current_unbalance_percent,
+                                           **scenario.limits.model_dump()),
+                 "score_telemetry": dict(path=path)}
+    else:
+        from gridsage.tools.grid import Candidate, DerivedGridResult
+
         from gridsage.reasoning.study import apply_scenario, load_scenario_grid
 
         def load_study() -> DerivedGridResult:
             """Load the study's grid with the scenario's scaling, events and forecast peak applied; returns the grid_id to study."""
-            loaded = load_scenario_grid(session.scenario, session.scenario_dir)
-            return apply_scenario(session.scenario, loaded.grid_id, session.scenario_dir)[0]
+            loaded = load_scenario_grid(scenario, session.scenario_dir)
+            return apply_scenario(scenario, loaded.grid_id, session.scenario_dir)[0]
 
         load_study.__annotations__["return"] = DerivedGridResult  # resolved here: the import above is local
-        return toolset().with_tools(ToolSpec(load_study, "what_if", profiles=study))
-    return toolset()
+        spec, kind = ToolSpec(load_study, "what_if", profiles=study), "grid"
+        limits = scenario.limits.model_dump()
+        bound = {"run_power_flow": limits, "run_contingency_analysis": limits, "propose_remedial_actions": limits,
+                 "apply_actions": {}}  # candidates carry the limits they were validated against
+        types = {"actions": Annotated[list[Candidate], Field(min_length=1, max_length=20, description=(
+            "Candidates to apply, in order: the 'action' of each, as propose_remedial_actions returned it."))]}
+    if profile == "all":
+        return toolset().with_tools(spec)
+    return Toolset([spec, *(toolset()[name].narrowed(("grid_id", "actions"), types, **bound[name])
+                            for name in STUDY_TOOLS[kind])])
 
 
 def gridsage_toolset(session: "ChatSession | None" = None):
-    """GridSage's tools (:func:`session_tools`), in process, as a pydantic-ai ``FunctionToolset``."""
+    """The tools of :func:`session_tools`, in process, as a pydantic-ai ``FunctionToolset``.
+
+    Each returns its result's compact view (:attr:`ToolSpec.published`, as over MCP), described by its docstring's
+    first paragraph (as over MCP).
+    """
+    from pydantic_ai import Tool
     from pydantic_ai.toolsets import FunctionToolset
 
-    return FunctionToolset(session_tools(session).functions(), max_retries=3)
+    return FunctionToolset([Tool(spec.published, name=spec.name, description=spec.description)
+                            for spec in session_tools(session)], max_retries=3)
 
 
 def system_prompt(context: str = "") -> str:
@@ -257,6 +296,27 @@ class ChatSession:
         """Whether there is a scenario or grid to study."""
         return self.scenario is not None or bool(self.grid)
 
+    def minimal(self) -> bool:
+        """Whether the model sees the minimal study tools of :func:`session_tools` (a scenario, in process, 'study')."""
+        return self.scenario is not None and self.toolset is None and self.tools == "study"
+
+    def readings_path(self) -> Path:
+        """A telemetry scenario's readings file, as ``load_study`` leaves it (a simulation's is written by it)."""
+        from gridsage.reasoning.study import simulation_dir, telemetry_source
+
+        s = self.scenario
+        return telemetry_source(s, self.scenario_dir) if s.telemetry.readings else simulation_dir(s) / "telemetry.csv"
+
+    def _scenario_json(self) -> str:
+        """The scenario as the model reads it: never its ``expect:`` block; in a minimal study no limit or check figure
+        either (the tools apply the scenario's own, and a small model copies figures it sees into parameters)."""
+        exclude: dict[str, Any] = {"expect": True}
+        if self.minimal():
+            exclude.update(limits=True, grid={"base_dispatch", "opf_max_loading_percent"},
+                           telemetry={"nominal_frequency_hz", "nominal_voltage_v", "nominal_voltage_by_device",
+                                      "min_power_factor", "max_current_unbalance_percent"})
+        return self.scenario.model_dump_json(exclude_none=True, exclude=exclude)
+
     def context(self) -> str:
         """Study context for the system prompt (never the scenario's ``expect:`` block, which is the answer key)."""
         if self.scenario is not None and self.scenario.telemetry is not None:
@@ -268,20 +328,22 @@ class ChatSession:
                      f"load_grid(source={s.grid.source!r}); apply_events with that grid_id, events="
                      f"{json.dumps([e.model_dump(mode='json', exclude_none=True) for e in s.events])}, "
                      f"load_scale={s.scaling.load}, gen_scale={s.scaling.generation}")
-            return (f"Study context: scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
+            plan = ("propose_remedial_actions, then apply_actions with the candidates' actions to check the plan; then "
+                    "answer. The tools apply the scenario's limits themselves." if self.minimal() else
+                    "propose_remedial_actions and apply_actions to check the plan; then answer.")
+            return (f"Study context: scenario {s.name!r}:\n{self._scenario_json()}\n"
                     f"Steps: {first}; run_power_flow and run_contingency_analysis on the study grid_id; if limits "
-                    "are broken, propose_remedial_actions and apply_actions to check the plan; then answer.")
+                    f"are broken, {plan}")
         if self.grid:
             return f"Study context: grid {self.grid!r} (load it with load_grid)."
         return "No study context yet: ask the operator which grid or scenario, or use list_grids."
 
     def _telemetry_context(self) -> str:
         """Study context of a telemetry scenario: its readings file and the calls that study it."""
-        from gridsage.reasoning.study import simulation_dir, telemetry_source
+        from gridsage.reasoning.study import telemetry_source
 
         s, spec = self.scenario, self.scenario.telemetry
-        source = telemetry_source(s, self.scenario_dir)
-        path = source if spec.readings else simulation_dir(s) / "telemetry.csv"
+        source, path = telemetry_source(s, self.scenario_dir), self.readings_path()
         if self.toolset is None:
             first = f"load_study() (it {'reads' if spec.readings else 'simulates, then reads'} the readings file {path})"
         elif spec.simulation:
@@ -292,10 +354,13 @@ class ChatSession:
                   "nominal_voltage_by_device": spec.nominal_voltage_by_device or None,
                   "min_power_factor": spec.min_power_factor,
                   "max_current_unbalance_percent": spec.max_current_unbalance_percent}
-        return (f"Study context: telemetry scenario {s.name!r}:\n{s.model_dump_json(exclude_none=True, exclude={'expect'})}\n"
-                f"Steps: {first}; monitor_telemetry(path={str(path)!r}, "
-                f"{', '.join(f'{k}={v!r}' for k, v in checks.items() if v is not None)}) for limit breaches; "
-                f"score_telemetry(path={str(path)!r}) for anomalies; list each anomaly in telemetry_events with its "
+        calls = ("monitor_telemetry() for limit breaches; score_telemetry() for anomalies (both read the study's "
+                 "readings and apply the scenario's checks themselves)" if self.minimal() else
+                 f"monitor_telemetry(path={str(path)!r}, "
+                 f"{', '.join(f'{k}={v!r}' for k, v in checks.items() if v is not None)}) for limit breaches; "
+                 f"score_telemetry(path={str(path)!r}) for anomalies")
+        return (f"Study context: telemetry scenario {s.name!r}:\n{self._scenario_json()}\n"
+                f"Steps: {first}; {calls}; list each anomaly in telemetry_events with its "
                 "origin: 'sensor' for a dropout, flatline or stale stream (a telemetry fault, never a grid event), "
                 "'grid' when a limit breach or another sensor's anomaly coincides with it, else 'unconfirmed'; then answer.")
 
@@ -382,9 +447,9 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
     with use_workspace(session.workspace):
         answer = None
         if session.model is not None:
-            tools = session.toolset or gridsage_toolset(session)
-            if session.tools != "all":
-                names = set(session_tools(session).profile(session.tools).names())
+            tools = session.toolset or gridsage_toolset(session)  # in process: the session's profile already
+            if session.toolset is not None and session.tools != "all":
+                names = set(toolset().profile(session.tools).names())
                 tools = tools.filtered(lambda ctx, tool_def: tool_def.name in names)
             guard = _toolset_classes()(tools, on_call=on_tool_call)
             earlier = history_evidence(session.messages)

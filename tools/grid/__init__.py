@@ -14,7 +14,7 @@ from gridsage.tools.grid.contingency import ContingencyResult, run_contingency_a
 from gridsage.tools.grid.events import DerivedGridResult, Event, apply_events
 from gridsage.tools.grid.grids import GridLoadResult, grid_summary, list_grids, load_grid, summarize, unload_grid
 from gridsage.tools.grid.power_flow import BranchResult, PowerFlowResult, run_power_flow
-from gridsage.tools.grid.remedial import (MIN_TARGET_RELIEF_PERCENT, ElementEffect, LoadTransfer, apply_actions,
+from gridsage.tools.grid.remedial import (MIN_TARGET_RELIEF_PERCENT, Candidate, ElementEffect, LoadTransfer, apply_actions,
                                           propose_remedial_actions)
 from gridsage.tools.grid.topology import (graph_downstream, graph_elements_at_bus, graph_neighbourhood, graph_outage_impact,
                                           graph_path, sync_graph, sync_progress)
@@ -25,7 +25,7 @@ __all__ = [
     "apply_events", "propose_remedial_actions", "apply_actions", "sync_graph", "graph_neighbourhood",
     "graph_elements_at_bus", "graph_path", "graph_outage_impact", "graph_downstream",
     # results and types other layers read
-    "BRANCH_TABLES", "BranchResult", "ContingencyResult", "DerivedGridResult", "ElementEffect", "ElementRef", "Event",
+    "BRANCH_TABLES", "BranchResult", "Candidate", "ContingencyResult", "DerivedGridResult", "ElementEffect", "ElementRef", "Event",
     "GridCatalogEntry", "GridLoadResult", "LoadTransfer", "MIN_TARGET_RELIEF_PERCENT", "PowerFlowResult", "Violation", "element_name", "grid_catalog",
     "summarize", "sync_progress",
 ]

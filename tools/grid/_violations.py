@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit
 from gridsage.tools.grid._elements import BRANCH_TABLES, branch_loading_percent, element_name
+from gridsage.tools.views import Brief, label
 
 
 class Violation(BaseModel):
@@ -34,6 +35,43 @@ class Violation(BaseModel):
     unit: Literal["pu", "%"]
     excess: float = Field(description="How far beyond the limit [unit], always > 0.")
     citation: Citation
+
+
+class ViolationBrief(Brief):
+    """A violation in a compact view: the limit it breaks is the view's ``limits`` entry for its kind."""
+
+    kind: Literal["undervoltage", "overvoltage", "thermal"]
+    name: str = Field(description="The element's short label, e.g. 'line 7' or 'bus 12'.")
+    value: float = Field(description="Measured value [pu for voltage, % of rating for thermal].")
+
+
+def brief(violation: Violation | None) -> ViolationBrief | None:
+    """``violation`` as a :class:`ViolationBrief` (None stays None)."""
+    return None if violation is None else ViolationBrief(kind=violation.kind, name=label(violation.element, violation.index),
+                                                         value=violation.value)
+
+
+def worst_briefs(violations: list[Violation], n: int) -> tuple[list[ViolationBrief], int]:
+    """Up to ``n`` violations for a compact view, the worst of each kind among them, and how many are left out.
+
+    Parameters
+    ----------
+    violations : list of Violation
+        Worst first within each kind (as the tools list them).
+    n : int
+
+    Returns
+    -------
+    (list of ViolationBrief, int)
+        The first violation of each kind, then the next ones in order, kept in the input's order.
+    """
+    first: dict[str, int] = {}
+    for k, v in enumerate(violations):
+        first.setdefault(v.kind, k)
+    chosen = set(sorted(first.values())[:n])
+    rest = [k for k in range(len(violations)) if k not in chosen]
+    keep = sorted(chosen | set(rest[:max(0, n - len(chosen))]))
+    return [brief(violations[k]) for k in keep], len(violations) - len(keep)
 
 
 def voltage_violations(net, vm_pu: np.ndarray, band: Limit, most: int | None = None) -> list[Violation]:

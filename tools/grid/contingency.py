@@ -55,6 +55,7 @@ References
 from __future__ import annotations
 
 import copy
+import os
 import queue
 import time
 import warnings
@@ -64,13 +65,14 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from gridsage.config import usable_cpus
 from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.knowledge.limits import Limit, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.grid._elements import BRANCH_TABLES, ElementRef, branch_loading_percent, element_ref
-from gridsage.tools.grid._violations import Violation, solved_violations, thermal_violations, voltage_violations
-from gridsage.tools.grid.power_flow import DiagnosticItem, diagnose, solve, solved_base
+from gridsage.tools.grid._violations import (Violation, ViolationBrief, brief, solved_violations, thermal_violations,
+                                             voltage_violations, worst_briefs)
+from gridsage.tools.grid.power_flow import DIAGNOSTICS_BRIEF, DiagnosticItem, diagnose, solve, solved_base
+from gridsage.tools.views import Brief, CompactView, head, label
 from gridsage.tools.workspace import current_workspace
 
 OutageElement = Literal["line", "trafo", "trafo3w", "impedance", "dcline"]
@@ -100,6 +102,8 @@ VIOLATIONS_LISTED = 10
 EXCEPTIONS_LISTED = 10
 #: buses listed per island (the count covers all)
 ISLAND_BUSES_LISTED = 50
+#: a compact N-1 view lists the worst outages, islanding and diverged outages, and pre-existing violations up to these
+TOP_BRIEF, EXCEPTIONS_BRIEF, BASE_VIOLATIONS_BRIEF = 5, 3, 3
 
 
 class Island(BaseModel):
@@ -140,8 +144,8 @@ class ContingencyOutcome(BaseModel):
         "Each part the outage cuts off from the main source (topology), largest load first; also for a diverged outage."))
 
 
-class ContingencyResult(ToolResult):
-    """Ranked N-1 outcomes of a grid."""
+class ContingencyCounts(ToolResult):
+    """What an N-1 study counts over every outage (its full result and its compact view share these)."""
 
     status: Literal["completed", "base_case_diverged"]
     grid_id: str
@@ -153,23 +157,105 @@ class ContingencyResult(ToolResult):
     with_violations_count: int = Field(description="Solved outages that add at least one violation (new or worsened).")
     base_max_loading_percent: float | None = Field(default=None, description="N-0 highest loading [%].")
     base_violation_count: int = Field(default=0, description="Violations before any outage (they are not ranked as N-1 risks).")
-    base_violations: list[Violation] = Field(default_factory=list, description=f"The worst {VIOLATIONS_LISTED} of them.")
     q_limit_flagged_count: int = Field(default=0, description=(
         "Outages that push a unit beyond its reactive limit on the fast path (re-solved with Q limits when reported)."))
-    top: list[ContingencyOutcome] = Field(description=(
-        "Most severe outages by what they add: highest new or worsened loading, then voltage excursion, then max loading."))
-    islanding: list[ContingencyOutcome] = Field(default_factory=list, description=(
-        f"The {EXCEPTIONS_LISTED} islanding outages that cut off the most load (then generation); islanding_count covers all."))
     islanding_lost_load_mw: float = Field(default=0.0, description="Load in the islands, summed over every islanding outage [MW].")
     islanding_lost_generation_mw: float = Field(default=0.0, description=(
         "Generation in the islands, summed over every islanding outage [MW]."))
+
+
+class ContingencyResult(ContingencyCounts):
+    """Ranked N-1 outcomes of a grid."""
+
+    base_violations: list[Violation] = Field(default_factory=list, description=f"The worst {VIOLATIONS_LISTED} of them.")
+    top: list[ContingencyOutcome] = Field(description=(
+        "Most severe outages by what they add: highest new or worsened loading, then voltage excursion, then max loading."))
+    islanding: list[ContingencyOutcome] = Field(default_factory=list, description=(
+        "The islanding outages that cut off the most load (then generation), up to exceptions_listed; islanding_count "
+        "covers all."))
     diverged: list[ContingencyOutcome] = Field(default_factory=list, description=(
-        f"The first {EXCEPTIONS_LISTED} outages with no solution, in element order; diverged_count covers all."))
+        "The first outages with no solution, in element order, up to exceptions_listed; diverged_count covers all."))
     diagnostics: list[DiagnosticItem] = Field(default_factory=list)
     limits: list[Limit] = Field(default_factory=list)
     elapsed_s: float = Field(description="Wall time of the sweep [s].")
     contingencies_per_s: float | None = None
     notes: list[str] = Field(default_factory=list)
+
+    def compact(self) -> "ContingencyView":
+        """Counts, the worst outages with their worst violation, islanding and diverged as counts with the worst few."""
+        return ContingencyView.of(
+            self, self.limits, self.notes, **{k: getattr(self, k) for k in ContingencyCounts.model_fields
+                                              if k not in ToolResult.model_fields},
+            lists={"base_violations": worst_briefs(self.base_violations, BASE_VIOLATIONS_BRIEF),
+                   "top": head(self.top, TOP_BRIEF, OutageBrief.of),
+                   "islanding": head(self.islanding, EXCEPTIONS_BRIEF, CutOff.of),
+                   "diverged": head(self.diverged, EXCEPTIONS_BRIEF, CutOff.of),
+                   "diagnostics": head([d.finding for d in self.diagnostics], DIAGNOSTICS_BRIEF)})
+
+
+class OutageBrief(Brief):
+    """One of the worst outages in a compact N-1 view."""
+
+    rank: int | None = Field(default=None, description="Severity rank (1 = worst).")
+    outage: str = Field(description="The branch taken out, e.g. 'line 7'.")
+    status: Literal["islanding", "diverged"] | None = Field(default=None, description="None: solved, nothing cut off.")
+    added_violation_count: int = Field(description="Violations it adds (new or worsened); severity ranks by these.")
+    max_loading_percent: float | None = Field(default=None, description="Highest branch loading after it [%].")
+    vm_min_pu: float | None = Field(default=None, description="Lowest energised bus voltage after it [pu].")
+    worst: ViolationBrief | None = Field(default=None, description="Its worst violation.")
+    lost_load_mw: float | None = Field(default=None, description="Load it cuts off [MW] (islanding only).")
+
+    @classmethod
+    def of(cls, o: ContingencyOutcome) -> "OutageBrief":
+        """From a full outcome: its short label, figures and first (worst) violation."""
+        return cls(rank=o.rank, outage=label(o.outage.element, o.outage.index),
+                   status=None if o.status == "converged" else o.status, added_violation_count=o.added_violation_count,
+                   max_loading_percent=o.max_loading_percent and round(o.max_loading_percent, 2),
+                   vm_min_pu=o.vm_min_pu and round(o.vm_min_pu, 4),
+                   worst=brief(o.violations[0] if o.violations else None),
+                   lost_load_mw=o.lost_load_mw if o.status == "islanding" else None)
+
+
+class CutOff(Brief):
+    """An outage that cuts buses off (islanding) or has no solution (diverged), in a compact N-1 view."""
+
+    outage: str = Field(description="The branch taken out, e.g. 'line 7'.")
+    bus_count: int | None = Field(default=None, description="Buses cut off from the main source (absent: none).")
+    load_mw: float | None = Field(default=None, description="Load at them [MW].")
+    generation_mw: float | None = Field(default=None, description="Generation at them [MW].")
+
+    @classmethod
+    def of(cls, outcome: ContingencyOutcome) -> "CutOff":
+        """From an islanding outcome (its islanded buses) or a diverged one (the parts the topology cuts off)."""
+        name = label(outcome.outage.element, outcome.outage.index)
+        if outcome.status == "islanding":
+            return cls(outage=name, bus_count=len(outcome.islanded_buses), load_mw=outcome.lost_load_mw,
+                       generation_mw=outcome.lost_generation_mw)
+        parts = [i for i in outcome.islands if not i.source]
+        if not parts:
+            return cls(outage=name)
+        return cls(outage=name, bus_count=sum(i.bus_count for i in parts), load_mw=round(sum(i.load_mw for i in parts), 3),
+                   generation_mw=round(sum(i.generation_mw for i in parts), 3))
+
+
+class ContingencyView(CompactView, ContingencyCounts):
+    """An N-1 study as models and MCP clients receive it: counts over every outage, the worst few of each list.
+
+    The full :class:`ContingencyResult` (every listed outage with its violations and islands) is the evidence behind
+    ``evidence_id``.
+    """
+
+    base_violations: list[ViolationBrief] = Field(default_factory=list, description="The worst violations before any outage.")
+    top: list[OutageBrief] = Field(default_factory=list, description="The most severe outages, worst first.")
+    islanding: list[CutOff] = Field(default_factory=list, description="Islanding outages that cut off the most load.")
+    diverged: list[CutOff] = Field(default_factory=list, description="Outages with no solution, in element order.")
+    diagnostics: list[str] = Field(default_factory=list, description="Why the base case diverged.")
+
+    def headline(self) -> str:
+        if self.status == "base_case_diverged":
+            return "base case diverged: no N-1 study"
+        return (f"{self.contingencies_total} outages: {self.with_violations_count} add violations, "
+                f"{self.islanding_count} islanding, {self.diverged_count} diverged")
 
 
 def _outages(net, elements: list[str]) -> list[tuple[str, int]]:
@@ -207,6 +293,11 @@ class _PandapowerEngine:
             )
         return _stack([self._memo[p] for p in positions], sum(n for _, n in _monitored(net)), len(net.bus)) + \
             (np.zeros(len(positions), dtype=bool),)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one, else ``os.cpu_count()``) [-]."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _stack(rows, n_branch: int, n_bus: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -745,12 +836,12 @@ _FIGURES = ("max_loading", "excursion", "violations", "added", "added_loading", 
 
 
 def _sweep(engine, count: int, energized, band: Limit, thermal: Limit, base, keep: int,
-           kept: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+           kept: dict, listed: int = EXCEPTIONS_LISTED) -> tuple[np.ndarray, np.ndarray, dict]:
     """Converged flags, Q-limit flags and severity figures of all ``count`` outages, in memory-bounded batches.
 
     The rows likely to be reported in full are kept in ``kept`` (position -> (loading, vm, ok)), so that they are
-    not solved twice: each batch's :data:`EXCEPTIONS_LISTED` islanding rows that cut off the most load and its ``keep``
-    most severe.
+    not solved twice: each batch's ``listed`` islanding rows that cut off the most load and its ``keep`` most
+    severe.
     """
     done, flagged, stats = [], [], []
     for first in range(0, count, SWEEP_BATCH):
@@ -761,7 +852,7 @@ def _sweep(engine, count: int, energized, band: Limit, thermal: Limit, base, kee
         st = _row_stats(loading, vm, energized, band, thermal, *base)
         stats.append(st)
         worst = np.lexsort((-st["max_loading"], -st["added_excursion"], -st["added_loading"], -st["lost_load"]))[:keep]
-        islands = _most_lost(np.flatnonzero(st["islanded"] > 0), st)[:EXCEPTIONS_LISTED]
+        islands = _most_lost(np.flatnonzero(st["islanded"] > 0), st)[:listed]
         for k in set(worst.tolist()) | set(islands.tolist()):
             kept[positions[k]] = (loading[k].copy(), vm[k].copy(), bool(ok[k]))
     if not stats:
@@ -796,6 +887,9 @@ def run_contingency_analysis(
     q_limit_check: Annotated[Literal["reported", "all"], Field(description=(
         "Fast path: outages that push a unit beyond its reactive limit are re-solved with Q limits enforced: "
         "'reported' only those returned in top (fast), 'all' every one, so the ranking is exact (slower)."))] = "reported",
+    exceptions_listed: Annotated[int, Field(ge=0, le=50_000, description=(
+        "Islanding and diverged outages listed in full (most load cut off first); counts and MW totals cover all."))]
+        = EXCEPTIONS_LISTED,
 ) -> ContingencyResult:
     """N-1 analysis: take out each line and transformer in turn, rank the results.
 
@@ -818,6 +912,9 @@ def run_contingency_analysis(
         On the fast path, which outages flagged for a unit beyond its reactive limit are re-solved with Q limits
         enforced (lightsim2grid single solves with a PV-to-PQ loop, pandapower where those fail): those reported in ``top``, or all of them (then the ranking equals the pandapower
         loop's).
+    exceptions_listed : int, default :data:`EXCEPTIONS_LISTED`
+        Islanding outages (those cutting off the most load first) and diverged outages listed in full; the counts
+        and MW totals cover every one.
 
     Returns
     -------
@@ -826,6 +923,11 @@ def run_contingency_analysis(
         largest voltage excursion [pu]), the islanding outages that cut off
         the most load and the first diverged ones (:data:`EXCEPTIONS_LISTED`
         each; counts and MW totals cover all).
+        Models and MCP clients receive its compact view,
+        :class:`ContingencyView` (the counts, the :data:`TOP_BRIEF` worst
+        outages with their worst violation, :data:`EXCEPTIONS_BRIEF`
+        islanding and diverged ones with the MW they cut off); the full result
+        is the evidence behind ``evidence_id`` (``read_evidence``).
 
     Raises
     ------
@@ -881,12 +983,12 @@ def run_contingency_analysis(
     try:
         engine = _Lightsim2gridEngine(net, outages) if use_fast else _PandapowerEngine(copy.deepcopy(net), outages)
         kept: dict[int, tuple] = {}
-        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base, top, kept)
+        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base, top, kept, exceptions_listed)
     except RuntimeError as exc:  # lightsim2grid cannot model this grid: say so, use the baseline engine
         notes.append(f"lightsim2grid could not run this grid ({exc}); the pandapower loop was used.")
         engine_name, engine = "pandapower", _PandapowerEngine(copy.deepcopy(net), outages)
         kept = {}
-        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base, top, kept)
+        ok, flagged, figures = _sweep(engine, len(outages), energized, band, thermal, base, top, kept, exceptions_listed)
 
     # outages the fast path flags for a unit beyond its Q limits are re-solved with the limits enforced:
     # all of them ('all'), or those that reach the reported top, re-ranking until the top holds no unchecked one
@@ -929,7 +1031,7 @@ def run_contingency_analysis(
     diverged = [int(p) for p in np.flatnonzero(~ok)]
 
     # full detail only for the outages reported
-    wanted = sorted(set(order[:top].tolist()) | set(islanding[:EXCEPTIONS_LISTED]))
+    wanted = sorted(set(order[:top].tolist()) | set(islanding[:exceptions_listed]))
     missing = [p for p in wanted if p not in kept]
     if missing:  # rows the sweep did not keep: solved again
         for p, row in zip(missing, zip(*engine.evaluate(missing)[:3])):
@@ -953,10 +1055,10 @@ def run_contingency_analysis(
                         " (every one that reached the reported top); the rest are ranked on the fast solver's figures."))
     base_violations = solved_violations(net, band, thermal)
     cut_off = _Topology(net, energized, load_by_bus, generation_by_bus) if islanding or diverged else None
-    for p in islanding[:EXCEPTIONS_LISTED]:
+    for p in islanding[:exceptions_listed]:
         detail[p].islands = cut_off.islands(*outages[p])
     diverged_detail = [ContingencyOutcome(outage=element_ref(net, *outages[p]), status="diverged",
-                                          islands=cut_off.islands(*outages[p])) for p in diverged[:EXCEPTIONS_LISTED]]
+                                          islands=cut_off.islands(*outages[p])) for p in diverged[:exceptions_listed]]
     rank_of = {int(p): r for r, p in enumerate(order, 1)}
     for p, outcome in detail.items():
         outcome.rank = rank_of.get(p)
@@ -969,7 +1071,7 @@ def run_contingency_analysis(
         base_violation_count=int(base_stats["violations"][0]), base_violations=base_violations[:VIOLATIONS_LISTED],
         q_limit_flagged_count=q_flagged,
         top=[detail[int(p)] for p in order[:top]],
-        islanding=[detail[p] for p in islanding[:EXCEPTIONS_LISTED]],
+        islanding=[detail[p] for p in islanding[:exceptions_listed]],
         islanding_lost_load_mw=round(float(figures["lost_load"][islanding].sum()), 1),
         islanding_lost_generation_mw=round(float(figures["lost_generation"][islanding].sum()), 1),
         diverged=diverged_detail,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import Counter
 from typing import Annotated, Literal
 
 import numpy as np
@@ -32,11 +33,12 @@ from gridsage.knowledge.limits import Limit, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.grid._elements import BRANCH_TABLES, BranchElement, branch_loading_percent, element_name
 from gridsage.tools.grid._pandapower import pandapower
-from gridsage.tools.grid._violations import (
-    Violation,
-    solved_violations,
-)
+from gridsage.tools.grid._violations import Violation, ViolationBrief, solved_violations, worst_briefs
+from gridsage.tools.views import CompactView, head
 from gridsage.tools.workspace import Grid, current_workspace
+
+#: violations a compact power flow lists (the worst of each kind first); slack units and diagnostics it lists
+VIOLATIONS_BRIEF, SLACK_BRIEF, DIAGNOSTICS_BRIEF = 5, 2, 2
 
 #: the retry ladder: (label, runpp keyword arguments)
 AC_LADDER: list[tuple[str, dict]] = [
@@ -113,20 +115,25 @@ class QLimitedUnit(BaseModel):
     vm_pu: float | None = Field(default=None, description="Voltage reached at its bus [pu].")
 
 
-class PowerFlowResult(ToolResult):
-    """Outcome of one power flow."""
+class PowerFlowFigures(ToolResult):
+    """A power flow's status, totals and extremes (its full result and its compact view share these)."""
 
     status: Literal["converged", "diverged"]
     grid_id: str
     mode: Literal["ac", "dc"]
-    attempts: list[SolveAttempt]
-    diagnostics: list[DiagnosticItem] = Field(default_factory=list, description="Why it diverged (empty when converged).")
     load_p_mw: float | None = Field(default=None, description="Total load served [MW].")
     generation_p_mw: float | None = Field(default=None, description="Total generation incl. ext_grid [MW].")
     losses_p_mw: float | None = Field(default=None, description="Active losses [MW].")
     vm_min_pu: float | None = Field(default=None, description="Lowest bus voltage [pu].")
     vm_max_pu: float | None = Field(default=None, description="Highest bus voltage [pu].")
     max_loading_percent: float | None = Field(default=None, description="Highest branch loading [%].")
+
+
+class PowerFlowResult(PowerFlowFigures):
+    """Outcome of one power flow."""
+
+    attempts: list[SolveAttempt]
+    diagnostics: list[DiagnosticItem] = Field(default_factory=list, description="Why it diverged (empty when converged).")
     violations: list[Violation] = Field(default_factory=list)
     unsupplied_buses: list[int] = Field(default_factory=list, description="In-service buses with no result (isolated).")
     unsupplied_load_mw: float = Field(default=0.0, description="In-service load at the unsupplied buses: de-energised [MW].")
@@ -139,6 +146,58 @@ class PowerFlowResult(ToolResult):
     branches: list[BranchResult] = Field(default_factory=list, description="Branch results, highest loading first.")
     rows_omitted: int = Field(default=0, description="Bus and branch rows left out by max_rows.")
     notes: list[str] = Field(default_factory=list)
+
+    def compact(self) -> "PowerFlowView":
+        """Counts, extremes, the worst violations, the slack units (see :class:`PowerFlowView`)."""
+        return PowerFlowView.of(
+            self, self.limits, self.notes, grid_id=self.grid_id, mode=self.mode, load_p_mw=_round(self.load_p_mw, 1),
+            generation_p_mw=_round(self.generation_p_mw, 1), losses_p_mw=_round(self.losses_p_mw, 1),
+            vm_min_pu=_round(self.vm_min_pu, 4), vm_max_pu=_round(self.vm_max_pu, 4),
+            max_loading_percent=self.max_loading_percent,
+            violation_counts=dict(Counter(v.kind for v in self.violations)), unsupplied_bus_count=len(self.unsupplied_buses) or None,
+            unsupplied_load_mw=self.unsupplied_load_mw if self.unsupplied_buses else None, q_limited_count=len(self.q_limited),
+            lists={"violations": worst_briefs(self.violations, VIOLATIONS_BRIEF),
+                   "slack": head(self.slack, SLACK_BRIEF, slack_text),
+                   "diagnostics": head([d.finding for d in self.diagnostics], DIAGNOSTICS_BRIEF),
+                   "buses": ([], len(self.buses)), "branches": ([], len(self.branches))})
+
+
+def slack_text(u: SlackOutput) -> str:
+    """``'ext_grid 0 at bus 30: 677.858 MW, 221.48 Mvar; P above its max 646.0 MW'``: output, and any limit broken."""
+    broken = [f"{q} {side} its {bound} {limit} {unit}" for q, value, low, high, unit in
+              (("P", u.p_mw, u.min_p_mw, u.max_p_mw, "MW"), ("Q", u.q_mvar, u.min_q_mvar, u.max_q_mvar, "Mvar"))
+              for side, bound, limit in (("below", "min", low), ("above", "max", high))
+              if value is not None and limit is not None and (value < limit if side == "below" else value > limit)
+              and not _within(value, *((limit, None) if side == "below" else (None, limit)))]
+    return (f"{u.element} {u.index} at bus {u.bus}: {_round(u.p_mw, 1)} MW, {_round(u.q_mvar, 1)} Mvar; "
+            + ("; ".join(broken) or "within its limits"))
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+class PowerFlowView(CompactView, PowerFlowFigures):
+    """A power flow as models and MCP clients receive it: counts, extremes, the worst violations.
+
+    Totals are given to 0.1 MW and voltage extremes to 1e-4 pu.  The full :class:`PowerFlowResult` (every violation,
+    unit and bus and branch row) is the evidence behind ``evidence_id``; ``omitted`` counts what this view leaves out
+    of each of its lists.
+    """
+
+    violation_counts: dict[str, int] = Field(default_factory=dict, description="Violations by kind, all of them.")
+    violations: list[ViolationBrief] = Field(default_factory=list, description=(
+        f"The worst {VIOLATIONS_BRIEF}: the worst of each kind, then the next; thermal (highest loading) first."))
+    unsupplied_bus_count: int | None = Field(default=None, description="In-service buses with no result (isolated); absent: none.")
+    unsupplied_load_mw: float | None = Field(default=None, description="Load at them: de-energised [MW].")
+    slack: list[str] = Field(default_factory=list, description="Units that balanced the power flow, against their limits.")
+    q_limited_count: int = Field(default=0, description="Generators at a reactive limit (the full result's q_limited).")
+    diagnostics: list[str] = Field(default_factory=list, description="Why it diverged, in plain words.")
+
+    def headline(self) -> str:
+        if self.status == "diverged":
+            return "diverged: no power-flow solution (see diagnostics)"
+        return f"converged, {sum(self.violation_counts.values())} violations"
 
 
 def solve(net, mode: Literal["ac", "dc"] = "ac", ladder: bool = True, q_limits: bool = True) -> list[SolveAttempt]:
@@ -404,7 +463,7 @@ def run_power_flow(
     vm_min_pu: VmMinPu = None,
     vm_max_pu: VmMaxPu = None,
     max_loading_percent: MaxLoadingPercent = None,
-    max_rows: Annotated[int, Field(ge=0, le=100_000, description="Most bus rows and branch rows to return (worst first).")] = 200,
+    max_rows: Annotated[int, Field(ge=0, le=100_000, description="Most bus rows and branch rows in the full result (worst first).")] = 200,
 ) -> PowerFlowResult:
     """Solve the power flow of a loaded grid and report violations.
 
@@ -422,14 +481,17 @@ def run_power_flow(
     max_loading_percent : float, optional
         Thermal limit [% of rating]; default 100 (NERC TPL-001-5.1 Table 1).
     max_rows : int, default 200
-        Bound on bus rows and on branch rows returned, worst first; the
-        count left out is in ``rows_omitted``.
+        Bound on bus rows and on branch rows in the full result, worst first;
+        the count left out is in ``rows_omitted``.
 
     Returns
     -------
     PowerFlowResult
         Status, attempts, totals [MW], voltage extremes [pu], highest
-        loading [%], violations with citations, per-element rows.
+        loading [%], violations with citations, per-element rows.  Models and
+        MCP clients receive its compact view, :class:`PowerFlowView` (counts,
+        extremes, the 5 worst violations, what each list leaves out); the full
+        result is the evidence behind ``evidence_id`` (``read_evidence``).
 
     Raises
     ------

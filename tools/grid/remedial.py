@@ -33,22 +33,26 @@ import warnings
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from gridsage.errors import UNION_TAGS, UnknownElementError
+from gridsage.errors import UNION_TAGS, InputError, UnknownElementError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit, cite, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.grid._elements import ElementRef, branch_loading_percent, element_name, element_ref
-from gridsage.tools.grid._violations import Violation
+from gridsage.tools.grid._violations import Violation, ViolationBrief, worst_briefs
 from gridsage.tools.grid.events import DerivedGridResult, derive_grid
 from gridsage.tools.grid._pandapower import pandapower
-from gridsage.tools.grid.power_flow import DiagnosticItem, diagnose, solve, solved_base, summarize_solved
+from gridsage.tools.grid.power_flow import (DIAGNOSTICS_BRIEF, DiagnosticItem, diagnose, solve, solved_base,
+                                             summarize_solved)
+from gridsage.tools.views import Brief, CompactView, head, label
 from gridsage.tools.workspace import current_workspace
 
 #: corpus entries behind every remedial proposal, and behind load shedding as the last resort
 CORRECTIVE_ACTION_ENTRY = "nerc-tpl-001-corrective-action-plan"
 LAST_RESORT_ENTRY = "nerc-tpl-001-non-consequential-load-loss"
+#: a compact remedial view lists the worst violations and the best candidates
+VIOLATIONS_BRIEF, CANDIDATES_BRIEF = 3, 3
 
 
 class _Action(BaseModel):
@@ -119,9 +123,18 @@ class LoadTransfer(_Action):
         "None leaves the loop closed, i.e. the make-before-break parallel."))
 
 
-RemedialAction = Annotated[Union[Redispatch, GenOutput, Dispatch, LoadShed, GenVoltage, LoadTransfer],
+class Candidate(_Action):
+    """A candidate that ``propose_remedial_actions`` returned, by that result's evidence id and the candidate's rank."""
+
+    type: Literal["candidate"] = "candidate"
+    evidence_id: str = Field(pattern=r"^ev-\d+$", description="evidence_id of the propose_remedial_actions result.")
+    rank: int = Field(ge=1, description="The candidate's rank in it.")
+
+
+RemedialAction = Annotated[Union[Redispatch, GenOutput, Dispatch, LoadShed, GenVoltage, LoadTransfer, Candidate],
                            Field(discriminator="type")]
-UNION_TAGS.update(("redispatch", "gen_output", "dispatch", "load_shed", "gen_voltage", "load_transfer"))
+UNION_TAGS.update(("redispatch", "gen_output", "dispatch", "load_shed", "gen_voltage", "load_transfer", "candidate"))
+_ACTIONS = TypeAdapter(RemedialAction)
 
 
 class ElementEffect(BaseModel):
@@ -174,6 +187,63 @@ class RemedialResult(ToolResult):
     diagnostics: list[DiagnosticItem] = Field(default_factory=list)
     limits: list[Limit] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+
+    def compact(self) -> "RemedialView":
+        """The violations and the best candidates, each applicable by reference (see :class:`RemedialView`)."""
+        return RemedialView.of(
+            self, self.limits, self.notes, [c for x in self.candidates[:CANDIDATES_BRIEF] for c in x.citations],
+            grid_id=self.grid_id,
+            violation_count=len(self.violations_before), clearing_count=self.clearing_count,
+            lists={"violations_before": worst_briefs(self.violations_before, VIOLATIONS_BRIEF),
+                   "candidates": head(self.candidates, CANDIDATES_BRIEF, lambda c: CandidateBrief.of(c, self.evidence_id)),
+                   "diagnostics": head([d.finding for d in self.diagnostics], DIAGNOSTICS_BRIEF)})
+
+
+class CandidateBrief(Brief):
+    """A validated candidate in a compact view; ``action`` applies it with apply_actions."""
+
+    rank: int
+    description: str = Field(description="The action in words, with MW and pu.")
+    outcome: Literal["clears_all", "partial", "ineffective", "diverged", "beyond_capability"]
+    remaining_violation_count: int
+    new_violation_count: int | None = Field(default=None, description="Violations the action creates (None: none).")
+    cost_mw: float = Field(description="Generation moved or demand shed [MW].")
+    target_relief_percent: float | None = Field(default=None, description=(
+        "For partial relief: the share of the first target's excess it removes [%] (under 10 %: not a first step)."))
+    effect: str | None = Field(default=None, description="On the worst violated element: 'line 7 134.2 -> 96.1' [% or pu].")
+    action: Candidate = Field(description="This candidate as apply_actions takes it.")
+
+    @classmethod
+    def of(cls, c: ValidatedAction, evidence_id: str) -> "CandidateBrief":
+        """``c`` of the result ``evidence_id``, with its effect on the worst violated element."""
+        e = c.effects[0] if c.effects else None
+        effect = e and f"{label(e.element.element, e.element.index)} {e.before} -> {'no result' if e.after is None else e.after}"
+        return cls(rank=c.rank, description=c.description, outcome=c.outcome,
+                   remaining_violation_count=c.remaining_violation_count, new_violation_count=len(c.new_violations) or None,
+                   cost_mw=c.cost_mw, target_relief_percent=c.target_relief_percent if c.outcome == "partial" else None,
+                   effect=effect,
+                   action=Candidate(evidence_id=evidence_id, rank=c.rank))
+
+
+class RemedialView(CompactView):
+    """Remedial candidates as models and MCP clients receive them: the violations, the best few candidates.
+
+    The full :class:`RemedialResult` (every candidate's action, effects and new violations) is the evidence behind
+    ``evidence_id``; apply a candidate with its ``action`` (``{"type": "candidate", "evidence_id": ..., "rank": ...}``).
+    """
+
+    status: Literal["ok", "no_violations", "base_case_diverged"]
+    grid_id: str
+    violation_count: int = Field(default=0, description="Violations before any action.")
+    violations_before: list[ViolationBrief] = Field(default_factory=list, description="The worst of them.")
+    candidates: list[CandidateBrief] = Field(default_factory=list, description="Best first.")
+    clearing_count: int = Field(default=0, description="Candidates (of all returned) that clear every violation.")
+    diagnostics: list[str] = Field(default_factory=list)
+
+    def headline(self) -> str:
+        if self.status != "ok":
+            return self.status.replace("_", " ")
+        return f"{self.violation_count} violations; {self.clearing_count} candidates clear them all"
 
 
 def apply_action(net, action) -> str:
@@ -626,6 +696,10 @@ def propose_remedial_actions(
         then by remaining excess [%], then by MW moved.  Load shedding is
         withheld when another candidate clears every violation, and a
         clearing shed is cut by bisection to the least MW that still clears.
+        Models and MCP clients receive its compact view, :class:`RemedialView`
+        (the worst violations and the :data:`CANDIDATES_BRIEF` best
+        candidates, each with an ``action`` that applies it by reference);
+        the full result is the evidence behind ``evidence_id``.
 
     Raises
     ------
@@ -703,6 +777,28 @@ def propose_remedial_actions(
                           limits=[band, thermal], notes=notes)
 
 
+def proposed(action, field: str = "action"):
+    """``action`` itself, or for a :class:`Candidate` the action that candidate stands for.
+
+    Raises
+    ------
+    InputError
+        If the evidence id is unknown or not a ``propose_remedial_actions`` result, or has no candidate of that rank.
+    """
+    if action.type != "candidate":
+        return action
+    try:
+        record = current_workspace().ledger.get(action.evidence_id)
+    except InputError as exc:
+        raise InputError(exc.message, field=f"{field}.evidence_id", fix=exc.fix) from None
+    ranks = {c["rank"]: c["action"] for c in record.result.get("candidates", [])} if record.tool == "propose_remedial_actions" else {}
+    if action.rank not in ranks:
+        raise InputError(f"{action.evidence_id} ({record.tool}) has no candidate of rank {action.rank}", field=f"{field}.rank",
+                         fix="use the evidence_id and rank of a candidate that propose_remedial_actions returned"
+                             + (f" (ranks 1-{max(ranks)})." if ranks else "."))
+    return _ACTIONS.validate_python(ranks[action.rank])
+
+
 @tool
 def apply_actions(
     grid_id: Annotated[str, Field(description="Grid to start from (left unchanged).")],
@@ -715,8 +811,9 @@ def apply_actions(
     ----------
     grid_id : str
     actions : list of RemedialAction
-        Redispatch [MW], load shed [MW], generator voltage set-point [pu] or load transfer (tie switch closed,
-        line opened).
+        Redispatch [MW], load shed [MW], generator voltage set-point [pu], load transfer (tie switch closed,
+        line opened), or a candidate of a ``propose_remedial_actions`` result by its evidence id and rank
+        (``{"type": "candidate", "evidence_id": "ev-0005", "rank": 1}``, as its compact view gives it).
     new_grid_id : str, optional
 
     Returns
@@ -727,9 +824,11 @@ def apply_actions(
     ------
     UnknownGridError, UnknownElementError
         If the grid or an element named by an action does not exist.
+    InputError
+        If a candidate reference names no proposed candidate.
     """
     parent = current_workspace().get(grid_id)
     net = current_workspace().copy_net(grid_id)
-    changes = [apply_action(net, a) for a in actions]
+    changes = [apply_action(net, proposed(a, f"actions[{k}]")) for k, a in enumerate(actions)]
     grid = derive_grid(parent, net, changes, new_grid_id or f"{grid_id}:remedied")
     return DerivedGridResult(grid_id=grid.grid_id, parent_id=grid_id, changes=changes)

@@ -88,7 +88,7 @@ def _focused_toolset():
     from gridsage.tools.toolset import toolset
 
     keep = {"list_grids", "load_grid", "grid_summary", "run_power_flow"}
-    return FunctionToolset([s.function for s in toolset() if s.name in keep], max_retries=3)
+    return FunctionToolset([s.published for s in toolset() if s.name in keep], max_retries=3)  # compact results
 
 
 @pytest.fixture(scope="module")

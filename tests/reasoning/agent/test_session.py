@@ -3,6 +3,7 @@ grounding, fallback to the planner, and history resume."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import sys
@@ -15,6 +16,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from gridsage.errors import InputError
 from gridsage.reasoning.agent import MAX_BLOCKED, ChatHistory, ChatSession, ask
 from gridsage.reasoning.scenario import load_scenario
+from gridsage.tools.workspace import use_workspace
 
 
 def returns(messages) -> list[ToolReturnPart]:
@@ -195,8 +197,8 @@ def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
     monkeypatch.setenv("GRIDSAGE_TOOLS", "study")  # the default profile comes from the environment
     session = ChatSession(model=FunctionModel(study), scenario=scenario, scenario_dir=folder)
     assert ask(session, "What now?").source == "model"
-    assert seen["tools"] == sorted(["load_study", "load_grid", "apply_events", "run_power_flow", "run_contingency_analysis",
-                                    "propose_remedial_actions", "apply_actions", "monitor_telemetry", "score_telemetry"])
+    assert seen["tools"] == sorted(["load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions",
+                                    "apply_actions"])  # the minimal study profile of a grid scenario
     # load_study: the planner's study grid in one call, as evidence
     assert seen["study"]["grid_id"] == "case39-unit-trip:post-event" and seen["study"]["evidence_id"].startswith("ev-")
     assert not session.workspace.get("case39-unit-trip:post-event").net.gen.in_service[7]
@@ -204,3 +206,72 @@ def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
     with pytest.raises(InputError, match="unknown tool profile") as caught:
         ChatSession(tools="tiny")
     assert caught.value.field == "tools" and "study" in caught.value.fix
+
+
+LIMIT_PARAMETERS = ("vm_min_pu", "vm_max_pu", "max_loading_percent", "opf_max_loading_percent", "target_loading_percent")
+
+
+def test_the_minimal_study_profile_binds_the_scenarios_limits():
+    """A small model's study: five tools, no limit parameter anywhere; the limits applied are the scenario's own."""
+    from gridsage.reasoning.scenario import Limits
+
+    scenario, folder = load_scenario("case39_unit_trip")
+    scenario = scenario.model_copy(update={"limits": Limits(vm_min_pu=0.97, vm_max_pu=1.06, max_loading_percent=90.0)})
+    seen = {}
+    order = ("load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions", "apply_actions")
+
+    def study(messages, info: AgentInfo) -> ModelResponse:
+        seen.setdefault("schemas", {t.name: t.parameters_json_schema for t in info.function_tools})
+        seen.setdefault("prompt", " ".join(str(getattr(p, "content", "")) for m in messages for p in m.parts))
+        done = {p.tool_name: p.content for p in returns(messages)}  # the compact views, as objects
+        following = next((name for name in order if name not in done), None)
+        if following == "load_study":
+            return ModelResponse(parts=[ToolCallPart("load_study", {})])
+        if following == "apply_actions":  # the best candidate, by reference
+            best = done["propose_remedial_actions"].candidates[0]
+            args = {"grid_id": done["load_study"].grid_id, "actions": [best.action.model_dump()]}
+            return ModelResponse(parts=[ToolCallPart("apply_actions", args)])
+        if following:
+            return ModelResponse(parts=[ToolCallPart(following, {"grid_id": done["load_study"].grid_id})])
+        pf = done["run_power_flow"]
+        answer = {"verdict": "violations", "answer": "Limits broken.",
+                  "claims": [{"statement": "Limits broken.", "evidence_ids": [pf.evidence_id]}]}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+    session = ChatSession(model=FunctionModel(study), scenario=scenario, scenario_dir=folder, tools="study")
+    turn = ask(session, "What now?")
+    assert turn.source == "model", turn.notice
+    assert [c.tool for c in turn.tool_calls] == list(order) and all(c.evidence_id for c in turn.tool_calls)
+    assert sorted(seen["schemas"]) == sorted(order)
+    for name, schema in seen["schemas"].items():  # no limit a model could copy a wrong figure into
+        assert not any(p in json.dumps(schema) for p in LIMIT_PARAMETERS), name
+    assert set(seen["schemas"]["run_power_flow"]["properties"]) == {"grid_id"}
+    assert set(seen["schemas"]["apply_actions"]["properties"]) == {"grid_id", "actions"}
+    assert '"limits"' not in seen["prompt"] and "opf_max_loading_percent" not in seen["prompt"] and "0.97" not in seen["prompt"]
+    studied = [r for r in session.workspace.ledger.since(None)
+               if r.tool in ("run_power_flow", "run_contingency_analysis", "propose_remedial_actions")]
+    assert len(studied) == 3
+    for record in studied:  # the limits used are the scenario's, and its results say so
+        assert [record.inputs[k] for k in ("vm_min_pu", "vm_max_pu", "max_loading_percent")] == [0.97, 1.06, 90.0]
+        limits = {x["name"]: (x["lower"], x["upper"]) for x in record.result["limits"]}
+        assert limits == {"voltage_band": (0.97, 1.06), "thermal_normal": (None, 90.0)}, record.tool
+    applied = session.workspace.ledger.get(turn.tool_calls[-1].evidence_id)
+    assert applied.tool == "apply_actions" and applied.inputs["actions"][0]["type"] == "candidate"
+
+
+def test_the_minimal_telemetry_study_has_no_parameters_to_fill():
+    from gridsage.reasoning.agent.session import session_tools
+
+    scenario, folder = load_scenario("feeder_voltage_sag_oscillation")
+    session = ChatSession(scenario=scenario, scenario_dir=folder, tools="study")
+    tools = session_tools(session)
+    assert tools.names() == ["load_study", "monitor_telemetry", "score_telemetry"]
+    assert all(not inspect.signature(spec.published).parameters for spec in tools)
+    assert "monitor_telemetry()" in session.context() and "nominal_voltage" not in session.context()
+    with use_workspace(session.workspace):
+        tools["load_study"].published()
+        monitor, scored = tools["monitor_telemetry"].published(), tools["score_telemetry"].published()
+    spec, record = scenario.telemetry, session.workspace.ledger.get(monitor.evidence_id)
+    assert record.inputs["path"] == str(session.readings_path()) == session.workspace.ledger.get(scored.evidence_id).inputs["path"]
+    assert (record.inputs["nominal_frequency_hz"], record.inputs["nominal_voltage_v"], record.inputs["nominal_voltage_by_device"]) \
+        == (spec.nominal_frequency_hz, spec.nominal_voltage_v, spec.nominal_voltage_by_device or None)  # as the playbook binds them

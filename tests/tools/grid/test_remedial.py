@@ -90,3 +90,22 @@ def test_apply_actions_derives_a_grid_and_leaves_the_parent(overloaded):
     with pytest.raises(InputError) as info:
         apply_actions(overloaded, [{"type": "load_shed", "load": 1, "p_mw": float("nan")}])
     assert "p_mw" in info.value.field
+
+
+def test_a_candidate_applies_by_reference_as_its_compact_view_gives_it(overloaded):
+    result = propose_remedial_actions(overloaded)
+    view = result.compact()  # what a model or MCP client reads: the best candidates, each with its reference
+    assert [c.rank for c in view.candidates] == [1, 2, 3] and view.omitted.get("candidates") == len(result.candidates) - 3
+    by_reference = apply_actions(overloaded, [view.candidates[1].action])
+    by_value = apply_actions(overloaded, [result.candidates[1].action.model_dump()])
+    assert by_reference.changes == by_value.changes
+    with pytest.raises(InputError) as info:
+        apply_actions(overloaded, [{"type": "candidate", "evidence_id": result.evidence_id, "rank": 99}])
+    assert info.value.field == "actions[0].rank" and f"ranks 1-{len(result.candidates)}" in info.value.fix
+    with pytest.raises(InputError) as info:
+        apply_actions(overloaded, [{"type": "candidate", "evidence_id": by_value.evidence_id, "rank": 1}])
+    assert info.value.field == "actions[0].rank" and "(apply_actions)" in info.value.message
+    with pytest.raises(InputError) as info:
+        apply_actions(overloaded, [{"type": "load_shed", "load": 1, "p_mw": 1.0},
+                                   {"type": "candidate", "evidence_id": "ev-9999", "rank": 1}])
+    assert info.value.field == "actions[1].evidence_id"
