@@ -414,6 +414,48 @@ def history_evidence(messages: list) -> list[dict]:
     return found
 
 
+def study_grid_state(calls: list[ToolCall], results: list) -> tuple[str, dict] | None:
+    """The state the tools found on a study's grid: ``(verdict, power-flow result)``, or None before a power flow.
+
+    The study grid is the one ``load_study`` returned, else the first ``apply_events`` made (else the first
+    ``load_grid``); its state comes from the first power flow on it.  The rule is the planner's
+    (:mod:`gridsage.reasoning.playbooks.grid_study`): no AC solution is ``no_solution``; a broken limit or
+    de-energised load is ``violations``; else ``secure``.
+    """
+    tool_of = {c.evidence_id: c.tool for c in calls if c.evidence_id}
+    returned = [(tool_of.get(r.get("evidence_id")), r) for r in results if isinstance(r, dict)]
+    chosen = next((r.get("grid_id") for tool in ("load_study", "apply_events", "load_grid")
+                   for t, r in returned if t == tool), None)
+    if chosen is None:
+        return None
+    flow = next((r for tool, r in returned if tool == "run_power_flow" and r.get("grid_id") == chosen), None)
+    if flow is None:
+        return None
+    if flow.get("status") != "converged":
+        return "no_solution", flow
+    broken = sum((flow.get("violation_counts") or {}).values()) or len(flow.get("violations") or [])
+    return ("violations" if broken or (flow.get("unsupplied_load_mw") or 0) > 0 else "secure"), flow
+
+
+def verdict_contradiction(verdict: str, calls: list[ToolCall], results: list) -> str | None:
+    """Why ``verdict`` contradicts the power flow on the study grid (a retry prompt), or None when it doesn't.
+
+    ``violations`` and ``no_solution`` found by the tools must be answered as such; a grid found within its limits
+    must not be called ``violations`` or ``no_solution`` (``secure``, ``at_risk`` or ``unknown`` stand).
+    """
+    state = study_grid_state(calls, results)
+    if state is None or verdict == state[0] or (state[0] == "secure" and verdict in ("secure", "at_risk", "unknown")):
+        return None
+    found, flow = state
+    counts = flow.get("violation_counts") or {}
+    what = {"no_solution": "has no AC power-flow solution",
+            "violations": "breaks limits: " + (", ".join(f"{n} {k}" for k, n in counts.items())
+                                                or f"{flow.get('unsupplied_load_mw')} MW de-energised"),
+            "secure": "is within every limit"}[found]
+    return (f"Your verdict {verdict!r} contradicts run_power_flow {flow.get('evidence_id')}: the study grid "
+            f"{flow.get('grid_id')} {what}. The verdict is {found!r}; answer again with verdict={found!r}.")
+
+
 MODEL_FAILURES: tuple[type[BaseException], ...] = (OSError, TimeoutError, LoopDetected)
 
 
@@ -467,6 +509,15 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
                 if missing:
                     raise ModelRetry(f"evidence ids {', '.join(missing)} were not returned by any tool call in this turn; "
                                      f"cite only: {', '.join(sorted(known)) or 'none (call a tool first)'}.")
+                return output
+
+            @agent.output_validator
+            def _verdict_follows_evidence(output: GridAnswer) -> GridAnswer:
+                from pydantic_ai import ModelRetry
+
+                problem = verdict_contradiction(output.verdict, guard.calls, guard.results) if session.scenario else None
+                if problem:
+                    raise ModelRetry(problem)
                 return output
 
             needs_evidence = session.study() and not earlier  # nothing learnt yet in this conversation

@@ -275,3 +275,66 @@ def test_the_minimal_telemetry_study_has_no_parameters_to_fill():
     assert record.inputs["path"] == str(session.readings_path()) == session.workspace.ledger.get(scored.evidence_id).inputs["path"]
     assert (record.inputs["nominal_frequency_hz"], record.inputs["nominal_voltage_v"], record.inputs["nominal_voltage_by_device"]) \
         == (spec.nominal_frequency_hz, spec.nominal_voltage_v, spec.nominal_voltage_by_device or None)  # as the playbook binds them
+
+
+def plain_pandapower_verdict(scenario) -> str:
+    """The oracle: the scenario's post-event grid solved with plain pandapower (Q limits), judged against its limits."""
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    net = getattr(pn, scenario.grid.source)()
+    for event in scenario.events:
+        kind = {"line_outage": "line", "gen_trip": "gen"}[event.type]
+        net[kind].loc[getattr(event, kind), "in_service"] = False
+    pp.runpp(net, enforce_q_lims=True)
+    assert scenario.scaling.load == scenario.scaling.generation == 1.0
+    limits, vm = scenario.limits, net.res_bus.vm_pu.dropna()  # unset: ANSI C84.1 Range A, 100 % of rating
+    low, high, rating = limits.vm_min_pu or 0.95, limits.vm_max_pu or 1.05, limits.max_loading_percent or 100.0
+    broken = ((vm < low) | (vm > high)).any() or (net.res_line.loading_percent > rating).any() or (
+        net.res_trafo.loading_percent > rating).any()
+    return "violations" if broken else "secure"
+
+
+@pytest.mark.parametrize("name, claimed", [("case9_line_trip_undervoltage", "secure"),
+                                           ("case9_unit_trip_secure", "violations")])
+def test_a_verdict_that_contradicts_the_power_flow_is_sent_back(name, claimed):
+    """A small model once called a grid with a bus at 0.79 pu 'secure': the answer goes back with the evidence."""
+    from pydantic_ai.messages import RetryPromptPart
+
+    scenario, folder = load_scenario(name)
+    truth = plain_pandapower_verdict(scenario)
+    assert truth != claimed
+    prompts = []
+
+    def careless(messages, info: AgentInfo) -> ModelResponse:
+        done = {p.tool_name: content(p) for p in returns(messages) if p.tool_name != info.output_tools[0].name}
+        retries = [p for m in messages for p in m.parts  # what came back for an answer: the validator's prompt
+                   if isinstance(p, (RetryPromptPart, ToolReturnPart)) and p.tool_name == info.output_tools[0].name]
+        if "load_study" not in done:
+            return ModelResponse(parts=[ToolCallPart("load_study", {})])
+        if "run_power_flow" not in done:
+            return ModelResponse(parts=[ToolCallPart("run_power_flow", {"grid_id": done["load_study"]["grid_id"]})])
+        verdict = claimed
+        if retries:
+            prompts.append(str(retries[-1].content))
+            verdict = re_verdict.search(prompts[-1]).group(1)  # as a model would: it reads the prompt
+        pf = done["run_power_flow"]["evidence_id"]
+        answer = {"verdict": verdict, "answer": "See the power flow.",
+                  "claims": [{"statement": "See the power flow.", "evidence_ids": [pf]}]}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, answer)])
+
+    import re
+    re_verdict = re.compile(r"verdict='(\w+)'")
+    session = ChatSession(model=FunctionModel(careless), scenario=scenario, scenario_dir=folder, tools="study")
+    turn = ask(session, scenario.question)
+    assert turn.source == "model", turn.notice
+    assert turn.answer.verdict == truth and len(prompts) == 1
+    assert turn.tool_calls[1].evidence_id in prompts[0] and repr(claimed) in prompts[0]
+
+    def stubborn(messages, info: AgentInfo) -> ModelResponse:  # never corrects itself: the planner answers
+        if "run_power_flow" not in {p.tool_name for p in returns(messages)}:
+            return careless(messages, info)
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"verdict": claimed, "answer": "-"})])
+
+    turn = ask(ChatSession(model=FunctionModel(stubborn), scenario=scenario, scenario_dir=folder, tools="study"), "?")
+    assert turn.source == "planner" and "failed" in turn.notice and turn.answer.verdict == truth
