@@ -73,7 +73,7 @@ score at most half the planner's headline (tests/reasoning/test_adversarial_eval
 Metrics: ``invalid_tool_calls``, ``repeated_tool_calls`` (refused by the loop
 guard), ``fallbacks`` (a model failed and the planner answered: the case
 scores as no answer, so the model is never credited with the planner's
-work), ``latency_s``, ``tokens``.
+work), ``latency_s``, ``tokens``, ``requests`` (model calls; tokens per call = tokens / requests).
 
 References
 ----------
@@ -385,7 +385,8 @@ def case_metrics(out: CaseOutput) -> dict[str, float]:
     turn = out.turn
     return {"invalid_tool_calls": float(sum(c.status == "error" for c in turn.tool_calls)),
             "repeated_tool_calls": float(turn.refused_repeats), "latency_s": turn.elapsed_s,
-            "tokens": float(turn.input_tokens + turn.output_tokens), "fallbacks": float(out.fallback)}
+            "tokens": float(turn.input_tokens + turn.output_tokens), "requests": float(turn.requests),
+            "fallbacks": float(out.fallback)}
 
 
 def _reported(answer, expected: ExpectedEvent, origin: str) -> bool:
@@ -520,6 +521,7 @@ class SummaryRow(BaseModel):
     fallbacks: int = Field(description="Cases a model failed and the planner answered instead (scored as no answer).")
     latency_s_median: float
     tokens: int
+    requests: int = Field(description="Model requests, summed (tokens / requests: the mean tokens per call).")
 
 
 #: summary columns that are sums (counts) rather than means
@@ -576,7 +578,8 @@ def run_eval(files: list[Path], answerers: list[tuple[str, Any]], progress: bool
         metric = lambda key: [c.metrics.get(key, 0.0) for c in done]  # noqa: E731
         row = {k: round(statistics.fmean(values(k)), 4) if values(k) else None for k in COLUMNS}
         row |= {k: int(sum(values(k))) for k in COUNTS}
-        row |= {k: int(sum(metric(k))) for k in ("invalid_tool_calls", "repeated_tool_calls", "fallbacks", "tokens")}
+        row |= {k: int(sum(metric(k))) for k in ("invalid_tool_calls", "repeated_tool_calls", "fallbacks", "tokens",
+                                                      "requests")}
         rows.append(SummaryRow(**row | dict(
             answerer=label, cases=len(done), failed_cases=len(report.failures),
             headline=round(sum(values("headline")) / max(1, len(done) + len(report.failures)), 4),
@@ -603,7 +606,7 @@ def _cell(value: Any, digits: int = 2) -> str:
 
 #: columns of the per-case table
 CASE_COLUMNS = ("answerer", "scenario", "headline", "verdict", "precision", "recall", "over-claims", "severity regret",
-                "plan", "grounding (checked)", "tool calls", "notes")
+                "plan", "grounding (checked)", "latency s", "tokens (per request)", "tool calls", "notes")
 
 
 def case_rows(run: EvalRun) -> list[list[str]]:
@@ -611,9 +614,9 @@ def case_rows(run: EvalRun) -> list[list[str]]:
     rows = []
     for c in run.cases:
         if "error" in c:
-            rows.append([c["answerer"], c["scenario"], "error"] + [""] * 8 + [c["error"][:80]])
+            rows.append([c["answerer"], c["scenario"], "error"] + [""] * 10 + [c["error"][:80]])
             continue
-        s = c["scores"]
+        s, m = c["scores"], c["metrics"]
         notes = filter(None, [c["missed"] and "missed " + ", ".join(c["missed"][:5]),
                               c["over_claimed"] and "over-claimed " + ", ".join(c["over_claimed"][:5]),
                               ", ".join(c["ungrounded"][:3]), c["fallback"] and c["notice"][:80]])
@@ -621,7 +624,8 @@ def case_rows(run: EvalRun) -> list[list[str]]:
                      f"{c['verdict']} (planner's fallback, scored as no answer)" if c["fallback"] else c["verdict"],
                      _cell(s.get("violation_precision")), _cell(s.get("violation_recall")), str(int(s["over_claims"])),
                      _cell(s.get("severity_regret")), c["action_check"],
-                     f"{_cell(s.get('grounding_rate'))} ({int(s['grounding_checked'])})",
+                     f"{_cell(s.get('grounding_rate'))} ({int(s['grounding_checked'])})", _cell(m.get("latency_s"), 0),
+                     f"{int(m.get('tokens', 0))} ({_cell(m['tokens'] / m['requests'], 0) if m.get('requests') else '–'})",
                      ", ".join(c["tool_calls"]) or "–", "; ".join(notes)])
     return rows
 

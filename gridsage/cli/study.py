@@ -145,8 +145,8 @@ def eval_command(
     for column in COLUMNS[1:]:
         table.add_row(column, *("–" if getattr(row, column) is None else str(getattr(row, column)) for row in run.summary))
     out.print(table)
-    cases = Table(*CASE_COLUMNS[:10], title="Per case", title_justify="left")
+    cases = Table(*CASE_COLUMNS[:12], title="Per case (tool calls and notes: eval.md)", title_justify="left")
     for row in case_rows(run):
-        cases.add_row(*row[:10])
+        cases.add_row(*row[:12])
     out.print(cases)
     out.print(f"wrote {data} and {text}")

@@ -414,6 +414,33 @@ def history_evidence(messages: list) -> list[dict]:
     return found
 
 
+def study_steps_left(calls: list[ToolCall], results: list) -> set[str]:
+    """The tools of a minimal study (:data:`STUDY_TOOLS` and ``load_study``) still to call.
+
+    Each step is taken once: a tool that has returned a result is done (one that failed may be called again);
+    ``apply_actions`` comes only after ``propose_remedial_actions`` returned candidates to apply.  When nothing is
+    left, the answer is the only step.
+
+    Parameters
+    ----------
+    calls : list of ToolCall
+        The calls of this turn, in order.
+    results : list of dict
+        What the tools returned (their compact views), in order.
+
+    Returns
+    -------
+    set of str
+        Tool names still to offer.
+    """
+    done = {c.tool for c in calls if c.evidence_id and c.status not in ("error", "refused")}
+    tool_of = {c.evidence_id: c.tool for c in calls if c.evidence_id}
+    candidates = any(r.get("candidates") for r in results
+                     if isinstance(r, dict) and tool_of.get(r.get("evidence_id")) == "propose_remedial_actions")
+    steps = {"load_study", *(name for names in STUDY_TOOLS.values() for name in names)}
+    return {name for name in steps - done if name != "apply_actions" or candidates}
+
+
 def study_grid_state(calls: list[ToolCall], results: list) -> tuple[str, dict] | None:
     """The state the tools found on a study's grid: ``(verdict, power-flow result)``, or None before a power flow.
 
@@ -482,7 +509,7 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
         and usage; appended to ``session.turns``.
     """
     from pydantic_ai import Agent, UsageLimits
-    from pydantic_ai.capabilities import PrepareOutputTools
+    from pydantic_ai.capabilities import PrepareOutputTools, PrepareTools
 
     started = time.perf_counter()
     guard, notice, source, usage = None, None, "model", None
@@ -526,9 +553,16 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
                 """No answer tool until a tool has returned evidence: small models otherwise answer from nothing."""
                 return tool_defs if not needs_evidence or any(c.evidence_id for c in guard.calls) else []
 
+            def _steps_left(ctx, tool_defs):
+                """A minimal study offers only the steps still to take, so a small model's last step is its answer."""
+                if not session.minimal():
+                    return tool_defs
+                left = study_steps_left(guard.calls, guard.results)
+                return [d for d in tool_defs if d.name in left]
+
             try:
                 result = agent.run_sync(question, message_history=session.messages, toolsets=[guard],
-                                        capabilities=[PrepareOutputTools(_evidence_first)],
+                                        capabilities=[PrepareOutputTools(_evidence_first), PrepareTools(_steps_left)],
                                         model_settings=session.model_settings,
                                         usage_limits=UsageLimits(request_limit=REQUEST_LIMIT, tool_calls_limit=TOOL_CALLS_LIMIT))
                 answer, usage = AgentAnswer.model_validate(result.output.model_dump()), result.usage

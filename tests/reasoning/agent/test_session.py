@@ -15,6 +15,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from gridsage.errors import InputError
 from gridsage.reasoning.agent import MAX_BLOCKED, ChatHistory, ChatSession, ask
+from gridsage.reasoning.agent.session import session_tools
 from gridsage.reasoning.scenario import load_scenario
 from gridsage.tools.workspace import use_workspace
 
@@ -185,7 +186,8 @@ def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
     seen = {}
 
     def study(messages, info: AgentInfo) -> ModelResponse:
-        seen["tools"] = sorted(t.name for t in info.function_tools)
+        seen.setdefault("tools", sorted(t.name for t in info.function_tools))
+        seen["last"] = sorted(t.name for t in info.function_tools)
         seen.setdefault("prompt", " ".join(str(getattr(p, "content", "")) for m in messages for p in m.parts))
         if not returns(messages):
             return ModelResponse(parts=[ToolCallPart("load_study", {})])
@@ -197,8 +199,11 @@ def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
     monkeypatch.setenv("GRIDSAGE_TOOLS", "study")  # the default profile comes from the environment
     session = ChatSession(model=FunctionModel(study), scenario=scenario, scenario_dir=folder)
     assert ask(session, "What now?").source == "model"
-    assert seen["tools"] == sorted(["load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions",
-                                    "apply_actions"])  # the minimal study profile of a grid scenario
+    assert sorted(session_tools(session).names()) == sorted(
+        ["load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions", "apply_actions"])
+    # the minimal study profile of a grid scenario, each step offered once, and nothing to apply before candidates
+    assert seen["tools"] == sorted(["load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions"])
+    assert seen["last"] == sorted(["run_power_flow", "run_contingency_analysis", "propose_remedial_actions"])
     # load_study: the planner's study grid in one call, as evidence
     assert seen["study"]["grid_id"] == "case39-unit-trip:post-event" and seen["study"]["evidence_id"].startswith("ev-")
     assert not session.workspace.get("case39-unit-trip:post-event").net.gen.in_service[7]
@@ -221,7 +226,7 @@ def test_the_minimal_study_profile_binds_the_scenarios_limits():
     order = ("load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions", "apply_actions")
 
     def study(messages, info: AgentInfo) -> ModelResponse:
-        seen.setdefault("schemas", {t.name: t.parameters_json_schema for t in info.function_tools})
+        seen.setdefault("schemas", {}).update({t.name: t.parameters_json_schema for t in info.function_tools})
         seen.setdefault("prompt", " ".join(str(getattr(p, "content", "")) for m in messages for p in m.parts))
         done = {p.tool_name: p.content for p in returns(messages)}  # the compact views, as objects
         following = next((name for name in order if name not in done), None)
