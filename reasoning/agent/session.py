@@ -183,6 +183,11 @@ STUDY_TOOLS = {"grid": ("run_power_flow", "run_contingency_analysis", "propose_r
                "telemetry": ("monitor_telemetry", "score_telemetry")}
 
 
+#: the steps of a minimal study before its answer: the state, and in a grid study the N-1 (remedial actions may fail
+#: to apply; the answer then says so)
+MUST_STUDY = frozenset({"load_study", "run_power_flow", "run_contingency_analysis", "monitor_telemetry", "score_telemetry"})
+
+
 def session_tools(session: "ChatSession | None" = None) -> Toolset:
     """The tools a session's model sees: its profile of GridSage's toolset, plus ``load_study`` in a scenario session.
 
@@ -414,7 +419,7 @@ def history_evidence(messages: list) -> list[dict]:
     return found
 
 
-def study_steps_left(calls: list[ToolCall], results: list) -> set[str]:
+def study_steps_left(calls: list[ToolCall], results: list, kind: Literal["grid", "telemetry"] = "grid") -> set[str]:
     """The tools of a minimal study (:data:`STUDY_TOOLS` and ``load_study``) still to call.
 
     Each step is taken once: a tool that has returned a result is done (one that failed may be called again);
@@ -427,6 +432,8 @@ def study_steps_left(calls: list[ToolCall], results: list) -> set[str]:
         The calls of this turn, in order.
     results : list of dict
         What the tools returned (their compact views), in order.
+    kind : {'grid', 'telemetry'}, default 'grid'
+        The study's kind (its tools in :data:`STUDY_TOOLS`).
 
     Returns
     -------
@@ -437,7 +444,7 @@ def study_steps_left(calls: list[ToolCall], results: list) -> set[str]:
     tool_of = {c.evidence_id: c.tool for c in calls if c.evidence_id}
     candidates = any(r.get("candidates") for r in results
                      if isinstance(r, dict) and tool_of.get(r.get("evidence_id")) == "propose_remedial_actions")
-    steps = {"load_study", *(name for names in STUDY_TOOLS.values() for name in names)}
+    steps = {"load_study", *STUDY_TOOLS[kind]}
     return {name for name in steps - done if name != "apply_actions" or candidates}
 
 
@@ -548,16 +555,22 @@ def ask(session: ChatSession, question: str, on_tool_call: Callable[[ToolCall], 
                 return output
 
             needs_evidence = session.study() and not earlier  # nothing learnt yet in this conversation
+            kind = "telemetry" if session.scenario is not None and session.scenario.telemetry is not None else "grid"
 
             def _evidence_first(ctx, tool_defs):
-                """No answer tool until a tool has returned evidence: small models otherwise answer from nothing."""
-                return tool_defs if not needs_evidence or any(c.evidence_id for c in guard.calls) else []
+                """No answer tool until a tool has returned evidence (in a minimal study: until the state and the N-1
+                are known): small models otherwise answer from nothing."""
+                if not needs_evidence:
+                    return tool_defs
+                if session.minimal():
+                    return [] if study_steps_left(guard.calls, guard.results, kind) & MUST_STUDY else tool_defs
+                return tool_defs if any(c.evidence_id for c in guard.calls) else []
 
             def _steps_left(ctx, tool_defs):
                 """A minimal study offers only the steps still to take, so a small model's last step is its answer."""
                 if not session.minimal():
                     return tool_defs
-                left = study_steps_left(guard.calls, guard.results)
+                left = study_steps_left(guard.calls, guard.results, kind)
                 return [d for d in tool_defs if d.name in left]
 
             try:

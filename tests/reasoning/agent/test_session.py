@@ -186,13 +186,17 @@ def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
     seen = {}
 
     def study(messages, info: AgentInfo) -> ModelResponse:
-        seen.setdefault("tools", sorted(t.name for t in info.function_tools))
-        seen["last"] = sorted(t.name for t in info.function_tools)
+        seen.setdefault("offers", []).append(sorted(t.name for t in info.function_tools))
         seen.setdefault("prompt", " ".join(str(getattr(p, "content", "")) for m in messages for p in m.parts))
-        if not returns(messages):
+        done = {p.tool_name: content(p) for p in returns(messages)}
+        if not done:
             return ModelResponse(parts=[ToolCallPart("load_study", {})])
-        seen["study"] = content(returns(messages)[0])
-        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"verdict": "unknown", "answer": "-"})])
+        seen["study"] = done["load_study"]
+        following = next((t for t in ("run_power_flow", "run_contingency_analysis") if t not in done), None)
+        if following:  # a minimal study's answer comes after the state and the N-1
+            assert not info.output_tools
+            return ModelResponse(parts=[ToolCallPart(following, {"grid_id": seen["study"]["grid_id"]})])
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"verdict": "violations", "answer": "-"})])
 
     scenario, folder = load_scenario("case39_unit_trip")
     assert scenario.expect.overloaded  # the key exists, and must stay out of the prompt
@@ -202,8 +206,8 @@ def test_the_study_profile_and_load_study_keep_the_answer_key_out(monkeypatch):
     assert sorted(session_tools(session).names()) == sorted(
         ["load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions", "apply_actions"])
     # the minimal study profile of a grid scenario, each step offered once, and nothing to apply before candidates
-    assert seen["tools"] == sorted(["load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions"])
-    assert seen["last"] == sorted(["run_power_flow", "run_contingency_analysis", "propose_remedial_actions"])
+    assert seen["offers"][0] == sorted(["load_study", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions"])
+    assert seen["offers"][1] == sorted(["run_power_flow", "run_contingency_analysis", "propose_remedial_actions"])
     # load_study: the planner's study grid in one call, as evidence
     assert seen["study"]["grid_id"] == "case39-unit-trip:post-event" and seen["study"]["evidence_id"].startswith("ev-")
     assert not session.workspace.get("case39-unit-trip:post-event").net.gen.in_service[7]
@@ -312,13 +316,15 @@ def test_a_verdict_that_contradicts_the_power_flow_is_sent_back(name, claimed):
     prompts = []
 
     def careless(messages, info: AgentInfo) -> ModelResponse:
-        done = {p.tool_name: content(p) for p in returns(messages) if p.tool_name != info.output_tools[0].name}
+        answer_tool = info.output_tools[0].name if info.output_tools else None  # offered once the N-1 is known
+        done = {p.tool_name: content(p) for p in returns(messages) if p.tool_name != answer_tool}
         retries = [p for m in messages for p in m.parts  # what came back for an answer: the validator's prompt
-                   if isinstance(p, (RetryPromptPart, ToolReturnPart)) and p.tool_name == info.output_tools[0].name]
+                   if isinstance(p, (RetryPromptPart, ToolReturnPart)) and p.tool_name == answer_tool]
         if "load_study" not in done:
             return ModelResponse(parts=[ToolCallPart("load_study", {})])
-        if "run_power_flow" not in done:
-            return ModelResponse(parts=[ToolCallPart("run_power_flow", {"grid_id": done["load_study"]["grid_id"]})])
+        following = next((t for t in ("run_power_flow", "run_contingency_analysis") if t not in done), None)
+        if following:
+            return ModelResponse(parts=[ToolCallPart(following, {"grid_id": done["load_study"]["grid_id"]})])
         verdict = claimed
         if retries:
             prompts.append(str(retries[-1].content))
@@ -337,7 +343,7 @@ def test_a_verdict_that_contradicts_the_power_flow_is_sent_back(name, claimed):
     assert turn.tool_calls[1].evidence_id in prompts[0] and repr(claimed) in prompts[0]
 
     def stubborn(messages, info: AgentInfo) -> ModelResponse:  # never corrects itself: the planner answers
-        if "run_power_flow" not in {p.tool_name for p in returns(messages)}:
+        if "run_contingency_analysis" not in {p.tool_name for p in returns(messages)}:
             return careless(messages, info)
         return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"verdict": claimed, "answer": "-"})])
 
