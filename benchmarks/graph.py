@@ -1,9 +1,10 @@
-"""Topology graph: sync time and query latency (embedded ArcadeDB over Bolt, official neo4j driver).
+"""Topology graph: sync time and query latency (the shared ArcadeDB graph server over Bolt, official neo4j driver).
 
-A fresh embedded store runs in a temporary folder (your graph data is untouched),
-deleted at the end. Times are ``time.perf_counter`` wall time.
+A fresh graph server runs on a temporary folder (your graph data is untouched),
+stopped and deleted at the end. Times are ``time.perf_counter`` wall time.
+``benchmarks/analyze_graph.py`` times ``gridsage analyze`` with the server cold and warm.
 
-1. Start-up: the first ``store.read("RETURN 1 AS ok")`` (JVM, server, Bolt, driver).
+1. Start-up: the first ``store.read("RETURN 1 AS ok")`` (server process, JVM, ArcadeDB, Bolt, driver).
 2. Sync: ``sync_network(store, net, grid_id)`` per ``--sync-grids`` grid, in order: "cold"
    is its first sync (the first grid goes into an empty database), "re-sync" a second
    one (idempotent MERGE). Goal: case2869pegase cold sync < 15 s.
@@ -36,6 +37,7 @@ import warnings
 from pathlib import Path
 
 from gridsage.graph_store import queries
+from gridsage.graph_store.server import stop_server
 from gridsage.graph_store.settings import GraphSettings
 from gridsage.graph_store.store import GraphStore, use_store
 from gridsage.graph_store.sync import sync_network
@@ -133,7 +135,7 @@ def main() -> None:
     t0, data_dir = time.perf_counter(), Path(tempfile.mkdtemp(prefix="gridsage-graph-bench-"))
     store = GraphStore(GraphSettings(uri=None, user="neo4j", password=None, database="gridsage", data_dir=data_dir))
     store.read("RETURN 1 AS ok")
-    console.print(f"embedded graph start-up: {time.perf_counter() - t0:.2f} s")
+    console.print(f"graph server start-up (process, JVM, Bolt, driver): {time.perf_counter() - t0:.2f} s")
     console.print(f"Python {platform.python_version()} | neo4j driver {md.version('neo4j')} | arcadedb-embedded "
                   f"{md.version('arcadedb-embedded')} | server {store.server_agent!r} | os.cpu_count()={os.cpu_count()} | "
                   f"repeats={args.repeats}")
@@ -168,6 +170,7 @@ def main() -> None:
             query_t.caption = f"database: {store.read('MATCH (n) RETURN count(n) AS n')[0]['n']:,} nodes, all grids"
     finally:
         store.close()
+        stop_server(data_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
     for t in (sync_t, query_t, section_t):
         console.print(t)

@@ -1,7 +1,9 @@
 """The graph store: Cypher reads and writes over Bolt, one transaction per call.
 
 :class:`GraphStore` connects lazily on first use, to ``NEO4J_URI`` when it is
-set and otherwise to an embedded ArcadeDB server it starts. Driver errors come
+set and otherwise to the shared graph server of its folder
+(:mod:`gridsage.graph_store.server`, an ArcadeDB process of its own, started
+if none runs). No JVM ever runs in the calling process. Driver errors come
 out as :class:`~gridsage.errors.GraphUnavailableError` (cannot connect)
 or :class:`~gridsage.errors.GraphQueryError` (a statement failed; its
 transaction was rolled back). The process-wide store is :func:`get_store`;
@@ -38,13 +40,17 @@ class GraphStore:
     -----
     Nothing connects until the first query. Methods are thread-safe (the
     driver is; each call opens its own session). :meth:`close` is also
-    registered with ``atexit``, and runs before the embedded server stops.
+    registered with ``atexit``.
+
+    With the embedded graph, each call marks client activity for the
+    server's idle clock, and a server that has stopped meanwhile (idle, or
+    ``gridsage graph stop``) is started again by the next call.
     """
 
     def __init__(self, settings: GraphSettings):
         self.settings = settings
         self._driver = None
-        self._embedded = None
+        self._server = None  # the ServerState the driver is connected to (embedded graph)
         self._lock = threading.Lock()
         self._atexit = False
 
@@ -166,31 +172,66 @@ class GraphStore:
         """
         return self._execute("write", fn)
 
+    def prestart(self) -> None:
+        """Connect in the background, starting the graph server if none runs; return at once.
+
+        For a process that will need the graph later (``gridsage analyze``):
+        the server's start-up (JVM, ArcadeDB, Bolt: seconds when cold) then
+        overlaps the work before the first graph call, which waits for it if
+        it is not done. Errors are not raised here: the first call meets them.
+        Nothing happens with an external server or when already connected.
+        """
+        if self.settings.uri or self._driver is not None:
+            return
+        threading.Thread(target=self._prestart, name="gridsage-graph-prestart", daemon=True).start()
+
+    def _prestart(self) -> None:
+        from .server import ensure_server
+
+        s = self.settings
+        with contextlib.suppress(GridSageError):  # not self._connect(): close() at exit must not wait for this thread
+            ensure_server(s.data_dir, s.database, idle_timeout_s=s.idle_timeout_s, start_timeout_s=s.start_timeout_s)
+            import neo4j  # noqa: F401  (the first call's import, done meanwhile)
+
     def close(self) -> None:
-        """Close the driver, then stop the embedded server if this store started one. Safe to call twice."""
+        """Close the driver. Safe to call twice; the store reconnects if used again.
+
+        The shared graph server keeps running for other processes (it stops
+        when idle, or with :func:`~gridsage.graph_store.server.stop_server`).
+        """
         with self._lock:
-            driver, self._driver = self._driver, None
+            driver, self._driver, self._server = self._driver, None, None
             if driver is not None:
                 driver.close()
-            if self._embedded is not None:  # kept: its atexit hook must stay registered before ours
-                self._embedded.stop()
 
     # -- internals --------------------------------------------------------
 
     def _where(self) -> str:
-        return self.settings.uri or f"embedded ArcadeDB in {self.settings.data_dir}"
+        return self.settings.uri or f"the graph server of {self.settings.data_dir}"
 
     def _execute(self, mode: Literal["read", "write"], fn: Callable[[Any], Any]) -> Any:
-        from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+        from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
         driver = self._connect()
         try:
-            with driver.session(database=self.settings.database) as session:
-                return (session.execute_write if mode == "write" else session.execute_read)(fn)
+            try:
+                with driver.session(database=self.settings.database) as session:
+                    return (session.execute_write if mode == "write" else session.execute_read)(fn)
+            except (ServiceUnavailable, SessionExpired, AuthError):
+                if self.settings.uri:
+                    raise
+                # the shared server went away (killed, or stopped between our check and the call), or invalidated
+                # this driver's connections (AuthError): once more, on fresh connections to a server started again if
+                # need be (the transaction did not run: the driver has given up on it, or the server refused it)
+                self._drop(driver)
+                with self._connect().session(database=self.settings.database) as session:
+                    return (session.execute_write if mode == "write" else session.execute_read)(fn)
         except (ServiceUnavailable, SessionExpired) as exc:
             raise GraphUnavailableError(
-                f"lost the connection to the graph ({self._where()}): {exc}", field="NEO4J_URI" if self.settings.uri else None,
-                fix="check that the graph server is running, then retry") from exc
+                f"lost the connection to the graph ({self._where()}): {exc}",
+                field="NEO4J_URI" if self.settings.uri else "GRIDSAGE_GRAPH_DIR",
+                fix="check that the graph server is running, then retry" if self.settings.uri else
+                    "retry (a new graph server starts); `gridsage graph status` names its log") from exc
         except (Neo4jError, DriverError) as exc:
             code = getattr(exc, "code", None)
             text = getattr(exc, "message", None) or str(exc)
@@ -200,16 +241,28 @@ class GraphStore:
                                     "nothing of it was written") from exc
 
     def _connect(self):
-        driver = self._driver
-        if driver is not None:
+        driver, server = self._driver, self._server
+        if driver is not None and (server is None or server.is_current()):
+            if server is not None:
+                server.touch()
             return driver
         with self._lock:
+            if self._driver is not None and self._server is not None and not self._server.is_current():
+                stale, self._driver, self._server = self._driver, None, None  # that server stopped or was replaced
+                stale.close()
             if self._driver is None:
                 self._driver = self._open_external() if self.settings.uri else self._open_embedded()
-                if not self._atexit:  # registered after the embedded server's stop, so it runs before it
+                if not self._atexit:
                     atexit.register(self.close)
                     self._atexit = True
             return self._driver
+
+    def _drop(self, driver) -> None:
+        """Forget ``driver`` (if still current) so that the next call reconnects."""
+        with self._lock:
+            if self._driver is driver:
+                self._driver, self._server = None, None
+                driver.close()
 
     def _open_external(self):
         from neo4j import GraphDatabase
@@ -236,21 +289,30 @@ class GraphStore:
     def _open_embedded(self):
         from neo4j import GraphDatabase
 
-        from .embedded import EmbeddedArcadeDB
+        from .server import ensure_server
 
         s = self.settings
-        if self._embedded is None:
-            self._embedded = EmbeddedArcadeDB(s.data_dir, s.database)
-        uri = self._embedded.start()
-        driver = GraphDatabase.driver(uri, auth=self._embedded.auth, connection_timeout=CONNECTION_TIMEOUT_S,
-                                      max_transaction_retry_time=RETRY_TIME_S)
-        self._verify(driver, unreachable=lambda exc: GraphUnavailableError(
-            f"the embedded graph server started at {uri} but does not answer: {exc}", field="GRIDSAGE_GRAPH_DIR",
-            fix="read the log in <GRIDSAGE_GRAPH_DIR>/log, or set NEO4J_URI to a Neo4j server"),
-            bad_auth=lambda exc: GraphUnavailableError(
-            f"the embedded graph server in {s.data_dir} rejected the stored root password: {exc}",
-            field="GRIDSAGE_GRAPH_DIR", fix="set GRIDSAGE_GRAPH_DIR to a new folder (grids are synced into it again)"))
-        return driver
+        for attempt in range(2):
+            server = ensure_server(s.data_dir, s.database, idle_timeout_s=s.idle_timeout_s,
+                                   start_timeout_s=s.start_timeout_s)
+            uri = server.uri
+            driver = GraphDatabase.driver(uri, auth=server.auth, connection_timeout=CONNECTION_TIMEOUT_S,
+                                          max_transaction_retry_time=RETRY_TIME_S)
+            try:
+                self._verify(driver, unreachable=lambda exc: GraphUnavailableError(
+                    f"the graph server of {s.data_dir} (pid {server.pid}) is up at {uri} but does not answer: {exc}; "
+                    f"its log is {server.log_file}", field="GRIDSAGE_GRAPH_DIR",
+                    fix="read that log; `gridsage graph stop` ends it (the next call starts a new one), or set "
+                        "NEO4J_URI to a Neo4j server"),
+                    bad_auth=lambda exc: GraphUnavailableError(
+                    f"the graph server of {s.data_dir} rejected the stored root password: {exc}",
+                    field="GRIDSAGE_GRAPH_DIR", fix="set GRIDSAGE_GRAPH_DIR to a new folder (grids are synced into it again)"))
+            except GraphUnavailableError:
+                if attempt == 0 and not server.is_current():  # it began stopping (idle) just then: start another
+                    continue
+                raise
+            self._server = server
+            return driver
 
     @staticmethod
     def _verify(driver, *, unreachable: Callable[[Exception], GridSageError],

@@ -14,7 +14,8 @@ Endpoints
 ``GET /api/scenarios``
     The shipped scenarios, the preselected one and the model label.
 ``POST /api/ask``
-    ``{question, scenario?, grid?, session_id?}``: answers with
+    ``{question, scenario?, grid?, session_id?}`` (``scenario``: a shipped
+    scenario's name, never a path; see :meth:`ConsoleState.check_scenario`): answers with
     :func:`gridsage.reasoning.agent.ask` and returns the turn, its tool calls
     and the chart data, all read from the session's evidence ledger.
 
@@ -187,7 +188,8 @@ class ConsoleState:
         ``ollama:<name>``, ``openai-compatible:<name>``, ``local-gguf:<path>``
         or ``none``; default ``$GRIDSAGE_MODEL``.
     scenario : str, optional
-        Scenario preselected on the page (shipped name or YAML file).
+        Scenario preselected on the page: a shipped name, or a YAML file under
+        a data root (the operator's choice; a browser may only pick shipped names).
     tools : str, optional
         Tool profile the model sees; default ``$GRIDSAGE_TOOLS`` or ``'all'``.
 
@@ -223,6 +225,28 @@ class ConsoleState:
             listed.append({"name": name, "title": s.title or "", "grid": s.subject()})
         return {"scenarios": listed, "default": self.scenario, "model": self.model_label}
 
+    def check_scenario(self, scenario: str) -> None:
+        """Refuse a scenario a browser may not choose: anything but a shipped scenario's name or the preselected one.
+
+        Parameters
+        ----------
+        scenario : str
+            As sent by the page.
+
+        Raises
+        ------
+        InputError
+            ``field='scenario'``, for a path or an unknown name; the message
+            never repeats the request nor reads any file.
+        """
+        from gridsage.reasoning.scenario import library, shipped_name
+
+        if scenario == self.scenario or shipped_name(scenario) is not None:
+            return
+        raise InputError("not the name of a shipped scenario: the console studies shipped scenarios only, by name "
+                         "(never a file path)", field="scenario",
+                         fix=f"pick one of: {', '.join(sorted(library()))} (GET /api/scenarios lists them).")
+
     def session(self, session_id: str | None) -> tuple[str, BrowserSession]:
         """The session for ``session_id``, or a new one (with a new id) when it is unknown or missing."""
         from gridsage.reasoning.agent import ChatSession
@@ -248,7 +272,10 @@ class ConsoleState:
         scenario, grid : str, optional
             What to study; a change resets nothing but the study (the
             conversation and its evidence stay).  Neither: keep the current
-            study, or the preselected scenario for a new session.
+            study, or the preselected scenario for a new session.  A scenario
+            is a shipped scenario's name (or the preselected one), never a
+            path (:meth:`check_scenario`); a grid is a name or a grid file
+            under a data root (see ``load_grid``).
         session_id : str, optional
             The browser session; a new one is made when missing or unknown.
 
@@ -263,7 +290,8 @@ class ConsoleState:
         Raises
         ------
         GridSageError
-            For an empty or too long question, or an unknown scenario.
+            For an empty or too long question, or a scenario that is not a
+            shipped name (a path is refused without reading it).
         """
         from gridsage.reasoning.agent import ask
         from gridsage.reasoning.scenario import load_scenario
@@ -274,6 +302,8 @@ class ConsoleState:
         if len(question) > MAX_QUESTION_CHARS:
             raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters", field="question",
                              fix="ask a shorter question.")
+        if scenario:
+            self.check_scenario(scenario)
         session_id, entry = self.session(session_id)
         with entry.lock, self._answer_lock:
             chat = entry.chat
@@ -357,7 +387,9 @@ def create_app(state: ConsoleState, host: str = CONSOLE_HOST):
             return error(400, exc)
         except Exception as exc:  # a bug, not the user's input: say so on the page, keep the traceback in the log
             logging.getLogger("gridsage.console").exception("answering %r failed", values["question"])
-            return JSONResponse({"error": type(exc).__name__, "field": None, "message": f"internal error: {exc}",
+            # the exception's text stays in the log: it may quote a file the page must not see
+            return JSONResponse({"error": type(exc).__name__, "field": None,
+                                 "message": f"internal error ({type(exc).__name__})",
                                  "fix": "see the console server's log; the session is kept."}, status_code=500)
 
     middleware = []

@@ -23,8 +23,10 @@ the corpus needs only PyYAML (no embedder, no index).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -38,7 +40,9 @@ from .citation import Citation
 #: the corpus shipped with GridSage
 CORPUS_DIR = Path(__file__).parent / "corpus"
 
-EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$", max_length=80)]
+#: what an entry id looks like: lower-case letters and digits, in words joined by '-' or '.'
+ENTRY_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+EntryId = Annotated[str, StringConstraints(pattern=ENTRY_ID_PATTERN.pattern, max_length=80)]
 FigureName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Scalar = float | int | str | bool
 Figure = Scalar | list[Scalar] | list[list[float]]
@@ -183,9 +187,11 @@ def content_hash(root: Path = CORPUS_DIR, salt: Iterable[str] = ()) -> str:
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=256)
-def get_entry(entry_id: str, root: Path = CORPUS_DIR) -> CorpusEntry:
-    """One entry by id, reading only its file (once per process: the result is cached).
+def entry_path(entry_id: str, root: Path = CORPUS_DIR) -> Path:
+    """The file of one entry: the entry file whose name is exactly ``<entry_id>.md``.
+
+    The id is compared with file names as a string: it is never a glob or
+    regular-expression pattern, so ``'*'`` or ``'ansi-*'`` match nothing.
 
     Parameters
     ----------
@@ -195,17 +201,52 @@ def get_entry(entry_id: str, root: Path = CORPUS_DIR) -> CorpusEntry:
 
     Returns
     -------
+    pathlib.Path
+
+    Raises
+    ------
+    UnknownEntryError
+        If ``entry_id`` is not an id (e.g. it holds wildcards) or no entry
+        has it; ``field`` is ``entry_id`` and ``fix`` names the closest ids
+        and how to find others.
+    """
+    files = entry_files(root) if root.is_dir() else []
+    well_formed = isinstance(entry_id, str) and ENTRY_ID_PATTERN.fullmatch(entry_id) is not None
+    if well_formed:
+        for path in files:
+            if path.stem == entry_id:
+                return path
+    ids = sorted({path.stem for path in files})
+    near = difflib.get_close_matches(str(entry_id).strip().lower(), ids, n=3, cutoff=0.6)
+    shape = "" if well_formed else (" (an id is lower-case letters and digits in words joined by '-' or '.'; "
+                                    "wildcards and patterns are not accepted)")
+    raise UnknownEntryError(f"no standards entry {entry_id!r}{shape}", field="entry_id",
+                            fix=(f"did you mean: {', '.join(near)}? " if near else "") +
+                                "Find ids with the search_standards tool (CLI: `gridsage knowledge search QUERY`) "
+                                "or the standards://index resource.")
+
+
+@functools.lru_cache(maxsize=256)
+def get_entry(entry_id: str, root: Path = CORPUS_DIR) -> CorpusEntry:
+    """One entry by its exact id, reading only its file (once per process: the result is cached).
+
+    Parameters
+    ----------
+    entry_id : str
+        e.g. ``'ansi-c84-1-range-a'``; compared exactly, never as a pattern.
+    root : pathlib.Path, default :data:`CORPUS_DIR`
+
+    Returns
+    -------
     CorpusEntry
 
     Raises
     ------
     UnknownEntryError
-        If no file ``<entry_id>.md`` exists under ``root``.
+        If ``entry_id`` is not a well-formed id or no file ``<entry_id>.md``
+        exists under ``root`` (``field`` is ``entry_id``; ``fix`` suggests the
+        closest ids and search_standards).
     CorpusError
         If the file is malformed.
     """
-    matches = [p for p in root.rglob(f"{entry_id}.md")] if entry_id and "/" not in entry_id else []
-    if not matches:
-        raise UnknownEntryError(f"no standards entry {entry_id!r}", field="entry_id",
-                                fix="list the ids with `gridsage knowledge search QUERY` or the standards://index resource.")
-    return parse_entry(matches[0], root)
+    return parse_entry(entry_path(entry_id, root), root)

@@ -17,7 +17,20 @@ rank fusion [2]_.
 
 The index is built on first use and rebuilt whenever the corpus content hash
 (every entry file's path and bytes, the embedder and :data:`INDEX_FORMAT`)
-differs from the one stored with the collection.
+differs from the one recorded with the current build.
+
+Rebuilds are safe while other processes read the index.  Each build is a
+ChromaDB folder of its own, ``<index_dir>/builds/<digest>-<random>/``, written
+completely and closed before the pointer file ``<index_dir>/current.json``
+is replaced to name it (``os.replace`` of a temporary file: atomic, so a
+reader sees the old build or the new one, never half of one).  A reader
+resolves the pointer when it opens the index (:meth:`StandardsIndex.ensure`,
+called by every ``search_standards``) and keeps its client on that build
+until it opens again; a collection is never deleted under it.  One build at a
+time is written (a lock file, ``<index_dir>/build.lock``); after the swap the
+builder deletes every build but the new one and the one it replaced (best
+effort), so the folder holds at most two.  An index folder of the layout
+before builds (``chroma.sqlite3`` at its top) is removed at the first build.
 
 Importing this module is cheap; ``chromadb`` and ``torch`` load on first use.
 
@@ -35,11 +48,18 @@ References
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import json
 import os
 import re
+import secrets
+import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -66,6 +86,15 @@ FUSION_DEPTH = 30
 DENSE_PASSAGES = 3 * FUSION_DEPTH
 #: the reciprocal-rank-fusion constant of Cormack et al. (2009)
 RRF_K = 60
+#: the file, in the index folder, naming the current build (replaced atomically)
+POINTER = "current.json"
+#: the folder, in the index folder, holding one ChromaDB folder per build
+BUILDS = "builds"
+#: the lock file that lets one process at a time write a build
+BUILD_LOCK = "build.lock"
+#: times a reader re-reads the pointer when the build it names vanished meanwhile
+OPEN_ATTEMPTS = 3
+_LEGACY_SEGMENT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 Progress = Callable[[int, int], None]
 _embedder_lock = threading.Lock()
@@ -98,6 +127,7 @@ class BuildReport(BaseModel):
     corpus_sha256: str
     elapsed_s: float = Field(description="Time to check and, if needed, build [s].")
     index_dir: str
+    build: str = Field(description="The build in use: a folder under <index_dir>/builds/.")
 
 
 def embedding_function():
@@ -164,38 +194,134 @@ def _lexical_index(entries: dict[str, CorpusEntry]):
     return lexical
 
 
+def _read_pointer(root: Path) -> dict[str, Any] | None:
+    """The pointer file's content, or None when there is none (or it is not one: then the index is rebuilt)."""
+    try:
+        data = json.loads((root / POINTER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    build = data.get("build") if isinstance(data, dict) else None
+    if not isinstance(build, str) or not build or build in (".", "..") or "/" in build or "\\" in build:
+        return None
+    return data
+
+
+def _write_pointer(root: Path, data: dict[str, Any]) -> None:
+    """Replace the pointer file atomically: write a temporary file beside it, flush it, ``os.replace`` it."""
+    tmp = root / f".{POINTER}.{secrets.token_hex(4)}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, root / POINTER)
+
+
+@contextlib.contextmanager
+def _build_lock(root: Path) -> Iterator[None]:
+    """Hold ``<root>/build.lock`` exclusively (other builders, in this process or another, wait)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / BUILD_LOCK, "a+b") as handle:
+        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            while True:
+                try:
+                    handle.seek(0)
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # gives up after 10 s: try again
+                    break
+                except OSError:
+                    continue
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _prune(root: Path, keep: set[str]) -> None:
+    """Delete the builds not in ``keep``, temporary pointer files and a pre-builds index (best effort; under the lock).
+
+    A build a reader still has open may fail to delete (Windows); the next
+    build tries again.
+    """
+    for child in (root / BUILDS).iterdir():
+        if child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True)
+    for child in root.iterdir():
+        with contextlib.suppress(OSError):
+            if child.name.startswith(f".{POINTER}.") and child.name.endswith(".tmp") or child.name.startswith("chroma.sqlite3"):
+                child.unlink()
+            elif child.is_dir() and _LEGACY_SEGMENT.match(child.name):
+                shutil.rmtree(child, ignore_errors=True)
+
+
+def _client(path: Path):
+    import chromadb
+
+    return chromadb.PersistentClient(path=str(path), settings=chromadb.Settings(anonymized_telemetry=False, allow_reset=False))
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """One opened build and what searching it needs; replaced whole, so a search reads one consistent state."""
+
+    build: str
+    digest: str
+    client: Any
+    collection: Any
+    entries: dict[str, CorpusEntry]
+    bm25: Any
+
+
+class _BuildGone(Exception):
+    """The build a search read failed, and the pointer names another one."""
+
+
 class StandardsIndex:
-    """The corpus in a persistent ChromaDB collection.
+    """The corpus in a persistent ChromaDB collection, one folder per build.
 
     Parameters
     ----------
     settings : KnowledgeSettings, optional
         Corpus and index folders; default :meth:`KnowledgeSettings.from_env`.
+
+    Notes
+    -----
+    Safe to share between threads, and to use from several processes on one
+    index folder while one of them rebuilds it: readers keep their build
+    until :meth:`ensure` finds the pointer names a newer one (see the module
+    notes).
     """
 
     def __init__(self, settings: KnowledgeSettings | None = None):
         self.settings = settings or KnowledgeSettings.from_env()
         self._lock = threading.Lock()
-        self._collection = None
-        self._entries: dict[str, CorpusEntry] = {}
-        self._bm25 = None
+        self._state: _Opened | None = None
+        self._retired: Any = None  # the client before the current one: closed at the next switch
 
-    def _client(self):
-        import chromadb
-
-        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.settings.index_dir),
-                                         settings=chromadb.Settings(anonymized_telemetry=False, allow_reset=False))
+    @property
+    def build_dir(self) -> Path | None:
+        """Folder of the build this object reads (after :meth:`ensure`), under ``<index_dir>/builds/``."""
+        state = self._state
+        return None if state is None else self.settings.index_dir / BUILDS / state.build
 
     def ensure(self, progress: Progress | None = None, force: bool = False) -> BuildReport:
-        """Open the index, building or rebuilding it when the corpus changed.
+        """Open the current build of the index, building a new one when the corpus changed.
 
         Parameters
         ----------
         progress : callable, optional
             Called as ``progress(done, total)`` [entries] while building.
         force : bool, default False
-            Rebuild even when the corpus is unchanged.
+            Build anew even when the corpus is unchanged.
 
         Returns
         -------
@@ -207,34 +333,92 @@ class StandardsIndex:
             If a corpus entry is malformed (the file and field are named).
         KnowledgeIndexError
             If ChromaDB cannot open or write the index folder.
+
+        Notes
+        -----
+        The pointer file is read on every call: when another process has
+        swapped in a newer build since, this object switches to it (the
+        client on the old build is closed one switch later).  A build is
+        written under the build lock, then swapped in atomically; readers
+        never see it half-built.
         """
         started = time.perf_counter()
+        root = self.settings.index_dir
         with self._lock:
             entries = load_corpus(self.settings.corpus_dir)
             digest = content_hash(self.settings.corpus_dir, salt=(INDEX_FORMAT, EMBEDDER))
             try:
-                client = self._client()
-                existing = {c.name for c in client.list_collections()}
-                collection = None
-                if COLLECTION in existing and not force:
-                    collection = client.get_collection(COLLECTION, embedding_function=embedding_function())
-                    if (collection.metadata or {}).get("corpus_sha256") != digest:
-                        collection = None
-                rebuilt = collection is None
+                opened = None if force else self._open_current(digest, entries)
+                rebuilt = opened is None
                 if rebuilt:
-                    collection = self._build(client, list(entries.values()), digest, existing, progress)
+                    with _build_lock(root):
+                        # another process may have built this corpus while we waited for the lock
+                        opened = None if force else self._open_current(digest, entries)
+                        rebuilt = opened is None
+                        if rebuilt:
+                            opened = self._build(entries, digest, progress)
+                passages = opened.collection.count()
             except (InputError, KnowledgeIndexError):
                 raise
             except Exception as exc:  # chromadb raises its own and sqlite errors
-                raise KnowledgeIndexError(f"the standards index at {self.settings.index_dir} failed: {exc}",
-                                          fix=f"delete {self.settings.index_dir}; it is rebuilt on next use.") from exc
-            self._entries, self._collection, self._bm25 = entries, collection, _lexical_index(entries)
-            return BuildReport(rebuilt=rebuilt, entries=len(entries), passages=collection.count(), corpus_sha256=digest,
-                               elapsed_s=round(time.perf_counter() - started, 3), index_dir=str(self.settings.index_dir))
+                raise KnowledgeIndexError(f"the standards index at {root} failed: {exc}",
+                                          fix=f"delete {root}; it is rebuilt on next use.") from exc
+            self._switch(opened)
+            return BuildReport(rebuilt=rebuilt, entries=len(opened.entries), passages=passages, corpus_sha256=digest,
+                               elapsed_s=round(time.perf_counter() - started, 3), index_dir=str(root), build=opened.build)
 
-    def _build(self, client, entries: list[CorpusEntry], digest: str, existing: set[str], progress: Progress | None):
-        if COLLECTION in existing:
-            client.delete_collection(COLLECTION)
+    def _open_current(self, digest: str, entries: dict[str, CorpusEntry]) -> _Opened | None:
+        """The build the pointer names, opened (or the one already open), or None when none is current for ``digest``."""
+        root = self.settings.index_dir
+        for _ in range(OPEN_ATTEMPTS):
+            pointer = _read_pointer(root)
+            if pointer is None or pointer.get("corpus_sha256") != digest:
+                return None
+            state = self._state
+            if state is not None and state.build == pointer["build"] and state.digest == digest:
+                return state
+            path = root / BUILDS / pointer["build"]
+            if not (path / "chroma.sqlite3").is_file():
+                continue  # deleted since the pointer was read (a newer build replaced it): read the pointer again
+            client = _client(path)
+            try:
+                collection = client.get_collection(COLLECTION, embedding_function=embedding_function())
+            except Exception:
+                client.close()
+                if _read_pointer(root) != pointer:
+                    continue
+                raise
+            if (collection.metadata or {}).get("corpus_sha256") != digest:
+                client.close()
+                return None  # a pointer that disagrees with its build: build anew
+            return _Opened(pointer["build"], digest, client, collection, entries, _lexical_index(entries))
+        return None
+
+    def _build(self, entries: dict[str, CorpusEntry], digest: str, progress: Progress | None) -> _Opened:
+        """Write a new build, swap it in, prune the old ones (the caller holds the build lock)."""
+        root = self.settings.index_dir
+        name = f"{digest[:16]}-{secrets.token_hex(4)}"
+        path = root / BUILDS / name
+        path.mkdir(parents=True)
+        try:
+            client = _client(path)
+            try:
+                self._fill(client, list(entries.values()), digest, progress)
+            finally:
+                client.close()  # flushed and released before any reader can open it
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        previous = _read_pointer(root)
+        _write_pointer(root, {"build": name, "corpus_sha256": digest, "entries": len(entries), "embedder": EMBEDDER,
+                              "index_format": INDEX_FORMAT, "built_utc": dt.datetime.now(dt.UTC).isoformat()})
+        _prune(root, keep={name} | ({previous["build"]} if previous else set()))
+        client = _client(path)
+        collection = client.get_collection(COLLECTION, embedding_function=embedding_function())
+        return _Opened(name, digest, client, collection, entries, _lexical_index(entries))
+
+    @staticmethod
+    def _fill(client, entries: list[CorpusEntry], digest: str, progress: Progress | None) -> None:
         collection = client.create_collection(COLLECTION, embedding_function=embedding_function(),
                                               configuration={"hnsw": {"space": "cosine"}},
                                               metadata={"corpus_sha256": "building"})
@@ -246,22 +430,32 @@ class StandardsIndex:
             if progress:
                 progress(min(start + BUILD_BATCH, len(entries)), len(entries))
         collection.modify(metadata={"corpus_sha256": digest, "embedder": EMBEDDER, "entries": len(entries)})
-        return collection
+
+    def _switch(self, opened: _Opened) -> None:
+        """Make ``opened`` current; close the client retired at the previous switch (none can still be searching it)."""
+        old = self._state
+        self._state = opened
+        if old is None or old.client is opened.client:
+            return
+        retired, self._retired = self._retired, old.client
+        if retired is not None:
+            with contextlib.suppress(Exception):
+                retired.close()
 
     @property
     def entry_ids(self) -> set[str]:
         """Ids of the indexed entries (after :meth:`ensure`)."""
-        return set(self._entries)
+        return set(self._state.entries) if self._state else set()
 
     @property
     def standards(self) -> list[str]:
         """Standards in the index (after :meth:`ensure`)."""
-        return sorted({e.standard for e in self._entries.values()})
+        return sorted({e.standard for e in self._state.entries.values()}) if self._state else []
 
     @property
     def tags(self) -> list[str]:
         """Tags in the index (after :meth:`ensure`)."""
-        return sorted({t for e in self._entries.values() for t in e.tags})
+        return sorted({t for e in self._state.entries.values() for t in e.tags}) if self._state else []
 
     def search(self, query: str, k: int = 5, standard: str | None = None, tag: str | None = None) -> list[SearchHit]:
         """The ``k`` entries that best answer ``query``: dense and BM25 rankings, fused.
@@ -287,35 +481,67 @@ class StandardsIndex:
         InputError
             If ``standard`` or ``tag`` is not in the corpus (the error lists
             the valid values).
+        KnowledgeIndexError
+            If the build cannot be queried.
+
+        Notes
+        -----
+        Searches the build opened by the last :meth:`ensure` (opening one
+        first if none is).  Should that build fail because a rebuild in
+        another process has since replaced and deleted it, the current build
+        is opened and the search runs once more.
         """
-        if self._collection is None:
+        state = self._state
+        if state is None:
             self.ensure()
+            state = self._state
+        try:
+            return self._search(state, query, k, standard, tag)
+        except _BuildGone:
+            self.ensure()
+            state = self._state
+        try:
+            return self._search(state, query, k, standard, tag)
+        except _BuildGone as exc:
+            raise KnowledgeIndexError(f"the standards index at {self.settings.index_dir} cannot be searched: {exc.__cause__}",
+                                      fix="run `gridsage knowledge build --force`.") from exc.__cause__
+
+    def _search(self, state: _Opened, query: str, k: int, standard: str | None, tag: str | None) -> list[SearchHit]:
+        standards = sorted({e.standard for e in state.entries.values()})
+        tags = sorted({t for e in state.entries.values() for t in e.tags})
         where = []
         if standard is not None:
-            if standard not in self.standards:
+            if standard not in standards:
                 raise InputError(f"no entries of standard {standard!r}", field="standard",
-                                 fix=f"use one of: {', '.join(self.standards)}; or leave it out.")
+                                 fix=f"use one of: {', '.join(standards)}; or leave it out.")
             where.append({"standard": standard})
         if tag is not None:
-            if tag not in self.tags:
+            if tag not in tags:
                 import difflib
 
-                near = difflib.get_close_matches(tag, self.tags, n=6, cutoff=0.5)
+                near = difflib.get_close_matches(tag, tags, n=6, cutoff=0.5)
                 raise InputError(f"no entries tagged {tag!r}", field="tag",
                                  fix=(f"did you mean: {', '.join(near)}? " if near else "") +
-                                     f"{len(self.tags)} tags exist (the standards://index resource lists them); or leave it out.")
+                                     f"{len(tags)} tags exist (the standards://index resource lists them); or leave it out.")
             where.append({f"tag_{tag}": True})
-        chosen = [e.id for e in self._entries.values() if (standard is None or e.standard == standard)
+        chosen = [e.id for e in state.entries.values() if (standard is None or e.standard == standard)
                   and (tag is None or tag in e.tags)]
-        found = self._collection.query(query_texts=[query], n_results=min(DENSE_PASSAGES, self._collection.count()),
-                                       where=None if not where else where[0] if len(where) == 1 else {"$and": where},
-                                       include=["distances"])
+        try:
+            found = state.collection.query(query_texts=[query], n_results=min(DENSE_PASSAGES, state.collection.count()),
+                                           where=None if not where else where[0] if len(where) == 1 else {"$and": where},
+                                           include=["distances"])
+        except Exception as exc:  # chromadb and sqlite errors
+            pointer = _read_pointer(self.settings.index_dir)
+            if pointer is not None and pointer["build"] != state.build:
+                raise _BuildGone() from exc
+            raise KnowledgeIndexError(f"the standards index at {self.settings.index_dir} cannot be searched: {exc}",
+                                      fix="run `gridsage knowledge build --force`.") from exc
         similarity: dict[str, float] = {}  # entry id -> cosine similarity of its closest passage (closest come first)
         for passage_id, distance in zip(found["ids"][0], found["distances"][0]):
             similarity.setdefault(passage_id.rsplit("#", 1)[0], round(1.0 - float(distance), 4))
-        ids = list(self._entries)
+        ids = list(state.entries)
         allowed = set(chosen)
-        docs, scores = self._bm25.retrieve(_tokens([query]), k=len(ids), show_progress=False)
+        docs, scores = state.bm25.retrieve(_tokens([query]), k=len(ids), show_progress=False)
         lexical = {ids[int(i)]: round(float(v), 4) for i, v in zip(docs[0], scores[0]) if v > 0 and ids[int(i)] in allowed}
         dense_top, lexical_top = list(similarity)[:FUSION_DEPTH], list(lexical)[:FUSION_DEPTH]
         fused: dict[str, float] = {}
@@ -324,7 +550,7 @@ class StandardsIndex:
                 fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
         hits = []
         for entry_id in sorted(fused, key=lambda e: -fused[e])[:k]:
-            entry = self._entries[entry_id]
+            entry = state.entries[entry_id]
             hits.append(SearchHit(entry_id=entry.id, title=entry.title, standard=entry.standard, edition=entry.edition,
                                   clause=entry.clause, tags=entry.tags, score=round(fused[entry_id], 5),
                                   similarity=similarity[entry_id] if entry_id in dense_top else None,

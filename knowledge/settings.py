@@ -19,8 +19,11 @@ class KnowledgeSettings:
         Folder of entry files (``<topic>/<id>.md``); default the corpus shipped
         with GridSage.
     index_dir : pathlib.Path
-        Folder of the ChromaDB ``PersistentClient``; the index is built there
-        on first use and rebuilt when the corpus changes.
+        Folder of the index: one ChromaDB folder per build under ``builds/``
+        and the pointer file ``current.json`` naming the build in use.  The
+        index is built there on first use and rebuilt when the corpus changes;
+        a rebuild swaps the new build in atomically, so processes reading the
+        folder meanwhile are not disturbed (:mod:`gridsage.knowledge.index`).
     limits_file : pathlib.Path or None
         YAML file of limit overrides, ``{entry_id: {figure: value}}``; ``None``
         applies the corpus figures as they are.

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from gridsage.errors import ScenarioError, from_validation_error
+from gridsage.errors import InputError, ScenarioError
 from gridsage.tools.base import MaxLoadingPercent, VmMaxPu, VmMinPu
 from gridsage.tools.equipment.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
 from gridsage.tools.grid import Event
+from gridsage.tools.paths import readable_file, shipped_root, validation_error_without_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .assessment import Verdict
@@ -193,14 +195,36 @@ def library() -> dict[str, str]:
     return {p.name[:-5]: p.read_text() for p in folder.iterdir() if p.name.endswith(".yaml")}
 
 
+def _yaml_problem(exc) -> str:
+    """The YAML parser's complaint without what it quotes from the text (a quoted token longer than a character)."""
+    import re
+
+    problem = str(getattr(exc, "problem", None) or "malformed")
+    return re.sub(r"'([^']*)'|\"([^\"]*)\"", lambda m: m.group(0) if len(m.group(1) or m.group(2) or "") <= 2
+                  or (m.group(1) or "").startswith("<") else "a token", problem)[:200]
+
+
 def parse_scenario(text: str, origin: str = "<scenario>") -> Scenario:
     """Validate YAML text as a :class:`Scenario`.
+
+    Parameters
+    ----------
+    text : str
+        The YAML document, at most :data:`MAX_SCENARIO_BYTES` bytes.
+    origin : str, default '<scenario>'
+        Name of the text in messages (a file name or a library name).
+
+    Returns
+    -------
+    Scenario
 
     Raises
     ------
     ScenarioError
         Malformed YAML (with line and column), a non-mapping document, or a
         field that fails the schema (named, e.g. ``scenario.events[0].line``).
+        No message quotes a value of the text: the text may come from a file
+        the caller must not read.
     """
     import yaml
 
@@ -212,7 +236,7 @@ def parse_scenario(text: str, origin: str = "<scenario>") -> Scenario:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(f"{origin} is not valid YAML{where}: {getattr(exc, 'problem', exc)}", field="scenario",
+        raise ScenarioError(f"{origin} is not valid YAML{where}: {_yaml_problem(exc)}", field="scenario",
                             fix="fix the YAML syntax (indentation, colons, quotes) at that place.") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{origin} must be a YAML mapping with at least 'name' and 'grid'", field="scenario",
@@ -220,13 +244,44 @@ def parse_scenario(text: str, origin: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        err = from_validation_error(exc, prefix="scenario")
+        err = validation_error_without_values(exc, data, Scenario, prefix="scenario")
         raise ScenarioError(f"{origin}: {err.message}", field=err.field,
                             fix="correct that field; the schema is in scenarios/scenario.schema.json.") from None
 
 
+#: suffixes of a scenario file
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+def shipped_name(reference: str) -> str | None:
+    """The library name ``reference`` stands for (``name`` or ``name.yaml``, no folder), or None.
+
+    Parameters
+    ----------
+    reference : str
+
+    Returns
+    -------
+    str or None
+    """
+    name = reference
+    for suffix in SCENARIO_SUFFIXES:
+        name = name.removesuffix(suffix)
+    if not name or "/" in reference or "\\" in reference or "\x00" in reference:
+        return None
+    return name if name in library() else None
+
+
 def load_scenario(reference: str) -> tuple[Scenario, Path | None]:
-    """Load a scenario from a file path or a library name.
+    """Load a scenario from a library name or a file under a data root.
+
+    Parameters
+    ----------
+    reference : str or os.PathLike
+        A shipped scenario's name (with or without ``.yaml``), or the path of
+        a ``.yaml`` / ``.yml`` file under a data root
+        (:func:`gridsage.tools.paths.readable_file`: absolute, or relative to
+        a root; ``~`` is not expanded).
 
     Returns
     -------
@@ -237,18 +292,29 @@ def load_scenario(reference: str) -> tuple[Scenario, Path | None]:
     Raises
     ------
     ScenarioError
-        Unknown name or file, malformed YAML, or a schema failure.
+        Unknown name, a file outside the data roots or missing, malformed
+        YAML, or a schema failure (no message quotes the file).
     """
-    path = Path(reference).expanduser()
-    if path.is_file():
-        scenario = parse_scenario(path.read_text(), str(path))
-        return scenario, path.parent
+    if isinstance(reference, os.PathLike):
+        reference = os.fspath(reference)
     shipped = library()
-    name = path.stem if path.suffix in {".yaml", ".yml"} else reference
-    if name in shipped:
-        return parse_scenario(shipped[name], name), Path(str(importlib.resources.files("gridsage.scenarios")))
-    raise ScenarioError(f"no scenario file or library scenario {reference!r}", field="scenario",
-                        fix=f"give a YAML path, or one of: {', '.join(sorted(shipped))}.")
+    name = shipped_name(reference) if isinstance(reference, str) else None
+    if name is not None:
+        return parse_scenario(shipped[name], name), shipped_root()
+    if not isinstance(reference, str) or (reference and "/" not in reference and not reference.endswith(SCENARIO_SUFFIXES)):
+        raise ScenarioError(f"no library scenario {str(reference)[:200]!r}", field="scenario",
+                            fix=f"give a YAML path under a data root, or one of: {', '.join(sorted(shipped))}.")
+    try:
+        path = readable_file(reference, "scenario", suffixes=SCENARIO_SUFFIXES)
+    except InputError as exc:
+        raise ScenarioError(exc.message, field="scenario",
+                            fix=f"{exc.fix} Or name a shipped scenario: {', '.join(sorted(shipped))}.") from None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path.name} is not UTF-8 text (byte {exc.start})", field="scenario",
+                            fix="save the scenario as UTF-8 YAML.") from None
+    return parse_scenario(text, path.name), path.parent
 
 
 def scenario_json_schema() -> str:

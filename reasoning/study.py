@@ -23,6 +23,7 @@ from gridsage.errors import InputError
 from gridsage.reasoning.scenario import PeakForecast, Scenario
 from gridsage.tools.forecast import ForecastResult, forecast_load
 from gridsage.tools.grid import DerivedGridResult, GridLoadResult, apply_events, load_grid
+from gridsage.tools.paths import output_root, readable_file, writable_dir, writable_file
 
 #: the quantiles studied: the median and the high case
 LEVELS = (0.1, 0.5, 0.9)
@@ -127,14 +128,17 @@ def apply_scenario(scenario: Scenario, grid_id: str, base_dir: Path | None = Non
 
 
 def simulation_dir(scenario: Scenario) -> Path:
-    """Folder a telemetry scenario's simulation is written to: ``<user cache>/gridsage/telemetry/<name>-seed<seed>``."""
-    import platformdirs
+    """Folder a telemetry scenario's simulation is written to: ``<output folder>/telemetry/<name>-seed<seed>``.
 
-    return platformdirs.user_cache_path("gridsage") / "telemetry" / f"{scenario.name}-seed{scenario.telemetry.seed}"
+    The output folder is ``GRIDSAGE_OUTPUT_DIR`` (default ``./gridsage-output``, see
+    :func:`gridsage.tools.paths.output_root`); files there can be read back by the telemetry tools.  Not created here.
+    """
+    return output_root() / "telemetry" / f"{scenario.name}-seed{scenario.telemetry.seed}"
 
 
 def telemetry_source(scenario: Scenario, base_dir: Path | None = None) -> Path:
-    """A telemetry scenario's ``readings`` or ``simulation`` file, resolved against ``base_dir`` when relative."""
+    """A telemetry scenario's ``readings`` or ``simulation`` file, resolved against ``base_dir`` when relative
+    (not checked here: :func:`telemetry_readings` checks it against the data roots)."""
     relative = Path(scenario.telemetry.readings or scenario.telemetry.simulation)
     return base_dir / relative if base_dir is not None and not relative.is_absolute() else relative
 
@@ -142,32 +146,46 @@ def telemetry_source(scenario: Scenario, base_dir: Path | None = None) -> Path:
 def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path:
     """The readings file of a telemetry scenario: its ``readings``, or its ``simulation`` generated with its seed.
 
-    A simulation is written to ``telemetry.csv`` in :func:`simulation_dir`, rewritten on every call, without the
-    simulator's per-reading ``label`` column and without its ground truth: the readings a study (or a model) reads
-    carry no answer key.
+    A simulation is written to ``telemetry.csv`` in :func:`simulation_dir` (under the output folder), rewritten on
+    every call, without the simulator's per-reading ``label`` column and without its ground truth: the readings a
+    study (or a model) reads carry no answer key.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A scenario with a ``telemetry:`` block.
+    base_dir : pathlib.Path, optional
+        Folder relative ``readings`` / ``simulation`` paths are resolved against (the scenario's own).
+
+    Returns
+    -------
+    pathlib.Path
+        The readings file, resolved, under a data root or the output folder.
 
     Raises
     ------
     InputError
-        If the file or simulation scenario cannot be found or read (field ``telemetry.readings`` or
-        ``telemetry.simulation``).
+        If the file or simulation scenario is outside the data roots, missing or unreadable (field
+        ``telemetry.readings`` or ``telemetry.simulation``); no message quotes a file.
     """
     from gridsage.tools.telemetry.simulator import load_simulation, simulate, write_csv
 
     spec = scenario.telemetry
-    path = telemetry_source(scenario, base_dir)
     field = "telemetry.readings" if spec.readings else "telemetry.simulation"
-    if not path.is_file():
-        raise InputError(f"{path} does not exist", field=field,
-                         fix="give a path relative to the scenario file, or an absolute one.")
+    try:
+        path = readable_file(telemetry_source(scenario, base_dir), field,
+                             suffixes=None if spec.readings else (".json",))
+    except InputError as exc:
+        raise InputError(exc.message, field=field,
+                         fix=f"give a path relative to the scenario file, inside a data root. {exc.fix}") from None
     if spec.readings:
         return path
-    out = simulation_dir(scenario)
     try:
         simulation = load_simulation(path)
         frame, _ = simulate(simulation, spec.seed)
-        out.mkdir(parents=True, exist_ok=True)
+        out = writable_dir(simulation_dir(scenario), field)
         (out / "truth.csv").unlink(missing_ok=True)  # left by an earlier version
-        return write_csv(frame.drop(columns="label"), out / "telemetry.csv", simulation.base.interval_seconds)
+        return write_csv(frame.drop(columns="label"), writable_file(out, "telemetry.csv", field),
+                         simulation.base.interval_seconds)
     except InputError as exc:
-        raise InputError(f"{path}: {exc.message}", field=field, fix=exc.fix) from None
+        raise InputError(f"{path.name}: {exc.message}", field=field, fix=exc.fix) from None

@@ -23,7 +23,7 @@ class StandardsSearchResult(ToolResult):
     """Passages from the standards corpus, best first."""
 
     query: str
-    hits: list[SearchHit] = Field(description="Best first; score is the cosine similarity [-1..1].")
+    hits: list[SearchHit] = Field(description="Best first, by the fused rank score (each hit also gives its cosine similarity and BM25 score).")
     index_rebuilt: bool = Field(description="True when this call (re)built the index first.")
 
 
@@ -83,7 +83,7 @@ def search_standards(
 
 @tool
 def read_standard(
-    entry_id: Annotated[str, Field(min_length=1, max_length=80, description="Corpus entry id, e.g. 'ansi-c84-1-range-a' (from search_standards or a citation).")],
+    entry_id: Annotated[str, Field(min_length=1, max_length=80, description="Exact corpus entry id, e.g. 'ansi-c84-1-range-a' (from search_standards or a citation); no wildcards.")],
 ) -> StandardEntryResult:
     """Read one standards-corpus entry: its clause, key figures and explanation.
 
@@ -92,7 +92,8 @@ def read_standard(
     Parameters
     ----------
     entry_id : str
-        Entry id, as cited in findings (``citation.entry_id``).
+        Entry id, as cited in findings (``citation.entry_id``); matched
+        exactly, never as a pattern.
 
     Returns
     -------
@@ -101,7 +102,9 @@ def read_standard(
     Raises
     ------
     UnknownEntryError
-        If there is no such entry.
+        If there is no such entry, or ``entry_id`` is not an id (e.g. ``'*'``);
+        ``field`` is ``entry_id`` and the fix names the closest ids and
+        search_standards.
     """
     entry = corpus_entry(entry_id)
     return StandardEntryResult(status="ok", entry_id=entry.id, title=entry.title, standard=entry.standard,

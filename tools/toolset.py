@@ -25,15 +25,22 @@ from gridsage.errors import InputError
 
 #: what a call does to GridSage's state: reads only ('analysis'); adds a grid to the workspace ('what_if': a copy,
 #: never a change to a loaded grid); removes one ('destructive'); writes a grid into the topology graph
-ToolKind = Literal["analysis", "what_if", "destructive", "writes_graph"]
+#: ('writes_graph'); writes files into a folder the caller names, replacing files of the same name ('writes_files')
+ToolKind = Literal["analysis", "what_if", "destructive", "writes_graph", "writes_files"]
 
-#: behaviour hints per kind, in MCP's terms (``readOnlyHint`` ... ``idempotentHint``)
+#: behaviour hints per kind, in MCP's terms (``readOnlyHint`` ... ``idempotentHint``).  Every tool records its result
+#: in the session's evidence ledger; that bookkeeping is not counted as a change.
 KIND_HINTS: dict[str, dict[str, bool]] = {
     "analysis": {"read_only": True, "destructive": False, "idempotent": True},
     "what_if": {"read_only": False, "destructive": False, "idempotent": False},
     "destructive": {"read_only": False, "destructive": True, "idempotent": True},
     "writes_graph": {"read_only": False, "destructive": False, "idempotent": True},
+    # the same inputs write the same files again; what was in them before is overwritten
+    "writes_files": {"read_only": False, "destructive": True, "idempotent": True},
 }
+
+#: what a call costs (see :attr:`ToolSpec.cost`)
+ToolCost = Literal["quick", "load", "solve"]
 
 #: environment variable naming the default tool profile of the chat agent
 TOOLS_ENV = "GRIDSAGE_TOOLS"
@@ -55,12 +62,17 @@ class ToolSpec:
         True if a call may reach the network (only when the caller asks for it, e.g. a weather location).
     profiles : frozenset of str
         Profiles of :data:`PROFILES` besides ``'all'`` that include the tool.
+    cost : ToolCost
+        What a call costs: ``'quick'`` (milliseconds, from memory), ``'load'`` (parses a grid file: seconds) or
+        ``'solve'`` (a computation).  Adapters serving many clients give each cost its own worker lane, so that a
+        quick call never waits behind power flows and a power flow never waits behind grid files being parsed.
     """
 
     function: Callable[..., Any]
     kind: ToolKind
     open_world: bool = False
     profiles: frozenset[str] = frozenset()
+    cost: ToolCost = "solve"
 
     @property
     def name(self) -> str:
@@ -189,10 +201,10 @@ def _build() -> list[ToolSpec]:
 
     study = frozenset({"study"})  # the tools a scenario study needs, grid or telemetry (with the agent's load_study)
     return [
-        ToolSpec(grid.list_grids, "analysis"),
-        ToolSpec(grid.load_grid, "what_if", profiles=study),
-        ToolSpec(grid.grid_summary, "analysis"),
-        ToolSpec(grid.unload_grid, "destructive"),
+        ToolSpec(grid.list_grids, "analysis", cost="quick"),
+        ToolSpec(grid.load_grid, "what_if", profiles=study, cost="load"),
+        ToolSpec(grid.grid_summary, "analysis", cost="quick"),
+        ToolSpec(grid.unload_grid, "destructive", cost="quick"),
         ToolSpec(grid.run_power_flow, "analysis", profiles=study),
         ToolSpec(grid.run_contingency_analysis, "analysis", profiles=study),
         ToolSpec(grid.apply_events, "what_if", profiles=study),
@@ -205,8 +217,8 @@ def _build() -> list[ToolSpec]:
         ToolSpec(grid.graph_outage_impact, "analysis"),
         ToolSpec(grid.graph_downstream, "analysis"),
         ToolSpec(standards.search_standards, "analysis"),
-        ToolSpec(standards.read_standard, "analysis"),
-        ToolSpec(evidence_reader.read_evidence, "analysis"),
+        ToolSpec(standards.read_standard, "analysis", cost="quick"),
+        ToolSpec(evidence_reader.read_evidence, "analysis", cost="quick"),
         ToolSpec(forecast.forecast_load, "analysis", open_world=True),
         ToolSpec(forecast.backtest_load_forecast, "analysis"),
         ToolSpec(equipment.transformer_thermal, "analysis"),
@@ -215,5 +227,5 @@ def _build() -> list[ToolSpec]:
         ToolSpec(telemetry.ingest_telemetry, "analysis"),
         ToolSpec(telemetry.monitor_telemetry, "analysis", profiles=study),
         ToolSpec(telemetry.score_telemetry, "analysis", profiles=study),
-        ToolSpec(telemetry.simulate_telemetry, "analysis"),
+        ToolSpec(telemetry.simulate_telemetry, "writes_files"),
     ]

@@ -6,8 +6,10 @@ its own id, so the loaded grid is never changed.  The workspace also owns the
 evidence ledger that every tool writes to.
 
 The current workspace is a context variable: a process-wide default serves
-the CLI and the MCP server, and :func:`use_workspace` gives a caller (a
-planner run, a test) its own.
+the CLI and a single-user MCP server (stdio), and :func:`use_workspace` gives a
+caller (a planner run, a test, an MCP HTTP session) its own.  A
+:class:`WorkspacePool` holds one workspace per key (the MCP server keys it by
+HTTP session), bounded in number and expired when idle.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import contextvars
 import copy
 import re
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from gridsage.errors import RequestTooLargeError, UnknownGridError
 from gridsage.tools.evidence import EvidenceLedger
@@ -151,3 +155,102 @@ def use_workspace(workspace: Workspace) -> Iterator[Workspace]:
         yield workspace
     finally:
         _current.reset(token)
+
+
+class WorkspacePool:
+    """One :class:`Workspace` per key (e.g. an MCP HTTP session id), bounded and expired when idle.
+
+    Parameters
+    ----------
+    max_workspaces : int, default 64
+        Workspaces held at once.  A new key beyond it evicts the workspace idle
+        longest (no call in progress); if every one is in use, the new key is
+        refused.
+    idle_timeout_s : float, default 1800
+        A workspace unused for this long [s] is dropped (with its grids and its
+        evidence ledger) the next time the pool is touched.
+    max_grids : int, default 32
+        ``max_grids`` of each new :class:`Workspace`.
+    clock : callable, optional
+        Monotonic time [s]; ``time.monotonic`` unless a test gives another.
+
+    Notes
+    -----
+    Thread-safe.  Use :meth:`session` around every call made for a key, so
+    that a workspace in use is never evicted.
+    """
+
+    def __init__(self, max_workspaces: int = 64, idle_timeout_s: float = 1800.0, max_grids: int = 32,
+                 clock: Callable[[], float] = time.monotonic):
+        if max_workspaces < 1 or not idle_timeout_s > 0:
+            raise ValueError("max_workspaces must be >= 1 and idle_timeout_s > 0")
+        self.max_workspaces = max_workspaces
+        self.idle_timeout_s = idle_timeout_s
+        self.max_grids = max_grids
+        self._clock = clock
+        self._entries: OrderedDict[str, list] = OrderedDict()  # key -> [workspace, last_used, calls in progress]
+        self._lock = threading.Lock()
+        self.evicted = 0
+        self.expired = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def _expire(self, now: float) -> None:
+        for key in [k for k, (_, used, busy) in self._entries.items() if not busy and now - used > self.idle_timeout_s]:
+            del self._entries[key]
+            self.expired += 1
+
+    def acquire(self, key: str) -> Workspace:
+        """The workspace of ``key`` (created if new), marked in use until :meth:`release`.
+
+        Raises
+        ------
+        RequestTooLargeError
+            If ``max_workspaces`` workspaces are held and every one has a call in progress.
+        """
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            entry = self._entries.get(key)
+            if entry is None:
+                if len(self._entries) >= self.max_workspaces:
+                    idle = next((k for k, (_, _, busy) in self._entries.items() if not busy), None)
+                    if idle is None:
+                        raise RequestTooLargeError(
+                            f"the server holds {len(self._entries)} session workspaces, all busy "
+                            f"(limit {self.max_workspaces})", field="session",
+                            fix="retry in a moment, or end sessions you no longer use.")
+                    del self._entries[idle]  # least recently used first: the pool is kept in use order
+                    self.evicted += 1
+                entry = self._entries[key] = [Workspace(self.max_grids), now, 0]
+            entry[1] = now
+            entry[2] += 1
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def release(self, key: str) -> None:
+        """End a call begun with :meth:`acquire` (its idle time starts now)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                entry[1] = self._clock()
+                entry[2] = max(0, entry[2] - 1)
+
+    @contextlib.contextmanager
+    def session(self, key: str) -> Iterator[Workspace]:
+        """The workspace of ``key``, current (:func:`use_workspace`) and in use inside the ``with`` block."""
+        workspace = self.acquire(key)
+        try:
+            with use_workspace(workspace):
+                yield workspace
+        finally:
+            self.release(key)
+
+    def discard(self, key: str) -> None:
+        """Drop the workspace of ``key`` (its session ended); no error if absent."""
+        with self._lock:
+            self._entries.pop(key, None)

@@ -16,9 +16,11 @@ graph_app = typer.Typer(
     name="graph",
     help=(
         "The topology graph: sync a grid into it and ask connectivity questions through fixed, read-only queries.\n\n"
-        "The graph is the embedded ArcadeDB (Bolt, Neo4j 5 Cypher) unless `NEO4J_URI` points at a Neo4j server "
-        "(with `NEO4J_USER`, `NEO4J_PASSWORD`); its folder (`GRIDSAGE_GRAPH_DIR`) persists, and a grid whose content "
-        "is unchanged since its last sync is not written again. Example: `gridsage graph neighbours -g case118 --bus 48 --hops 2`."
+        "The graph is a shared ArcadeDB server (Bolt, Neo4j 5 Cypher) unless `NEO4J_URI` points at a Neo4j server "
+        "(with `NEO4J_USER`, `NEO4J_PASSWORD`): one server process per graph folder (`GRIDSAGE_GRAPH_DIR`), started on "
+        "first use, shared by every GridSage process, stopped after `GRIDSAGE_GRAPH_IDLE_TIMEOUT` seconds without a "
+        "call (default 900) or by `gridsage graph stop`. The folder persists, and a grid whose content is unchanged "
+        "since its last sync is not written again. Example: `gridsage graph neighbours -g case118 --bus 48 --hops 2`."
     ),
     no_args_is_help=True,
 )
@@ -189,3 +191,87 @@ def graph_downstream_cmd(grid: GridOption, element: BranchOption, index: IndexOp
 
     if r := _graph_call(grid, graph_downstream, element, index, fmt=fmt):
         _print_isolation(r, "supplies alone")
+
+
+# -- the shared graph server ---------------------------------------------------------
+
+
+def _graph_settings():
+    from gridsage.graph_store.settings import GraphSettings
+
+    try:
+        return GraphSettings.from_env()
+    except GridSageError as exc:
+        fail(exc)
+
+
+def _external(settings) -> bool:
+    if settings.uri:
+        out.print(f"the graph is the external server NEO4J_URI={settings.uri}: GridSage runs no graph server of its own")
+    return bool(settings.uri)
+
+
+def _print_status(info: dict, fmt: OutputFormat) -> None:
+    import json
+
+    if fmt is OutputFormat.json:
+        out.print_json(json.dumps(info))
+    elif info["running"]:
+        idle = f", last call {info['idle_s']:g} s ago" if info.get("idle_s") is not None else ""
+        stops = (f"stops after {info['idle_timeout_s']:g} s without a call" if (info.get("idle_timeout_s") or 0) > 0
+                 else "never stops by itself")
+        out.print(f"graph server running: pid {info['pid']}, {info['uri']}, database {info['database']!r}, "
+                  f"folder {info['data_dir']}, since {info['started_at']}{idle}; {stops}; log {info['log']}",
+                  highlight=False, soft_wrap=True)
+    elif info.get("status") in ("starting", "stopping"):
+        out.print(f"graph server {info['status']}: pid {info['pid']}, folder {info['data_dir']}; log {info['log']}",
+                  highlight=False, soft_wrap=True)
+    else:
+        failed = f" (the last start failed: {info['error']})" if info.get("status") == "failed" else ""
+        out.print(f"no graph server running for {info['data_dir']}{failed}; the first graph call starts one",
+                  highlight=False, soft_wrap=True)
+
+
+@graph_app.command("status")
+def graph_status(fmt: JsonOption = OutputFormat.text) -> None:
+    """Whether the shared graph server of `GRIDSAGE_GRAPH_DIR` runs: pid, Bolt URI, idle time, log."""
+    from gridsage.graph_store.server import server_status
+
+    settings = _graph_settings()
+    if fmt is OutputFormat.text and _external(settings):
+        return
+    _print_status({**server_status(settings.data_dir), **({"external_uri": settings.uri} if settings.uri else {})}, fmt)
+
+
+@graph_app.command("start")
+def graph_start(fmt: JsonOption = OutputFormat.text) -> None:
+    """Start the shared graph server now (graph calls start it anyway), and wait until it answers."""
+    from gridsage.graph_store.server import ensure_server, server_status
+
+    settings = _graph_settings()
+    if _external(settings):
+        return
+    try:
+        with err.status(f"starting the graph server of {settings.data_dir} ..."):
+            ensure_server(settings.data_dir, settings.database, idle_timeout_s=settings.idle_timeout_s,
+                          start_timeout_s=settings.start_timeout_s)
+    except GridSageError as exc:
+        fail(exc)
+    _print_status(server_status(settings.data_dir), fmt)
+
+
+@graph_app.command("stop")
+def graph_stop() -> None:
+    """Stop the shared graph server of `GRIDSAGE_GRAPH_DIR` (SIGTERM, a clean stop; data stays on disk).
+
+    GridSage processes still using it start a new one on their next graph call.
+    """
+    from gridsage.graph_store.server import stop_server
+
+    settings = _graph_settings()
+    if _external(settings):
+        return
+    with err.status("stopping the graph server ..."):
+        pid = stop_server(settings.data_dir)
+    out.print(f"stopped the graph server (pid {pid}) of {settings.data_dir}" if pid else
+              f"no graph server was running for {settings.data_dir}", highlight=False, soft_wrap=True)

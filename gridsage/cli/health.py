@@ -97,16 +97,21 @@ def _numbers(text: str, option: str) -> list[float]:
 
 
 def _read_csv(path: Path, option: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line number, cells) of the non-blank data rows of a CSV file."""
+    """Header and (line number, cells) of the non-blank data rows of a CSV file under a data root
+    (:func:`gridsage.tools.paths.readable_file`); errors quote nothing from the file."""
     import csv
 
+    from gridsage.tools.paths import readable_file
+
+    path = readable_file(path, option, suffixes=(".csv", ".txt"))
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             header = [name.strip() for name in next(reader, [])]
             rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read {path}: {exc}", field=option, fix="give a readable UTF-8 CSV file with a header row.") from None
+        raise InputError(f"cannot read {path.name} ({type(exc).__name__})", field=option,
+                         fix="give a readable UTF-8 CSV file with a header row.") from None
     if not header or not rows:
         raise InputError(f"{path} has no header row or no data rows", field=option,
                          fix="give a CSV file with a header row and one row per interval.")
@@ -119,11 +124,11 @@ def _column(path: Path, header: list[str], rows, column: str | None, option: str
         lower = {name.lower(): name for name in header}
         column = next((lower[name] for name in LOAD_COLUMNS if name in lower), None)
         if column is None:
-            raise InputError(f"{path.name} has none of the columns {', '.join(LOAD_COLUMNS)} (it has: {', '.join(header)})",
+            raise InputError(f"{path.name} has none of the columns {', '.join(LOAD_COLUMNS)} ({len(header)} column(s))",
                              field=option, fix=f"name the load column [pu] with {option}.")
     if column not in header:
-        raise InputError(f"{path.name} has no column {column!r} (it has: {', '.join(header)})", field=option,
-                         fix=f"give one of its columns to {option}.")
+        raise InputError(f"{path.name} has no column {column!r} ({len(header)} column(s))", field=option,
+                         fix=f"give the name of one of its columns, as in its header row, to {option}.")
     index = header.index(column)
     values = []
     for line, row in rows:
@@ -133,7 +138,7 @@ def _column(path: Path, header: list[str], rows, column: str | None, option: str
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            raise InputError(f"{cell!r} in column {column!r}, line {line} of {path.name}, is not a finite number",
+            raise InputError(f"the value in column {column!r}, line {line} of {path.name}, is not a finite number",
                              field=option, fix="fill or drop the gap in the file first: nothing is interpolated.")
         values.append(value)
     return values

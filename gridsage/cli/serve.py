@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from gridsage.cli._shared import ToolsOption, app, err, fail, out
-from gridsage.config import MCP_HTTP_HOST, MCP_HTTP_PORT, TOKEN_ENV
+from gridsage.config import MCP_HTTP_HOST, MCP_HTTP_PORT, MCP_MAX_SESSIONS, TOKEN_ENV
 from gridsage.console import CONSOLE_HOST, CONSOLE_PORT
 from gridsage.errors import GridSageError
 
@@ -23,19 +23,26 @@ class Transport(str, Enum):
 @app.command(help=(
     "Serve the tools, resources and prompts over MCP (Model Context Protocol).\n\n"
     f"With `--transport http`, set the environment variable `{TOKEN_ENV}` to require "
-    "`Authorization: Bearer <token>`; requests without it get 401. In stdio mode nothing but the "
+    "`Authorization: Bearer <token>`; requests without it get 401 (a host other than loopback requires it). Each "
+    "HTTP session has its own workspace (grids, evidence); stdio serves one client. In stdio mode nothing but the "
     "protocol is written to stdout. Example: `gridsage mcp --transport http --port 8765`."
 ))
 def mcp(
     transport: Annotated[Transport, typer.Option("--transport", "-t", help="`stdio` for desktop/IDE clients, `http` for streamable HTTP.")] = Transport.stdio,
     host: Annotated[str, typer.Option("--host", help="Interface for HTTP (loopback by default).")] = MCP_HTTP_HOST,
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port for HTTP.")] = MCP_HTTP_PORT,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="HTTP: a further host name or address clients use to reach the server (Host/Origin checks stay on); repeatable.")] = None,
+    max_sessions: Annotated[int, typer.Option("--max-sessions", min=1, help="HTTP: sessions (each with its own workspace) held at once.")] = MCP_MAX_SESSIONS,
 ) -> None:
     import os
 
     from gridsage.mcp_server import run
 
-    run(transport.value, host=host, port=port, token=os.environ.get(TOKEN_ENV) or None)
+    try:
+        run(transport.value, host=host, port=port, token=os.environ.get(TOKEN_ENV) or None,
+            allowed_hosts=allow_host or (), max_sessions=max_sessions)
+    except GridSageError as exc:
+        fail(exc)
 
 
 @app.command(help=(
@@ -114,7 +121,8 @@ def tools_command(
     """List the tools GridSage publishes (MCP server, chat agent): name, kind, whether it may reach the network, profiles.
 
     Kinds: `analysis` reads only; `what_if` adds a derived grid (a copy: a loaded grid never changes);
-    `destructive` removes one from the workspace; `writes_graph` writes a grid into the topology graph.
+    `destructive` removes one from the workspace; `writes_graph` writes a grid into the topology graph;
+    `writes_files` writes files into a folder you name (overwriting files of the same name).
     Example: `gridsage tools --profile study`.
     """
     from rich.table import Table

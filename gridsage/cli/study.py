@@ -27,7 +27,7 @@ def analyze(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="`text` report, `markdown`, or `json` (the Assessment with its evidence ledger).")] = ReportFormat.text,
     top: Annotated[int, typer.Option("--top", "-n", help="N-1 risks to report.")] = 10,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,
-    graph: Annotated[bool, typer.Option("--graph/--no-graph", help="Add topology context (zone, neighbours, load at risk) from the graph; costs the graph's start-up (~2-4 s) once.")] = True,
+    graph: Annotated[bool, typer.Option("--graph/--no-graph", help="Add topology context (zone, neighbours, load at risk) from the graph; the shared graph server (gridsage graph status) is started in the background if it isn't running.")] = True,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also draw branch loadings [%] before/after the events and the plan, and the N-1 risks (a telemetry scenario: the stream with the most anomalies, each marked), to this .png/.svg/.pdf (needs `pip install 'gridsage[plot]'`).")] = None,
 ) -> None:
     """The main job: assess a scenario like a senior grid engineer.
@@ -46,6 +46,10 @@ def analyze(
     try:
         parsed, base_dir = load_scenario(scenario)
         playbook = playbook_for(parsed)
+        if graph:  # the shared graph server starts (if it isn't running) while the power flows run
+            from gridsage.graph_store.store import get_store
+
+            get_store().prestart()
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task(f"{parsed.name}: starting", total=len(playbook.steps))

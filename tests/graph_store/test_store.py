@@ -1,4 +1,4 @@
-"""GraphStore against the real engines: embedded ArcadeDB over Bolt, and an external URI nobody serves."""
+"""GraphStore against the real engines: the shared ArcadeDB graph server over Bolt, and an external URI nobody serves."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import pytest
 
 from gridsage.graph_store.settings import GraphSettings
 from gridsage.graph_store.store import GraphStore, get_store, use_store
-from gridsage.errors import GraphQueryError, GraphUnavailableError
+from gridsage.errors import GraphQueryError, GraphUnavailableError, InputError
 
-GRAPH_ENV = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE", "GRIDSAGE_GRAPH_DIR")
+GRAPH_ENV = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE", "GRIDSAGE_GRAPH_DIR", "GRIDSAGE_GRAPH_IDLE_TIMEOUT",
+             "GRIDSAGE_GRAPH_START_TIMEOUT")
 
 
 def run_python(code: str, cwd: Path, graph_dir: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -59,6 +60,18 @@ def test_settings_from_env(monkeypatch, tmp_path):
         "bolt://db.example:7687", "secret", "neo4j", tmp_path)
     monkeypatch.setenv("NEO4J_DATABASE", "grid")
     assert GraphSettings.from_env().database == "grid"
+    assert (embedded.idle_timeout_s, embedded.start_timeout_s) == (900.0, 90.0)
+    monkeypatch.setenv("GRIDSAGE_GRAPH_IDLE_TIMEOUT", "0")
+    monkeypatch.setenv("GRIDSAGE_GRAPH_START_TIMEOUT", "30")
+    assert (GraphSettings.from_env().idle_timeout_s, GraphSettings.from_env().start_timeout_s) == (0.0, 30.0)
+    monkeypatch.setenv("GRIDSAGE_GRAPH_START_TIMEOUT", "0")
+    with pytest.raises(InputError) as info:
+        GraphSettings.from_env()
+    assert info.value.field == "GRIDSAGE_GRAPH_START_TIMEOUT"
+    monkeypatch.setenv("GRIDSAGE_GRAPH_START_TIMEOUT", "30")
+    monkeypatch.setenv("GRIDSAGE_GRAPH_IDLE_TIMEOUT", "15 min")
+    with pytest.raises(InputError, match="number of seconds"):
+        GraphSettings.from_env()
     assert GraphStore(external).backend == "external" and GraphStore(embedded).backend == "embedded-arcadedb"
 
 
@@ -67,7 +80,7 @@ def test_import_and_construction_start_nothing(tmp_path):
     done = run_python(f"""
         import json, sys
         from pathlib import Path
-        from gridsage.graph_store import embedded, settings, store
+        from gridsage.graph_store import embedded, server, settings, store
         s = store.get_store()
         e = embedded.EmbeddedArcadeDB(Path({str(graph_dir)!r}))
         print(json.dumps(sorted(m for m in ("jpype", "arcadedb_embedded", "neo4j") if m in sys.modules)))
@@ -152,8 +165,17 @@ def test_transaction_is_all_or_nothing(graph_store):
 
 
 @pytest.mark.slow
-def test_data_persists_across_processes(tmp_path):
+def test_data_persists_across_processes_and_server_restarts(tmp_path):
+    from gridsage.graph_store.server import stop_server
+
     graph_dir = tmp_path / "graph"
+    try:
+        _persists(tmp_path, graph_dir, stop_server)
+    finally:
+        stop_server(graph_dir)
+
+
+def _persists(tmp_path, graph_dir, stop_server):
     write = run_python("""
         import time
         from gridsage.graph_store.store import get_store
@@ -169,6 +191,7 @@ def test_data_persists_across_processes(tmp_path):
     password = graph_dir / "gridsage-root-password"
     if os.name == "posix":
         assert stat.S_IMODE(password.stat().st_mode) == 0o600
+    assert stop_server(graph_dir) is not None  # the next process starts a new server on the same folder
     read = run_python("""
         from gridsage.graph_store.store import get_store
         print(get_store().read("MATCH (p:Persisted) RETURN p.note AS note")[0]["note"])
@@ -180,21 +203,20 @@ def test_data_persists_across_processes(tmp_path):
 
 
 @pytest.mark.slow
-def test_second_process_on_the_same_folder_is_refused(graph_store, tmp_path):
-    done = run_python("""
+def test_second_process_on_the_same_folder_shares_the_server(graph_store, tmp_path):
+    t = label()
+    graph_store.write(f"CREATE (:{t} {{by: 'session'}})")
+    done = run_python(f"""
+        import json, sys
         from gridsage.graph_store.store import get_store
-        from gridsage.errors import GraphUnavailableError
-        try:
-            get_store().read("RETURN 1 AS x")
-        except GraphUnavailableError as e:
-            print(e.field, "|", e.message, "|", e.fix)
+        from gridsage.graph_store.server import running_server
+        store = get_store()
+        store.write("MATCH (x:{t}) CREATE (:{t} {{by: 'other'}})")
+        print(json.dumps({{"pid": running_server(store.settings.data_dir).pid, "jvm": "jpype" in sys.modules}}))
     """, cwd=tmp_path, graph_dir=graph_store.settings.data_dir)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("GRIDSAGE_GRAPH_DIR |") and "in use by another process" in done.stdout
-    assert "set GRIDSAGE_GRAPH_DIR to another folder" in done.stdout
-    t = label()
-    graph_store.write(f"CREATE (:{t})")  # the holder is unharmed
-    assert graph_store.read(f"MATCH (x:{t}) RETURN count(x) AS n") == [{"n": 1}]
+    assert json.loads(done.stdout) == {"pid": graph_store._server.pid, "jvm": False}
+    assert graph_store.read(f"MATCH (x:{t}) RETURN x.by AS by ORDER BY by") == [{"by": "other"}, {"by": "session"}]
 
 
 @pytest.mark.slow

@@ -29,6 +29,16 @@ def gridsage(*args: str, graph_dir: Path, timeout: float = 240) -> subprocess.Co
                           cwd=ROOT, env=env)
 
 
+@pytest.fixture(autouse=True)
+def stop_graph_servers(tmp_path):
+    """Stop the graph servers these CLI runs start (one per graph folder) when the test ends."""
+    yield
+    from gridsage.graph_store.server import stop_server
+
+    for folder in (tmp_path, tmp_path / "graph"):
+        stop_server(folder)
+
+
 def isolated_by(net, keys) -> set[int]:
     g = top.create_nxgraph(net)
     h = g.copy()

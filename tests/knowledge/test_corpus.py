@@ -83,7 +83,34 @@ def test_content_hash_follows_the_bytes(tmp_path):
 def test_unknown_entry_is_a_typed_error():
     with pytest.raises(UnknownEntryError) as info:
         get_entry("no-such-entry")
-    assert info.value.field == "entry_id"
+    assert info.value.field == "entry_id" and "search_standards" in info.value.fix
+
+
+@pytest.mark.parametrize("entry_id", ["*", "ansi-c84-1-range-*", "ansi-c84-1-range-?", "[a]nsi-c84-1-range-a",
+                                      "**/ansi-c84-1-range-a", "ansi-c84-1-range-a.md", "ANSI-C84-1-RANGE-A",
+                                      "ansi-c84-1-range-a ", ".*", "", "../voltage/ansi-c84-1-range-a"])
+def test_an_entry_id_is_matched_exactly_never_as_a_pattern(entry_id):
+    with pytest.raises(UnknownEntryError) as info:
+        get_entry(entry_id)
+    assert info.value.field == "entry_id" and "search_standards" in info.value.fix
+
+
+def test_a_near_miss_suggests_the_closest_ids():
+    with pytest.raises(UnknownEntryError) as info:
+        get_entry("ansi-c84-1-range-c")
+    assert "did you mean: ansi-c84-1-range-a" in info.value.fix or "did you mean: ansi-c84-1-range-b" in info.value.fix
+    with pytest.raises(UnknownEntryError, match="wildcards") as info:
+        get_entry("ansi-c84-1-range-*")
+    assert "ansi-c84-1-range-a" in info.value.fix
+
+
+def test_read_standard_refuses_a_glob(workspace):
+    from gridsage.tools.standards import read_standard
+
+    with pytest.raises(UnknownEntryError) as info:
+        read_standard("*")
+    assert info.value.field == "entry_id" and "search_standards" in info.value.fix
+    assert read_standard("ansi-c84-1-range-a").entry_id == "ansi-c84-1-range-a"
 
 
 def test_default_limits_are_the_corpus_figures():

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -107,3 +112,92 @@ def test_a_question_naming_an_unknown_entry_is_rejected(standards_index, tmp_pat
     with pytest.raises(InputError) as info:
         load_questions(path)
     assert info.value.field == "questions[0].relevant"
+
+
+def _builds(settings) -> list[str]:
+    return sorted(p.name for p in (settings.index_dir / "builds").iterdir())
+
+
+def test_each_build_is_a_folder_of_its_own_swapped_in_by_the_pointer(tmp_path):
+    settings = _small_corpus(tmp_path)
+    settings.index_dir.mkdir()
+    (settings.index_dir / "chroma.sqlite3").write_bytes(b"an index of the layout before builds")
+    index = StandardsIndex(settings)
+    first = index.ensure()
+    pointer = json.loads((settings.index_dir / "current.json").read_text())
+    assert first.rebuilt and pointer["build"] == first.build and pointer["corpus_sha256"] == first.corpus_sha256
+    assert _builds(settings) == [first.build] and index.build_dir == settings.index_dir / "builds" / first.build
+    assert not (settings.index_dir / "chroma.sqlite3").exists()  # the old layout is cleared at the first build
+
+    # a second object on the folder opens the same build; after a forced rebuild the first switches on its next ensure
+    other = StandardsIndex(settings)
+    assert other.ensure().build == first.build
+    second = other.ensure(force=True)
+    assert second.rebuilt and second.build != first.build and _builds(settings) == sorted([first.build, second.build])
+    assert index.search("voltage band", k=1)[0].entry_id  # still reads the build it opened
+    seen = index.ensure()
+    assert not seen.rebuilt and seen.build == second.build
+    third = other.ensure(force=True)
+    assert _builds(settings) == sorted([second.build, third.build])  # the current one and the one it replaced
+
+    # a pointer naming a build that is gone is not trusted: the next open builds anew
+    shutil.rmtree(settings.index_dir / "builds" / third.build)
+    healed = StandardsIndex(settings).ensure()
+    assert healed.rebuilt and healed.build not in (second.build, third.build) and healed.entries == first.entries
+
+
+READER = """
+import json, os, sys, time
+import torch
+from gridsage.knowledge.index import StandardsIndex
+
+torch.set_num_threads(1)     # leave the cores to the builds
+held = StandardsIndex()      # opens once, then only searches: keeps its build until it reopens
+held.ensure()
+fresh = StandardsIndex()     # opens before every search: follows the rebuilds
+print(json.dumps({"ready": True}), flush=True)
+stop = sys.argv[1]
+searches, failures, builds, first = 0, [], set(), held.build_dir
+while not os.path.exists(stop):
+    for index in (held, fresh):
+        try:
+            if index is fresh:
+                builds.add(index.ensure().build)
+            if not index.search("acetylene in the transformer oil", k=3):
+                failures.append("no hits")
+            searches += 1
+        except Exception as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+    time.sleep(0.02)
+print(json.dumps({"searches": searches, "failures": failures, "builds": sorted(builds),
+                  "held_reopened": held.build_dir != first}), flush=True)
+"""
+
+
+def test_a_rebuild_while_another_process_searches_never_fails_the_reader(tmp_path):
+    """The reported failure: `gridsage knowledge build --force` while a server searched ('Collection ... does not exist')."""
+    settings = _small_corpus(tmp_path)
+    StandardsIndex(settings).ensure()
+    env = dict(os.environ, GRIDSAGE_CORPUS_DIR=str(settings.corpus_dir), GRIDSAGE_KNOWLEDGE_DIR=str(settings.index_dir))
+    stop = tmp_path / "stop"
+    errors = tmp_path / "reader.err"
+    with open(errors, "w") as err_file:
+        reader = subprocess.Popen([sys.executable, "-c", READER, str(stop)], stdout=subprocess.PIPE, stderr=err_file,
+                                  text=True, env=env)
+    try:
+        assert json.loads(reader.stdout.readline() or "{}").get("ready"), errors.read_text()[-3000:]
+        for _ in range(2):  # two forced rebuilds, as a user runs them, while the reader searches: the first build goes
+            done = subprocess.run([sys.executable, "-m", "gridsage", "knowledge", "build", "--force"], capture_output=True,
+                                  text=True, timeout=300, env=env, check=False)
+            assert done.returncode == 0 and "standards index built" in done.stdout, done.stdout + done.stderr[-3000:]
+        time.sleep(1.0)
+    finally:
+        stop.touch()
+        out, _ = reader.communicate(timeout=120)
+    assert reader.returncode == 0 and out.strip(), errors.read_text()[-3000:]
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["failures"] == [] and report["searches"] >= 10, (report, errors.read_text()[-3000:])
+    assert len(report["builds"]) >= 2, report  # the reopening reader followed the rebuilds
+    assert len(_builds(settings)) <= 2  # the first build, still held by a reader, was deleted: it read on or reopened
+    current = json.loads((settings.index_dir / "current.json").read_text())["build"]
+    assert current in _builds(settings) and StandardsIndex(settings).ensure().build == current

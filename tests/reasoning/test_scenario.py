@@ -46,8 +46,9 @@ def test_load_by_path_and_by_name(tmp_path):
     (GOOD + "scaling: {load: .nan}\n", "scenario.scaling.load", "finite"),
     (GOOD.replace("{type: line_outage, line: 2}", "{type: rating_change, element: line, index: 0, rating: -3}"),
      "scenario.events[0].rating", "greater than 0"),
-    (GOOD.replace("line_outage", "line_explosion"), "scenario.events[0]", "line_explosion"),
-    (GOOD + "surprise: 1\n", "scenario.surprise", "Extra inputs"),
+    (GOOD.replace("line_outage", "line_explosion"), "scenario.events[0]", "unknown type"),  # the value is not quoted
+    (GOOD + "surprise: 1\n", "scenario", "unknown key"),  # the key is not quoted: the file may not be the caller's
+    (GOOD + "evnets: []\n", "scenario", "did you mean 'events'"),
     ("grid: {source: case14}\n", "scenario.name", "Field required"),
 ])
 def test_bad_scenarios_name_the_field(text, field, words):
@@ -71,14 +72,12 @@ def test_a_simulated_study_reads_readings_without_the_answer_key(tmp_path, monke
     """A telemetry study's readings carry no per-reading label, and no ground truth lies beside them."""
     import csv
 
-    import platformdirs
-
     from gridsage.reasoning.study import telemetry_readings
 
-    monkeypatch.setattr(platformdirs, "user_cache_path", lambda app: tmp_path / app)
-    (tmp_path / "gridsage").mkdir()
+    monkeypatch.setenv("GRIDSAGE_OUTPUT_DIR", str(tmp_path))  # the simulation is written under the output folder
     scenario, folder = load_scenario("substation_sensor_dropout")
     path = telemetry_readings(scenario, folder)
+    assert path.is_relative_to(tmp_path)
     with path.open() as f:
         header = next(csv.reader(f))
     assert header == ["device_id", "sensor_type", "value", "unit", "timestamp", "quality"]

@@ -26,11 +26,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError
+from gridsage.tools.paths import parse_problem, readable_file
 
 #: shortest usable history [days]: the weekly lag needs one week, and calibration another
 MIN_HISTORY_DAYS = 14
 #: bound on a load file's size [bytes]
 MAX_FILE_BYTES = 200 * 2**20
+#: suffixes of a load file
+CSV_SUFFIXES = (".csv", ".txt")
 #: examples listed per quality issue
 EXAMPLES = 5
 TIME_NAMES = ("time", "timestamp", "datetime", "date_time", "ds", "time_utc", "settlementdate")
@@ -101,18 +104,25 @@ class LoadSeries:
 
 
 def _pick(columns: list[str], given: str | None, names: tuple[str, ...], field: str, required: bool = True) -> str | None:
+    """The column named ``given``, else the first of ``names`` present (case-insensitively).
+
+    Errors give the number of columns and the names looked for, never the data's own column names (the data may be
+    a file the caller must not read).
+    """
     if given is not None:
         if given not in columns:
-            raise InputError(f"no column {given!r} in the data (columns: {', '.join(columns)})", field=field,
-                             fix=f"pass one of the columns as --{field.replace('_', '-')}.")
+            raise InputError(f"no column {given!r} among the data's {len(columns)} column(s)", field=field,
+                             fix=f"pass the name of a column of the header row as --{field.replace('_', '-')} "
+                                 "(names are case-sensitive).")
         return given
     lowered = {c.lower(): c for c in columns}
     for name in names:
         if name in lowered:
             return lowered[name]
     if required:
-        raise InputError(f"cannot tell which column is the {field.split('_')[0]} (columns: {', '.join(columns)})",
-                         field=field, fix=f"name it with --{field.replace('_', '-')}.")
+        what = field.split('_')[0]
+        raise InputError(f"cannot tell which column is the {what}: {len(columns)} column(s), none named like a {what} "
+                         f"({', '.join(names)})", field=field, fix=f"name it with --{field.replace('_', '-')}.")
     return None
 
 
@@ -328,17 +338,18 @@ def read_load_csv(path: str | Path, time_col: str | None = None, load_col: str |
     """
     import pandas as pd
 
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputError(f"no file {str(path)!r}", field="csv", fix="give the path of a CSV file with a header row.")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(f"{path.name} is {path.stat().st_size / 2**20:.0f} MB; the bound is {MAX_FILE_BYTES // 2**20} MB",
-                         field="csv", fix="cut the file to the history you need (a few years at most).")
+    path = readable_file(path, "csv_path", suffixes=CSV_SUFFIXES)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"{path.name} is {size / 2**20:.0f} MB; the bound is {MAX_FILE_BYTES // 2**20} MB",
+                         field="csv_path", fix="cut the file to the history you need (a few years at most).")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path.name} is not readable as CSV: {str(exc).splitlines()[0]}", field="csv",
-                         fix="save the data as comma-separated text with a header row.") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path.name} is empty", field="csv_path", fix="give a CSV file with a header row.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path.name} is not readable as CSV ({parse_problem(exc)})", field="csv_path",
+                         fix="save the data as comma-separated UTF-8 text with a header row.") from None
     if (series_col is None) != (series is None):
         raise InputError("--series-col and --series go together", field="series",
                          fix="pass both (e.g. --series-col unique_id --series FR) or neither.")
@@ -346,8 +357,8 @@ def read_load_csv(path: str | Path, time_col: str | None = None, load_col: str |
         _pick([str(c) for c in frame.columns], series_col, (), "series_col")
         picked = frame[frame[series_col] == series]
         if picked.empty:
-            found = sorted(frame[series_col].unique())[:10]
-            raise InputError(f"no rows with {series_col} = {series!r} (values: {', '.join(found)})", field="series",
-                             fix="pick one of the listed values.")
+            raise InputError(f"no rows with {series_col} = {series!r}; the column holds "
+                             f"{frame[series_col].nunique()} other value(s)", field="series",
+                             fix=f"pass a value of column {series_col!r} exactly as written in the file.")
         frame = picked  # keeps the file's row numbers for the report
     return load_series_from_frame(frame, time_col, load_col, temp_col, tz, covariate_cols)

@@ -139,6 +139,9 @@ def _series(csv_path: str | None, records: list[LoadRecord] | None, args: Series
                          fix="pass a CSV path (with a header row), or a list of {time, load_mw, temperature_c} records.")
     if csv_path is not None:
         return read_load_csv(csv_path, **args)
+    if not records:
+        raise InputError("records is empty", field="records",
+                         fix="give hourly {time, load_mw, temperature_c} records (the history to learn from), or a csv_path.")
     import pandas as pd
 
     frame = pd.DataFrame([r.model_dump() for r in records]).astype(object)
@@ -227,7 +230,7 @@ def _check_quantiles(quantiles: list[float]) -> tuple[float, ...]:
 
 @tool
 def forecast_load(
-    csv_path: Annotated[str | None, Field(max_length=4096, description="CSV file with a header row: time, load [MW], optional temperature [°C].")] = None,
+    csv_path: Annotated[str | None, Field(max_length=4096, description="CSV file with a header row: time, load [MW], optional temperature [°C]; under a data root (GRIDSAGE_DATA_DIRS), relative paths are looked up there.")] = None,
     records: Annotated[list[LoadRecord] | None, Field(max_length=MAX_RECORDS, description="Inline readings instead of a file.")] = None,
     time_col: Annotated[str | None, Field(description="Time column (default: guessed, e.g. 'time').")] = None,
     load_col: Annotated[str | None, Field(description="Load column [MW] (default: guessed, e.g. 'load_mw', 'demand').")] = None,
@@ -249,7 +252,8 @@ def forecast_load(
     Parameters
     ----------
     csv_path : str, optional
-        CSV file; or ``records``.
+        CSV file (``.csv``) under a data root (:func:`gridsage.tools.paths.readable_file`: absolute, or relative to
+        a root; ``~`` is not expanded); or ``records``.
     records : list of LoadRecord, optional
         Inline readings (at most :data:`MAX_RECORDS`).
     time_col, load_col, temp_col : str, optional
@@ -281,8 +285,9 @@ def forecast_load(
     Raises
     ------
     InputError
-        If the data cannot be used (no such file or column, under two weeks
-        of history, no regular step), or the arguments are inconsistent.
+        If the data cannot be used (no such file under the data roots, a path
+        outside them, no such column, under two weeks of history, no regular
+        step), or the arguments are inconsistent.  No message quotes the file.
 
     References
     ----------
@@ -384,7 +389,7 @@ def backtest_load_forecast(
     Raises
     ------
     InputError
-        If the data cannot be used, or the test window is empty.
+        If the data cannot be used (as for :func:`forecast_load`), or the test window is empty.
 
     References
     ----------

@@ -7,16 +7,20 @@ References
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from gridsage.errors import GridSageError, InputError, UnknownGridError
 from gridsage.tools.base import ToolResult, tool
 from gridsage.tools.grid._dispatch import DispatchReport, derive_opf_dispatch
 from gridsage.tools.grid._elements import PLACEHOLDER_RATING_MVA, placeholder_rating_count
-from gridsage.tools.grid._sources import GridCatalogEntry, grid_catalog, is_pglib, load_net
+from gridsage.tools.grid._sources import (MATPOWER_PREFIX, PGLIB_PREFIX, GridCatalogEntry, grid_catalog, is_pglib,
+                                          load_net)
+from gridsage.tools.paths import readable_file
 from gridsage.tools.workspace import Grid, current_workspace
 
 COUNTED = ("bus", "line", "trafo", "trafo3w", "impedance", "switch", "gen", "sgen", "load", "ext_grid", "shunt", "storage")
@@ -135,9 +139,57 @@ def list_grids() -> GridList:
     return GridList(catalog=grid_catalog(), loaded=loaded)
 
 
+#: suffixes that make a grid source a file (read from under a data root)
+GRID_FILE_SUFFIXES = (".m", ".mat", ".json")
+
+
+def _is_network(net) -> bool:
+    """Whether ``net`` is a pandapower network with at least one bus."""
+    try:
+        return hasattr(net, "bus") and len(net.bus.index) > 0
+    except Exception:  # anything else a converter may hand back
+        return False
+
+
+def _open(source: str):
+    """The network of a grid source: a catalogue name, or a grid file under a data root.
+
+    A file is resolved by :func:`gridsage.tools.paths.readable_file` (field ``source``); a file that is not a
+    network (malformed or truncated JSON, a JSON document that is no pandapower net, a ``.m`` file without an
+    ``mpc`` case) becomes an :class:`~gridsage.errors.InputError` naming the kind of problem, never the content.
+    """
+    suffix = Path(source).suffix.lower()
+    stem = source[: -len(suffix)] if suffix else source
+    if suffix not in GRID_FILE_SUFFIXES:
+        return load_net(source)
+    if suffix == ".m" and (stem.startswith(MATPOWER_PREFIX) or ("/" not in stem and stem.startswith(PGLIB_PREFIX))):
+        return load_net(stem)  # a catalogue name written with its file suffix
+    try:
+        path = readable_file(source, "source", suffixes=GRID_FILE_SUFFIXES)
+    except InputError as exc:
+        raise UnknownGridError(exc.message, field="source", fix=exc.fix + " Or use a built-in name (list_grids).") from None
+    kind = "pandapower network (JSON, as written by pandapower.to_json)" if suffix == ".json" else \
+        "MATPOWER case (a function returning an mpc struct)"
+    fix = (f"give a {kind}, or a built-in name (see list_grids / `gridsage grids`); check that the file is complete "
+           "and was written by pandapower or MATPOWER.")
+    try:
+        net = load_net(str(path))
+    except GridSageError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+                         field="source", fix=fix) from None
+    except Exception as exc:  # the converters fail in many ways on foreign files; none of their messages is shown
+        raise InputError(f"{path.name} could not be read as a {kind} ({type(exc).__name__})", field="source",
+                         fix=fix) from None
+    if not _is_network(net):
+        raise InputError(f"{path.name} holds no {kind}: no bus table", field="source", fix=fix)
+    return net
+
+
 @tool
 def load_grid(
-    source: Annotated[str, Field(min_length=1, max_length=4096, description="Built-in name (see list_grids), PGLib-OPF name, or path to a .m, .mat or pandapower .json file.")],
+    source: Annotated[str, Field(min_length=1, max_length=4096, description="Built-in name (see list_grids), PGLib-OPF name, or path to a .m, .mat or pandapower .json file under a data root (GRIDSAGE_DATA_DIRS).")],
     grid_id: Annotated[str | None, Field(max_length=128, description="Id to hold it under; default: the source's name.")] = None,
     base_dispatch: Annotated[Literal["auto", "file", "opf"], Field(description="'file' keeps stored set-points; 'opf' derives a secure AC-OPF dispatch; 'auto' = 'opf' for PGLib-OPF cases, else 'file'.")] = "auto",
     opf_max_loading_percent: Annotated[float, Field(gt=10, le=100, allow_inf_nan=False, description="Thermal bound for the OPF dispatch [% of rating].")] = 85.0,
@@ -147,7 +199,10 @@ def load_grid(
     Parameters
     ----------
     source : str
-        Built-in name, PGLib-OPF case name, or file path.
+        Built-in name, PGLib-OPF case name, ``matpower:`` case name, or the
+        path of a ``.m``, ``.mat`` or pandapower ``.json`` file under a data
+        root (:func:`gridsage.tools.paths.readable_file`: absolute, or
+        relative to a root; ``~`` is not expanded).
     grid_id : str, optional
         Id to use; a taken id gets a numeric suffix.
     base_dispatch : {'auto', 'file', 'opf'}, default 'auto'
@@ -163,7 +218,12 @@ def load_grid(
     Raises
     ------
     UnknownGridError
-        If the source is neither a known name nor an existing file.
+        If the source is neither a known name nor a grid file under the data
+        roots (outside them, or missing).
+    InputError
+        If a grid file is not a network
+        (malformed JSON, no ``mpc`` case, ...); ``field`` is ``source`` and
+        no message quotes the file.
     SolverError
         If the OPF dispatch does not converge.
     RequestTooLargeError
@@ -173,7 +233,7 @@ def load_grid(
     ----------
     .. [1] PGLib-OPF, arXiv:1908.02788 (real thermal ratings).
     """
-    net = load_net(source)
+    net = _open(source)
     method = ("opf" if is_pglib(source) else "file") if base_dispatch == "auto" else base_dispatch
     report = derive_opf_dispatch(net, opf_max_loading_percent) if method == "opf" else None
     notes = rating_notes(net)

@@ -550,7 +550,7 @@ def _split(frame) -> list[_Series]:
     try:
         ts = ts.dt.tz_convert("UTC") if isinstance(ts.dtype, pd.DatetimeTZDtype) else pd.to_datetime(ts, utc=True, format="ISO8601")
     except (ValueError, TypeError) as exc:
-        raise InputError(f"timestamps cannot be read as times ({exc})", field="timestamp",
+        raise InputError(f"timestamps cannot be read as times ({type(exc).__name__})", field="timestamp",
                          fix="write ISO 8601 times with an offset, e.g. 2024-05-01T12:00:00Z.") from None
     t = ts.dt.as_unit("ns").array.asi8
     x = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
@@ -815,7 +815,7 @@ class AnomalyReport(ToolResult):
 
 @tool
 def score_telemetry(
-    path: Annotated[str, Field(max_length=4096, description="CSV or JSON Lines telemetry: device_id, sensor_type, value, unit, timestamp (ISO 8601), quality.")],
+    path: Annotated[str, Field(max_length=4096, description="CSV or JSON Lines telemetry under a data root (GRIDSAGE_DATA_DIRS): device_id, sensor_type, value, unit, timestamp (ISO 8601), quality.")],
     interval_s: Annotated[float | None, Field(gt=0, description="Expected interval between readings [s]; default: each stream's median.")] = None,
     spike_z: Annotated[float, Field(gt=0, description="Robust z a spike must reach [-].")] = 7.0,
     step_shift_z: Annotated[float, Field(gt=0, description="Shift a step must reach [robust sd].")] = 4.0,
@@ -846,7 +846,7 @@ def score_telemetry(
     Raises
     ------
     InputError
-        If the file is missing, unreadable, or lacks a column.
+        If the file is outside the data roots, missing, unreadable, or lacks a column (no message quotes the file).
 
     References
     ----------

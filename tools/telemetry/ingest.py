@@ -48,9 +48,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.tools.base import ToolResult, tool
+from gridsage.tools.paths import parse_problem, readable_file
 
 #: most rows read in one batch (file, DataFrame or list)
 MAX_ROWS = 5_000_000
+#: suffixes of a readings file
+READINGS_SUFFIXES = (".csv", ".txt", ".jsonl", ".ndjson", ".json")
 #: most streams listed by :func:`ingest_telemetry` (all are counted)
 MAX_STREAMS = 500
 
@@ -230,9 +233,7 @@ def _load(source, fmt: str | None):
         _too_many(len(source))
         frame = pd.DataFrame([r.model_dump() for r in source], columns=list(COLUMNS))
         return frame, "records"
-    path = Path(source).expanduser()
-    if not path.is_file():
-        raise InputError(f"no file {str(path)!r}", field="path", fix="give the path of a CSV or JSON-lines file.")
+    path = readable_file(source, "path", suffixes=READINGS_SUFFIXES)
     fmt = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv")
     try:
         if fmt == "csv":
@@ -252,7 +253,7 @@ def _load(source, fmt: str | None):
     except (pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError, ValueError) as exc:
         if fmt == "jsonl":
             _bad_json_line(path)
-        raise InputError(f"{path.name} is not readable as {fmt}: {str(exc).splitlines()[0]}", field="path",
+        raise InputError(f"{path.name} is not readable as {fmt} ({parse_problem(exc)})", field="path",
                          fix="save one reading per line: CSV with a header row, or one JSON object per line.") from None
     _too_many(len(frame))
     return frame, path.name
@@ -269,9 +270,9 @@ def _bad_json_line(path: Path) -> None:
                     ok = isinstance(json.loads(line), dict)
                 except ValueError:
                     ok = False
-                if not ok:
-                    raise InputError(f"line {number} of {path.name} is not a JSON object: {line.strip()[:80]!r}",
-                                     field="path", fix="write one JSON object per line, e.g. {\"device_id\": \"T1\", ...}.")
+                if not ok:  # the line itself is never quoted: the file may be one the caller must not read
+                    raise InputError(f"line {number} of {path.name} is not a JSON object", field="path",
+                                     fix="write one JSON object per line, e.g. {\"device_id\": \"T1\", ...}.")
 
 
 def _labels(column):
@@ -341,7 +342,9 @@ def read_telemetry(source, *, fmt: Literal["csv", "jsonl"] | None = None, tz: st
     ----------
     source : str, pathlib.Path, pandas.DataFrame or list of TelemetryReading
         A CSV file (header row), a JSON-lines file (one object per line), a
-        DataFrame, or readings.  Columns as in the module docstring.
+        DataFrame, or readings.  Columns as in the module docstring.  A file
+        must lie under a data root (:func:`gridsage.tools.paths.readable_file`:
+        absolute, or relative to a root; ``~`` is not expanded).
     fmt : {'csv', 'jsonl'}, optional
         File format; default from the suffix (``.jsonl``, ``.ndjson``, ``.json``: JSON lines; else CSV).
     tz : str, optional
@@ -356,8 +359,9 @@ def read_telemetry(source, *, fmt: Literal["csv", "jsonl"] | None = None, tz: st
     Raises
     ------
     InputError
-        If the file is missing or unreadable, a line is not a JSON object, a
-        required column is absent, or ``tz`` is unknown.
+        If the file is outside the data roots, missing or unreadable, a line is
+        not a JSON object, a required column is absent, or ``tz`` is unknown
+        (no message quotes the file).
     RequestTooLargeError
         If the batch has more than :data:`MAX_ROWS` rows.
 
@@ -379,7 +383,8 @@ def read_telemetry(source, *, fmt: Literal["csv", "jsonl"] | None = None, tz: st
     frame = frame.set_axis([str(c).strip().lower() for c in frame.columns], axis=1)
     missing = [c for c in COLUMNS[:5] if c not in frame.columns]
     if missing:
-        raise InputError(f"no column {', '.join(missing)} in {name} (columns: {', '.join(frame.columns)})",
+        raise InputError(f"no column {', '.join(missing)} in {name}: {len(frame.columns)} column(s), "
+                         f"{len(COLUMNS[:5]) - len(missing)} of the {len(COLUMNS[:5])} required",
                          field=missing[0], fix=f"name the columns {', '.join(COLUMNS)} (quality optional).")
     n = len(frame)
     rows = np.arange(1, n + 1)
@@ -515,7 +520,7 @@ def stream_table(accepted):
 @tool
 def ingest_telemetry(
     path: Annotated[str, Field(description="CSV (header row) or JSON-lines file of readings: device_id, sensor_type, "
-                                           "value, unit, timestamp, [quality].")],
+                                           "value, unit, timestamp, [quality]; under a data root (GRIDSAGE_DATA_DIRS).")],
     tz: Annotated[str | None, Field(description="IANA zone of naive timestamps, e.g. 'Europe/Paris'; default: "
                                                 "naive timestamps are rejected.")] = None,
     max_rejected: Annotated[int, Field(ge=0, le=10_000, description="Rejected rows to list (all are counted).")] = 100,
@@ -525,7 +530,7 @@ def ingest_telemetry(
     Parameters
     ----------
     path : str
-        CSV or JSON-lines file, at most :data:`MAX_ROWS` rows.
+        CSV or JSON-lines file under a data root (``GRIDSAGE_DATA_DIRS``), at most :data:`MAX_ROWS` rows.
     tz : str, optional
         Zone of naive timestamps.
     max_rejected : int, default 100
@@ -539,7 +544,7 @@ def ingest_telemetry(
     Raises
     ------
     InputError
-        If the file is missing, unreadable, or lacks a required column.
+        If the file is outside the data roots, missing, unreadable, or lacks a required column.
     RequestTooLargeError
         If it has more than :data:`MAX_ROWS` rows.
     """

@@ -362,7 +362,7 @@ def check_readings(frame, *, nominal_frequency_hz: Literal[50, 60] = 50, nominal
 
 @tool
 def monitor_telemetry(
-    path: Annotated[str | None, Field(description="CSV or JSON-lines file of readings (as for ingest_telemetry).")] = None,
+    path: Annotated[str | None, Field(description="CSV or JSON-lines file of readings under a data root (as for ingest_telemetry).")] = None,
     records: Annotated[list[TelemetryReading] | None, Field(description="Readings, for callers without a file.")] = None,
     tz: Annotated[str | None, Field(description="IANA zone of naive timestamps in the file; default: rejected.")] = None,
     nominal_frequency_hz: Annotated[Literal[50, 60], Field(description="System frequency [Hz]: 50 (EU network code "
@@ -387,7 +387,7 @@ def monitor_telemetry(
     Parameters
     ----------
     path : str, optional
-        File of readings; give it or ``records``.
+        File of readings under a data root (:func:`gridsage.tools.paths.readable_file`); give it or ``records``.
     records : list of TelemetryReading, optional
         At most :data:`MAX_RECORDS` readings.
     tz, nominal_frequency_hz, nominal_voltage_v, nominal_voltage_by_device, vm_min_pu, vm_max_pu,

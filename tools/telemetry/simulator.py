@@ -16,8 +16,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from gridsage.errors import InputError, from_validation_error
+from gridsage.errors import InputError
 from gridsage.tools.base import ToolResult, tool
+from gridsage.tools.paths import readable_file, validation_error_without_values, writable_dir, writable_file
 from gridsage.tools.telemetry.ingest import SensorType
 
 InjectedType = Literal["spike", "step", "drift", "oscillation", "dropout"]
@@ -47,7 +48,7 @@ class BaseSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    csv: str = Field(description="Base CSV; a relative path is relative to the scenario file.")
+    csv: str = Field(description="Base CSV; a relative path is relative to the scenario file; it must lie under a data root.")
     time_column: str = Field("Time", description="Column of ISO 8601 times (naive times are UTC).")
     start: AwareDatetime | None = Field(None, description="First time simulated (default: the CSV's first).")
     end: AwareDatetime | None = Field(None, description="End of the simulation, exclusive (default: the CSV's last).")
@@ -97,18 +98,32 @@ class SimulationReport(ToolResult):
 def load_simulation(path: str | Path) -> SimulationSpec:
     """Read and validate a scenario file; its base CSV path is resolved against the file's folder.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Scenario JSON under a data root (:func:`gridsage.tools.paths.readable_file`: absolute, or relative to a
+        root; the shipped ``telemetry/`` scenarios are under one).
+
+    Returns
+    -------
+    SimulationSpec
+        With ``base.csv`` made absolute (it is checked against the data roots when it is read).
+
     Raises
     ------
     InputError
-        If the file is missing or not JSON, or a field is invalid (named as e.g. ``anomalies[2].amplitude_pct``).
+        If the file is outside the data roots, missing or not JSON, or a field is invalid (named as e.g.
+        ``anomalies[2].amplitude_pct``); no message quotes the file.
     """
-    path = Path(path)
+    path = readable_file(path, "scenario_path", suffixes=(".json",))
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"no scenario file {path}", field="scenario_path", fix="give the path of a scenario JSON file.") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path.name} is not UTF-8 text (byte {exc.start})", field="scenario_path",
+                         fix="give a scenario JSON file.") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not JSON ({exc})", field="scenario_path", fix="fix the JSON syntax.") from None
+        raise InputError(f"{path.name} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                         field="scenario_path", fix="fix the JSON syntax at that place.") from None
     scenario = _validate(data)
     csv = Path(scenario.base.csv)
     if not csv.is_absolute():
@@ -119,26 +134,47 @@ def load_simulation(path: str | Path) -> SimulationSpec:
 def _validate(data) -> SimulationSpec:
     try:
         return SimulationSpec.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
+    except ValidationError as exc:  # the data may come from a file: its values are never quoted
+        raise validation_error_without_values(exc, data, SimulationSpec,
+                                              fix="correct the named field(s); see SimulationSpec for the schema.") from None
 
 
 def _base_frame(base: BaseSpec):
-    """The base CSV as float columns on a UTC DatetimeIndex."""
+    """The base CSV as float columns on a UTC DatetimeIndex (errors count columns, never name the file's own)."""
     import pandas as pd
 
+    path = readable_file(base.csv, "base.csv", suffixes=(".csv", ".txt"))
     try:
-        raw = pd.read_csv(base.csv)
-    except FileNotFoundError:
-        raise InputError(f"no base CSV {base.csv}", field="base.csv", fix="give a CSV path, relative to the scenario file.") from None
+        raw = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"the base CSV {path.name} is empty", field="base.csv",
+                         fix="give a CSV file with a header row.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError):
+        raise InputError(f"the base CSV {path.name} is not readable as CSV", field="base.csv",
+                         fix="save it as comma-separated UTF-8 text with a header row.") from None
+    columns = f"{len(raw.columns)} column(s) in its header"
     if base.time_column not in raw:
-        raise InputError(f"the base CSV has no column '{base.time_column}'", field="base.time_column",
-                         fix=f"use one of {list(raw.columns)}.")
-    raw.index = pd.to_datetime(raw.pop(base.time_column), utc=True, format="ISO8601")
+        raise InputError(f"the base CSV has no column {base.time_column!r} ({columns})", field="base.time_column",
+                         fix="name the time column of the base CSV's header row, exactly as written there.")
     for i, s in enumerate(base.streams):
         if s.column not in raw:
-            raise InputError(f"the base CSV has no column '{s.column}'", field=f"base.streams[{i}].column",
-                             fix=f"use one of {list(raw.columns)}.")
+            raise InputError(f"the base CSV has no column {s.column!r} ({columns})", field=f"base.streams[{i}].column",
+                             fix="name a column of the base CSV's header row, exactly as written there.")
+    try:
+        raw.index = pd.to_datetime(raw.pop(base.time_column), utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        raise InputError(f"column {base.time_column!r} of the base CSV holds values that are not ISO 8601 times",
+                         field="base.time_column", fix="use a column of times such as 2014-01-15T03:00:00Z.") from None
+    for i, s in enumerate(base.streams):
+        numbers = pd.to_numeric(raw[s.column], errors="coerce")
+        bad = int((numbers.isna() & raw[s.column].notna()).sum())
+        if bad:
+            raise InputError(f"column {s.column!r} of the base CSV has {bad} value(s) that are not numbers",
+                             field=f"base.streams[{i}].column", fix="use a numeric column, or clean those rows.")
+        raw[s.column] = numbers.astype(float)
+    if raw.index.isna().any():
+        raise InputError(f"{int(raw.index.isna().sum())} row(s) of the base CSV have no time", field="base.time_column",
+                         fix="give every row a time.")
     return raw.sort_index()
 
 
@@ -174,8 +210,9 @@ def _check(i: int, a: AnomalySpec, streams: dict, grid, interval: float) -> tupl
                          field=f"{where}.frequency_hz", fix="lower the frequency or shorten base.interval_seconds.")
     if (a.device_id, a.sensor_type) not in streams:
         field = "device_id" if a.device_id not in {d for d, _ in streams} else "sensor_type"
-        raise InputError(f"no base stream {a.device_id}/{a.sensor_type}", field=f"{where}.{field}",
-                         fix=f"use one of {sorted(f'{d}/{s}' for d, s in streams)}.")
+        raise InputError(f"the anomaly's device_id and sensor_type match none of the {len(streams)} stream(s) of "
+                         "base.streams", field=f"{where}.{field}",
+                         fix="use the device_id and sensor_type of a stream listed in base.streams.")
     start = int(a.start_time.timestamp() * 1e6) * 1000
     i0 = int(np.searchsorted(grid, start))
     i1 = int(np.searchsorted(grid, start + int(a.duration_seconds * 1e9)))
@@ -194,7 +231,8 @@ def simulate(scenario: SimulationSpec | dict | str | Path, seed: int = 0):
     Parameters
     ----------
     scenario : SimulationSpec, dict or path
-        The scenario (a dict's relative base CSV path is relative to the working directory).
+        The scenario (a dict's relative base CSV path is looked up under the data roots, see
+        :func:`gridsage.tools.paths.readable_file`).
     seed : int, default 0
         Seed of the sensor noise, the dropped readings and the oscillation phases.
 
@@ -305,8 +343,8 @@ def write_csv(frame, path: Path, interval_seconds: float) -> Path:
 
 @tool
 def simulate_telemetry(
-    scenario_path: Annotated[str, Field(max_length=4096, description="Scenario JSON: base CSV, streams, anomalies.")],
-    out_dir: Annotated[str, Field(max_length=4096, description="Folder for telemetry.csv and truth.csv (created if missing).")],
+    scenario_path: Annotated[str, Field(max_length=4096, description="Scenario JSON under a data root (GRIDSAGE_DATA_DIRS; the shipped ones too): base CSV, streams, anomalies.")],
+    out_dir: Annotated[str, Field(max_length=4096, description="Folder for telemetry.csv and truth.csv, relative to the output folder (GRIDSAGE_OUTPUT_DIR) or inside it; created if missing.")],
     seed: Annotated[int, Field(ge=0, description="Seed of the noise, lost readings and oscillation phases.")] = 0,
 ) -> SimulationReport:
     """Simulate labelled telemetry with injected anomalies and write it with its ground truth.
@@ -314,9 +352,13 @@ def simulate_telemetry(
     Parameters
     ----------
     scenario_path : str
-        Simulation scenario JSON (see :class:`SimulationSpec`).
+        Simulation scenario JSON (see :class:`SimulationSpec`) under a data root
+        (:func:`gridsage.tools.paths.readable_file`).
     out_dir : str
-        Output folder.
+        Output folder: relative to the output folder (``GRIDSAGE_OUTPUT_DIR``,
+        default ``./gridsage-output``) or an absolute path inside it
+        (:func:`gridsage.tools.paths.writable_dir`); telemetry.csv and
+        truth.csv there are overwritten.
     seed : int, default 0
 
     Returns
@@ -327,18 +369,21 @@ def simulate_telemetry(
     Raises
     ------
     InputError
-        If the scenario is invalid (the field is named) or its base CSV cannot be used.
+        If the scenario is invalid (the field is named), outside the data roots, or its base CSV cannot be used;
+        if ``out_dir`` is empty or outside the output folder.  No message quotes a file.
 
     References
     ----------
     See :func:`simulate`.
     """
     scenario = load_simulation(scenario_path)
+    writable_dir(out_dir, "out_dir", create=False)  # a folder outside the output folder is refused before any work
     frame, truth, lost = _simulate(scenario, seed)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(frame, out / "telemetry.csv", scenario.base.interval_seconds)
-    write_csv(truth, out / "truth.csv", scenario.base.interval_seconds)
-    return SimulationReport(status="ok", scenario=scenario.name, seed=seed, telemetry_path=str(out / "telemetry.csv"),
-                            truth_path=str(out / "truth.csv"), readings=len(frame), streams=len(scenario.base.streams),
+    out = writable_dir(out_dir, "out_dir")
+    telemetry_path = writable_file(out, "telemetry.csv", "out_dir")
+    truth_path = writable_file(out, "truth.csv", "out_dir")
+    write_csv(frame, telemetry_path, scenario.base.interval_seconds)
+    write_csv(truth, truth_path, scenario.base.interval_seconds)
+    return SimulationReport(status="ok", scenario=scenario.name, seed=seed, telemetry_path=str(telemetry_path),
+                            truth_path=str(truth_path), readings=len(frame), streams=len(scenario.base.streams),
                             lost_readings=lost, events=truth["type"].value_counts().to_dict())

@@ -126,7 +126,9 @@ def test_unusable_data_is_refused_with_the_field_and_the_fix(tmp_path):
     synthetic().to_csv(path, index=False)
     with pytest.raises(InputError, match="no column 'MW'") as caught:
         read_load_csv(path, load_col="MW")
-    assert caught.value.field == "load_col" and "load_mw" in caught.value.message
+    # the header is counted, never quoted (the file may be one the caller must not read)
+    assert caught.value.field == "load_col" and "3 column(s)" in caught.value.message
+    assert "load_mw" not in str(caught.value) and "temperature_c" not in str(caught.value)
     with pytest.raises(InputError, match="unknown time zone"):
         read_load_csv(path, tz="Mars/Olympus")
     with pytest.raises(InputError) as caught:

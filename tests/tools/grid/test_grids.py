@@ -53,7 +53,9 @@ def test_unknown_grid_lists_valid_names():
 
 
 def test_missing_file_and_unknown_grid_id():
-    with pytest.raises(UnknownGridError, match="does not exist"):
+    with pytest.raises(UnknownGridError, match="no file 'nonexistent/grid.m' under the data roots"):
+        load_grid("nonexistent/grid.m")
+    with pytest.raises(UnknownGridError, match="outside the data roots"):  # never looked for outside them
         load_grid("/nonexistent/grid.m")
     with pytest.raises(UnknownGridError, match="load_grid") as info:
         grid_summary("nope")
