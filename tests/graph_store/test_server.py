@@ -153,7 +153,7 @@ def test_idle_server_stops_itself_and_the_next_call_starts_another(graph_dir):
         while server_pids(graph_dir) and time.monotonic() < deadline:  # no call: it stops itself
             time.sleep(0.2)
         assert server_pids(graph_dir) == []
-        assert f"stopping (idle for 4 s)" in (graph_dir / graph_server.LOG_FILE).read_text()
+        assert "stopping (idle for 4 s)" in (graph_dir / graph_server.LOG_FILE).read_text()
 
         assert store.read("MATCH (k:Kept) RETURN count(k) AS n") == [{"n": 1}]  # same store: a new server, same data
         second = graph_server.running_server(graph_dir)

@@ -30,6 +30,7 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from gridsage import config, mcp_server
+from tests.servers import free_port, serving
 from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.tools.toolset import toolset
 from gridsage.tools.workspace import Workspace, WorkspacePool, use_workspace
@@ -57,12 +58,6 @@ def text_of(result) -> str:
 # ------------------------------------------------------------------------ HTTP server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def http_server(max_sessions: int = 8):
     """``gridsage mcp --transport http`` (the CLI) on a free loopback port; yields its /mcp URL."""
@@ -70,29 +65,8 @@ def http_server(max_sessions: int = 8):
     env = {k: v for k, v in os.environ.items() if k != config.TOKEN_ENV}
     command = [sys.executable, "-m", "gridsage", "mcp", "--transport", "http", "--port", str(port),
                "--max-sessions", str(max_sessions)]
-    with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=SUBPROCESS_CWD, env=env)
-        try:
-            deadline = time.monotonic() + SERVER_START_S
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"HTTP server exited with {proc.returncode}:\n{log.read()}")
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"HTTP server did not accept connections within {SERVER_START_S} s")
-                    time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}{config.MCP_HTTP_PATH}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serving(command, port, cwd=SUBPROCESS_CWD, env=env, start_s=SERVER_START_S):
+        yield f"http://127.0.0.1:{port}{config.MCP_HTTP_PATH}"
 
 
 @pytest.fixture(scope="module")

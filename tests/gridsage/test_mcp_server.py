@@ -12,12 +12,10 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -31,6 +29,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from gridsage import config, mcp_server
+from tests.servers import free_port, serving
 from gridsage.errors import InputError
 from gridsage.tools.workspace import Workspace, use_workspace
 
@@ -336,41 +335,13 @@ def test_stdio_stdout_carries_only_json_rpc(standards_index):
 # ----------------------------------------------------------------------------- HTTP
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def http_server(token: str | None):
     """Run ``run('http', ...)`` in a subprocess; yield its /mcp URL once it accepts connections."""
     port = free_port()
     code = f"from gridsage.mcp_server import run; run('http', port={port}, token={token!r})"
-    with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
-                                cwd=SUBPROCESS_CWD)
-        try:
-            deadline = time.monotonic() + SERVER_START_S
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"HTTP server exited with {proc.returncode}:\n{log.read()}")
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"HTTP server did not accept connections within {SERVER_START_S} s")
-                    time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}{config.MCP_HTTP_PATH}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serving([sys.executable, "-c", code], port, cwd=SUBPROCESS_CWD, start_s=SERVER_START_S):
+        yield f"http://127.0.0.1:{port}{config.MCP_HTTP_PATH}"
 
 
 def raw_post(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str]]:
