@@ -23,7 +23,7 @@ class ReportFormat(str, Enum):
 
 @app.command()
 def analyze(
-    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or the name of a shipped scenario (`gridsage scenarios`).")],
+    scenario: Annotated[str, typer.Argument(help="The name of a shipped scenario (`gridsage scenarios`), or a scenario YAML file under a data root (GRIDSAGE_DATA_DIRS, default ./data).")],
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="`text` report, `markdown`, or `json` (the Assessment with its evidence ledger).")] = ReportFormat.text,
     top: Annotated[int, typer.Option("--top", "-n", help="N-1 risks to report.")] = 10,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")] = None,

@@ -455,6 +455,18 @@ def study_grid_state(calls: list[ToolCall], results: list) -> tuple[str, dict] |
     ``load_grid``); its state comes from the first power flow on it.  The rule is the planner's
     (:mod:`gridsage.reasoning.playbooks.grid_study`): no AC solution is ``no_solution``; a broken limit or
     de-energised load is ``violations``; else ``secure``.
+
+    Parameters
+    ----------
+    calls : list of ToolCall
+        The calls of this turn, in order.
+    results : list of dict
+        What the tools returned (their compact views), in order.
+
+    Returns
+    -------
+    tuple of (str, dict) or None
+        The verdict and the power-flow view it rests on (``violation_counts``, ``unsupplied_load_mw`` [MW]).
     """
     tool_of = {c.evidence_id: c.tool for c in calls if c.evidence_id}
     returned = [(tool_of.get(r.get("evidence_id")), r) for r in results if isinstance(r, dict)]
@@ -476,6 +488,18 @@ def verdict_contradiction(verdict: str, calls: list[ToolCall], results: list) ->
 
     ``violations`` and ``no_solution`` found by the tools must be answered as such; a grid found within its limits
     must not be called ``violations`` or ``no_solution`` (``secure``, ``at_risk`` or ``unknown`` stand).
+
+    Parameters
+    ----------
+    verdict : str
+        The answer's verdict.
+    calls, results : list
+        As for :func:`study_grid_state`.
+
+    Returns
+    -------
+    str or None
+        A prompt naming the power flow's evidence id, what it found and the verdict it implies.
     """
     state = study_grid_state(calls, results)
     if state is None or verdict == state[0] or (state[0] == "secure" and verdict in ("secure", "at_risk", "unknown")):
