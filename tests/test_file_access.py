@@ -294,6 +294,46 @@ def test_a_pandapower_json_inside_a_root_loads(roots):
     assert loaded.grid_id == "nine" and counts["bus"] == len(net.bus) and counts["gen"] == len(net.gen)
 
 
+@pytest.mark.parametrize("spell", ['"_module": "this"', '"\\u005fmodule": "th\\u0069s"'], ids=["plain", "escaped"])
+def test_a_grid_json_naming_a_foreign_module_is_refused_before_anything_is_imported(roots, spell):
+    """pandapower's reader imports whatever module an object names; ``this`` prints to stdout when imported."""
+    import pandapower as pp
+    import pandapower.control as control
+    import pandapower.networks as pn
+
+    from gridsage.tools.grid import load_grid
+
+    data, _, _ = roots
+    net = pn.case9()
+    control.ConstControl(net, element="load", variable="p_mw", element_index=[0], data_source=None,
+                         profile_name=[0])  # pandapower's own objects stay welcome
+    pp.to_json(net, str(data / "with_controller.json"))
+    assert load_grid("with_controller.json", base_dispatch="file").grid_id.startswith("with_controller")
+    document = json.loads((data / "with_controller.json").read_text())
+    document["_object"]["bus_extra"] = {"_module": "this", "_class": "x", "_object": MARKER}
+    (data / "foreign.json").write_text(json.dumps(document).replace('"_module": "this"', spell))
+    sys.modules.pop("this", None)
+    exc = refused(lambda: load_grid("foreign.json"), "source")
+    assert "foreign.json" in exc.message and "1 module(s)" in exc.message and "this" not in sys.modules
+
+
+def test_a_transformer_load_cycle_is_read_only_inside_the_roots_and_never_quoted(roots):
+    from gridsage.reasoning.playbooks.transformer_overheating import load_cycle
+    from gridsage.reasoning.scenario import TransformerStudy
+
+    data, _, outside = roots
+    (outside / "cycle.csv").write_text("time,mw\n0,5\n1,10\n")
+    spec = TransformerStudy(trafo=0, load_profile_csv=str(outside / "cycle.csv"), interval_min=60)
+    refused(lambda: load_cycle(spec, data), "scenario.transformer.load_profile_csv")
+    (data / "cycle.csv").write_text(f"time,mw\n0,{MARKER}\n1,10\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_cycle(TransformerStudy(trafo=0, load_profile_csv="cycle.csv", interval_min=60), data)
+    assert MARKER not in str(caught.value) and "cycle.csv" in caught.value.message
+    (data / "cycle.csv").write_text("time,mw\n0,5\n1,10\n2,7.5\n")
+    spec = TransformerStudy(trafo=0, load_profile_csv="cycle.csv", interval_min=60)
+    assert load_cycle(spec, data).tolist() == [0.5, 1.0, 0.75]  # 5, 10, 7.5 MW over their peak of 10
+
+
 def test_the_cli_reports_a_malformed_grid_file_without_a_traceback(roots, tmp_path):
     data, _, _ = roots
     (data / "broken.json").write_text(json.dumps([MARKER]))

@@ -53,6 +53,7 @@ from gridsage.tools.equipment.transformer_thermal import (AGEING, EQUATIONS, LIF
                                                           TransformerThermalResult, transformer_thermal)
 from gridsage.tools.grid import (BranchResult, DerivedGridResult, ElementEffect, ElementRef, LoadTransfer,
                                  PowerFlowResult, apply_actions, element_name, run_power_flow)
+from gridsage.tools.paths import parse_problem, readable_file
 from gridsage.tools.workspace import Workspace, current_workspace, use_workspace
 
 #: trough of the default daily cycle [pu of its peak] (at 06:00)
@@ -110,24 +111,28 @@ def load_cycle(spec: TransformerStudy, base_dir: Path | None = None) -> np.ndarr
 
     Raises
     ------
+    InputError
+        If the CSV lies outside the data roots (:func:`gridsage.tools.paths.readable_file`).
     ScenarioError
         If the CSV cannot be read, or holds a value that is not a finite number >= 0, or only zeros
-        (field ``scenario.transformer.load_profile_csv``).
+        (field ``scenario.transformer.load_profile_csv``); the message names the file, never its content.
     """
     if spec.load_profile_csv is None:
         hours = np.arange(1, math.ceil(1440 / spec.interval_min) + 1) * spec.interval_min / 60
         return CYCLE_TROUGH_PU + (1 - CYCLE_TROUGH_PU) * (1 + np.cos(2 * np.pi * (hours - CYCLE_PEAK_H) / 24)) / 2
     import pandas as pd
 
-    path = Path(spec.load_profile_csv)
-    path = base_dir / path if base_dir is not None and not path.is_absolute() else path
     field, fix = "scenario.transformer.load_profile_csv", "give a CSV with one load value [pu or MW] per interval in its last column."
+    path = Path(spec.load_profile_csv)
+    path = readable_file(base_dir / path if base_dir is not None and not path.is_absolute() else path, field,
+                         suffixes=(".csv", ".txt"))
     try:
         values = pd.to_numeric(pd.read_csv(path).iloc[:, -1], errors="coerce").to_numpy(dtype=float)
-    except (OSError, ValueError, IndexError) as exc:
-        raise ScenarioError(f"{path} cannot be read as a load cycle: {exc}", field=field, fix=fix) from None
+    except (OSError, ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path.name} cannot be read as a load cycle ({parse_problem(exc)})", field=field,
+                            fix=fix) from None
     if not values.size or values.size > MAX_INTERVALS or not np.isfinite(values).all() or (values < 0).any() or values.max() <= 0:
-        raise ScenarioError(f"{path}: the load cycle needs 1 to {MAX_INTERVALS} finite values >= 0, not all zero",
+        raise ScenarioError(f"{path.name}: the load cycle needs 1 to {MAX_INTERVALS} finite values >= 0, not all zero",
                             field=field, fix=fix)
     return values / values.max()
 

@@ -30,13 +30,14 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.resources
+import json
 import warnings
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from gridsage.errors import UnknownGridError
+from gridsage.errors import InputError, UnknownGridError
 
 #: catalogue grids kept parsed per process (the most recently loaded; each handed out as a deep copy)
 CATALOGUE_CACHE = 6
@@ -159,6 +160,57 @@ def is_pglib(source: str) -> bool:
     return Path(source).name.startswith(PGLIB_PREFIX)
 
 
+#: the modules a pandapower JSON network may name for its objects (tables, arrays, graphs, geometries)
+JSON_MODULES = ("pandapower", "pandas", "numpy", "networkx", "geopandas", "shapely", "builtins")
+#: how deep JSON objects nested as strings (pandapower's ``"_object"``) are looked into
+JSON_NESTING = 8
+
+
+def _foreign_modules(text: str, depth: int = 0) -> set[str]:
+    """The modules outside :data:`JSON_MODULES` that a pandapower JSON document names, nested documents included."""
+    found: set[str] = set()
+
+    def inspect(obj: dict) -> dict:
+        module = obj.get("_module")
+        if module is not None and (not isinstance(module, str) or module.split(".")[0] not in JSON_MODULES):
+            found.add(str(module))
+        nested = obj.get("_object")
+        if isinstance(nested, str) and nested.lstrip()[:1] in ("{", "[") and depth < JSON_NESTING:
+            try:
+                found.update(_foreign_modules(nested, depth + 1))
+            except ValueError:  # a string that only looks like JSON: pandapower reads it as data, not objects
+                pass
+        return obj
+
+    json.loads(text, object_hook=inspect)
+    return found
+
+
+def _checked_json(path: Path) -> str:
+    """The text of a pandapower JSON file, after checking every object it asks to build.
+
+    pandapower's reader imports the module each object names (``"_module"``) to rebuild it; a file naming any
+    other module than :data:`JSON_MODULES` (and their submodules), at any depth of nesting, is refused before
+    anything is imported, so a grid file can never make GridSage import, and run, code of its choosing.
+
+    Raises
+    ------
+    InputError
+        If the file names a module outside :data:`JSON_MODULES` (field ``source``; the message names the file and
+        the count, never the module or any other content).
+    json.JSONDecodeError
+        If the file is not JSON (the caller reports where).
+    """
+    text = path.read_text(encoding="utf-8")
+    foreign = _foreign_modules(text)
+    if foreign:
+        raise InputError(f"{path.name} asks to build objects from {len(foreign)} module(s) outside pandapower's own "
+                         "data types; refused without importing them", field="source",
+                         fix="give a network written by pandapower.to_json whose objects all come from pandapower, "
+                             "pandas, numpy, networkx, geopandas or shapely, or a MATPOWER .m file.")
+    return text
+
+
 def load_net(source: str):
     """Build a pandapower network from a grid source.
 
@@ -195,7 +247,7 @@ def load_net(source: str):
                     fix="give an existing .m, .mat or pandapower .json file, or a built-in name (see `gridsage grids`).",
                 )
             if path.suffix.lower() == ".json":
-                return pp.from_json(str(path))
+                return pp.from_json_string(_checked_json(path))
             return _from_mpc(path)
         pglib = _pglib_files()
         name = source[: -len(".m")] if source.endswith(".m") else source
