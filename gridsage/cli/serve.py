@@ -20,6 +20,13 @@ class Transport(str, Enum):
     http = "http"
 
 
+class LogLevel(str, Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
 @app.command(help=(
     "Serve the tools, resources and prompts over MCP (Model Context Protocol).\n\n"
     f"With `--transport http`, set the environment variable `{TOKEN_ENV}` to require "
@@ -33,6 +40,7 @@ def mcp(
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port for HTTP.")] = MCP_HTTP_PORT,
     allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="HTTP: a further host name or address clients use to reach the server (Host/Origin checks stay on); repeatable.")] = None,
     max_sessions: Annotated[int, typer.Option("--max-sessions", min=1, help="HTTP: sessions (each with its own workspace) held at once.")] = MCP_MAX_SESSIONS,
+    log_level: Annotated[LogLevel, typer.Option("--log-level", help="Log lines on stderr: `info` adds one per HTTP request and session (a tenth of the server's time under heavy load); `warning` shows problems only.")] = LogLevel.warning,
 ) -> None:
     import os
 
@@ -40,7 +48,7 @@ def mcp(
 
     try:
         run(transport.value, host=host, port=port, token=os.environ.get(TOKEN_ENV) or None,
-            allowed_hosts=allow_host or (), max_sessions=max_sessions)
+            allowed_hosts=allow_host or (), max_sessions=max_sessions, log_level=log_level.value)
     except GridSageError as exc:
         fail(exc)
 
