@@ -589,6 +589,24 @@ def forecast_factor(scenario: dict, base_dir: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------- transformer
+def top_oil_tau(tau_rated: float, rated_rise: float, initial_rise: float, ultimate_rise: float, n: float) -> float:
+    """The top-oil time constant of a load step by IEEE C57.91 Clause 7 [min], by hand.
+
+    tau_TO = tau_TO,R (u - i) / (u^(1/n) - i^(1/n)) with u = dTO_U / dTO_R and i = dTO_i / dTO_R; tau_TO,R for n = 1,
+    and its limit n tau_TO,R u^(1 - 1/n) when the step changes nothing (i = u).
+
+    References
+    ----------
+    .. [1] IEEE Std C57.91-2011, Clause 7, top-oil time constant at a load other than rated.
+    """
+    u, i = ultimate_rise / rated_rise, initial_rise / rated_rise
+    if n == 1:
+        return tau_rated
+    if math.isclose(u, i, rel_tol=1e-12, abs_tol=1e-12):
+        return n * tau_rated * u ** (1 - 1 / n)
+    return tau_rated * (u - i) / (u ** (1 / n) - i ** (1 / n))
+
+
 def hot_spot_projection(k_pu, ambient_c, interval_min: float, cooling: str = "ONAN", loading_type: str = "normal",
                         top_oil_rise_k: float | None = None, hot_spot_rise_k: float | None = None) -> dict:
     """Top-oil and hot-spot temperature over a load series by the IEEE C57.91 Clause 7 equations, by hand.
@@ -618,7 +636,8 @@ def hot_spot_projection(k_pu, ambient_c, interval_min: float, cooling: str = "ON
     -----
     Ultimate rises: dTO_U = dTO_R ((K^2 R + 1) / (R + 1))^n, dH_U = dH_R K^(2m).  Each rise moves exponentially
     towards its ultimate value: dT(t + dt) = dT_U + (dT(t) - dT_U) exp(-dt / tau), from the steady state of the first
-    interval.  theta_TO = theta_A + dTO, theta_H = theta_TO + dH.
+    interval; the top-oil tau of each load step (a run of equal K) follows from the rise at its start
+    (:func:`top_oil_tau`).  theta_TO = theta_A + dTO, theta_H = theta_TO + dH.
 
     References
     ----------
@@ -633,10 +652,12 @@ def hot_spot_projection(k_pu, ambient_c, interval_min: float, cooling: str = "ON
     u_to = d_to * ((k ** 2 * LOSS_RATIO + 1) / (LOSS_RATIO + 1)) ** n
     u_h = d_h * k ** (2 * m)
     rises = []
-    for ultimate, tau in ((u_to, tau_to), (u_h, tau_w)):
-        a, x, path = math.exp(-interval_min / tau), ultimate[0], np.empty_like(ultimate)
+    for ultimate, tau_rated, exponent in ((u_to, tau_to, n), (u_h, tau_w, None)):
+        x, path, tau = ultimate[0], np.empty_like(ultimate), tau_rated
         for i, u in enumerate(ultimate):
-            x = u + (x - u) * a
+            if exponent is not None and (i == 0 or k[i] != k[i - 1]):  # a new load step: its top-oil time constant
+                tau = top_oil_tau(tau_rated, d_to, x, u, exponent)
+            x = u + (x - u) * math.exp(-interval_min / tau)
             path[i] = x
         rises.append(path)
     theta_to = np.broadcast_to(np.asarray(ambient_c, dtype=float), k.shape) + rises[0]

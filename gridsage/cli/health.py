@@ -46,6 +46,11 @@ class Cooling(str, Enum):
     ODAF = "ODAF"
 
 
+class ThermalMethod(str, Enum):
+    ieee_c57_91 = "ieee_c57_91"
+    iec_60076_7 = "iec_60076_7"
+
+
 class LoadingType(str, Enum):
     normal = "normal"
     planned = "planned"
@@ -196,8 +201,12 @@ def _print_thermal(r, projected: bool) -> None:
     dt_h = r.duration_h / r.intervals
     hot, oil = r.limits
     kind = hot.name.removeprefix("hot_spot_").replace("_", "-")
-    out.print(f"[bold]Transformer thermal[/] IEEE C57.91 Clause 7, {r.rating.cooling} (n = {r.n_exponent:g}, "
-              f"m = {r.m_exponent:g}, τ_TO {r.rating.tau_top_oil_min:g} min, τ_W {r.rating.tau_winding_min:g} min), "
+    model = "IEEE C57.91 Clause 7" if r.method == "ieee_c57_91" else "IEC 60076-7 (difference equations)"
+    taus = r.tau_top_oil_range_min
+    tau = (f"τ_TO {taus[0]:.0f}..{taus[1]:.0f} min with load" if taus and round(taus[0]) != round(taus[1]) else
+           f"τ_TO {r.rating.tau_top_oil_min:g} min")
+    out.print(f"[bold]Transformer thermal[/] {model}, {r.rating.cooling} (n = {r.n_exponent:g}, "
+              f"m = {r.m_exponent:g}, {tau}, τ_W {r.rating.tau_winding_min:g} min), "
               f"{r.intervals} × {dt_h * 60:g} min = {r.duration_h:g} h, {kind} loading \\[{r.evidence_id}]")
     out.print("status: " + ("[green]within the limits[/]" if r.status == "ok" else "[bold red]limit exceeded[/]"))
     table = Table("", escape("peak [°C]"), escape("at [h]"), escape("limit [°C]"), escape("margin [K]"), "limit from",
@@ -257,6 +266,16 @@ def _print_dga(d) -> None:
         shares = ", ".join(f"{k} {v:g}" for k, v in (d.duval_percent or {}).items())
         out.print(f"Duval Triangle 1 (IEC 60599 Annex B): zone [bold]{d.duval_zone}[/], {escape(d.duval_meaning or '')} "
                   f"({shares})", highlight=False)
+    v = d.verdict
+    if v is not None:
+        out.print(f"[bold]Combined verdict[/]: {escape(v.fault_class or 'no class')} ({v.status}: {escape(v.agreement)}"
+                  + (f"; dissenting: {escape(', '.join(f'{k} {c}' for k, c in v.dissenting.items()))}" if v.dissenting
+                     else "") + f"); partial discharge by hydrogen: {escape(v.partial_discharge_by_hydrogen)}",
+                  highlight=False)
+        table = Table("method", "zone", "class", "votes", title="Each method's reading", title_justify="left")
+        for m in v.methods:
+            table.add_row(m.method, escape(m.zone or "-"), escape(m.fault_class or "-"), "yes" if m.counted else "no")
+        out.print(table)
     _print_notes(d.notes)
     _print_citations(d.citations)
 
@@ -288,11 +307,12 @@ def transformer(
     age_years: Annotated[Optional[float], typer.Option("--age-years", help=escape("Service age [years]: adds the age component to the health index (needs the gases)."))] = None,
     maintenance_hours: Annotated[Optional[float], typer.Option("--maintenance-hours", help=escape("Outage length to place at the lowest load [h] (needs the gases)."))] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help=escape("Draw hot-spot and top-oil temperatures with the limits to this .png/.svg/.pdf (needs `pip install 'gridsage[plot]'`)."))] = None,
+    method: Annotated[ThermalMethod, typer.Option("--method", help=escape("Thermal model: `ieee_c57_91` (Clause 7 exponential steps, top-oil time constant by load) or `iec_60076_7` (the loading guide's difference-equation model, its k11/k21/k22 constants and limits)."))] = ThermalMethod.ieee_c57_91,
     fmt: FormatOption = Format.text,
 ) -> None:
     """Hot-spot and top-oil temperature, insulation ageing and time to limit over a load profile; with an oil sample, the health index.
 
-    IEEE C57.91-2011 Clause 7 temperatures from the steady state at the first load, Clause 5 ageing (F_EQA, loss of
+    IEEE C57.91-2011 Clause 7 temperatures (or IEC 60076-7 with --method iec_60076_7) from the steady state at the first load, Clause 5 ageing (F_EQA, loss of
     life on the 180 000 h basis), the hot-spot and top-oil limits of the loading type. Given --h2 --ch4 --c2h6 --c2h4
     --c2h2, also the 0-100 health index (thermal, DGA and, with --age-years, age), its failure-risk band and, with
     --maintenance-hours, the lowest-load outage window. Example:
@@ -313,13 +333,15 @@ def transformer(
                                                    "or drop the DGA, age and maintenance options for the thermal study alone.")
         with err.status("computing temperatures and ageing ..."):
             thermal = transformer_thermal(loads, ambient_c, interval_min, cooling=cooling.value,
-                                          loading_type=loading_type.value, projected_load_pu=future or None)
+                                          loading_type=loading_type.value, projected_load_pu=future or None,
+                                          method=method.value)
             health = None
             if not missing:
                 from gridsage.tools.equipment import transformer_health
 
                 health = transformer_health(loads, ambient_c, interval_min, **gases, co_ppm=co, co2_ppm=co2,
-                                            o2_n2_ratio=o2_n2_ratio, rating=TransformerRating(cooling=cooling.value),
+                                            o2_n2_ratio=o2_n2_ratio,
+                                            rating=TransformerRating(cooling=cooling.value, method=method.value),
                                             loading_type=loading_type.value, projected_load_pu=future or None,
                                             age_years=age_years, maintenance_hours=maintenance_hours)
         if ambient is None and not ambient_col:

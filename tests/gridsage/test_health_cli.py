@@ -73,6 +73,27 @@ def test_transformer_json_has_both_results():
     assert health("transformer", "--load", DAY, "--interval-min", "60", "-f", "json").stdout.count('"health": null') == 1
 
 
+def test_the_iec_method_is_chosen_on_the_command_line_and_its_limits_cited():
+    """At rated load from steady state a unit sits at ambient + rated top-oil rise + rated hot-spot gradient,
+    20 + 55 + 25 = 100 degC, whichever model (IEC 60076-7 and IEEE C57.91 share the rated rises)."""
+    done = health("transformer", "--load", "1,1,1,1", "--interval-min", "60", "--ambient", "20",
+                  "--method", "iec_60076_7", "-f", "json")
+    assert done.exit_code == 0, done.output
+    thermal = json.loads(done.stdout)["thermal"]
+    assert thermal["method"] == "iec_60076_7" and thermal["peak_hot_spot_c"] == pytest.approx(100.0, abs=0.01)
+    assert {limit["citation"]["standard"] for limit in thermal["limits"]} == {"IEC 60076-7"}
+    text = health("transformer", "--load", "0.7,0.7,1.3,1.3", "--interval-min", "60", "--cooling", "ONAF").stdout
+    assert "IEEE C57.91 Clause 7" in text and "with load" in text  # the top-oil time constant moves with the load
+
+
+def test_dga_text_shows_the_combined_verdict_and_each_method():
+    done = health("dga", *ARCING)
+    assert done.exit_code == 0, done.output
+    assert "Combined verdict: D2" in done.stdout and "Each method's reading" in done.stdout
+    for method in ("duval_triangle_1", "duval_pentagon_1", "iec_gas_ratios"):
+        assert method in done.stdout
+
+
 def test_transformer_from_csv_with_ambient_column_and_projection(tmp_path):
     loads = [float(x) for x in DAY.split(",")]
     ambient = [20 + i for i in range(len(loads))]

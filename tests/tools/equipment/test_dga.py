@@ -1,12 +1,17 @@
 """Dissolved-gas analysis: IEEE C57.104 Table 1 levels by O2/N2 section, the IEC 60599 Duval Triangle 1 zones,
-and input errors."""
+Duval Pentagons 1 and 2, Triangles 4 and 5, the IEC 60599 gas ratios, the combined verdict, and input errors."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from matplotlib.path import Path
 
 from gridsage.errors import InputError
-from gridsage.tools.equipment.dga import STATUS_1, STATUS_2_OR_3, dga_assessment, duval_triangle_1
+from gridsage.knowledge.corpus import get_entry
+from gridsage.tools.equipment.dga import (STATUS_1, STATUS_2_OR_3, combined_verdict, dga_assessment, duval_pentagon_1,
+                                          duval_pentagon_2, duval_pentagon_point, duval_triangle_1, duval_triangle_4,
+                                          duval_triangle_5, iec_ratio_class)
 
 # Points constructed well inside each zone from the boundaries of the corpus entry iec-60599-duval-triangle-1
 # (IEC 60599:2015 Annex B; M. Duval, IEEE Electr. Insul. Mag. 18(3), 2002), not published worked examples:
@@ -155,3 +160,302 @@ PUBLISHED_DUVAL_CASES = [
 def test_duval_triangle_1_on_published_cases(gases, zones):
     _h2, ch4, _c2h6, c2h4, c2h2 = gases
     assert duval_triangle_1(ch4, c2h4, c2h2) in zones
+
+
+# --- Duval Pentagons 1 and 2, Triangles 4 and 5, IEC ratios, and the combined verdict ----------------------------
+#
+# Oracles.  The zone vertex tables below are those of the papers (Duval & Lamarre, IEEE Electr. Insul. Mag. 30(6),
+# 2014, Pentagons 1 and 2; Duval, IEEE Electr. Insul. Mag. 24(6), 2008, Triangles 4 and 5), as read in public
+# transcriptions (the papers could not be opened here; see the comment in tools/equipment/dga.py for which, and for
+# the two vertices they disagree on).  Membership of a point is decided independently of GridSage by
+# matplotlib.path.Path; the pentagon centroid by the shoelace formulas written out in _centroid below; the
+# triangle zones also by the zone boundaries in words (inequalities), written out in _t4_rule and _t5_rule.
+
+P1_TABLE = {
+    "PD": [(0, 33), (-1, 33), (-1, 24.5), (0, 24.5)],
+    "S": [(0, 1.5), (-35, 3.1), (-38, 12.4), (0, 40), (0, 33), (-1, 33), (-1, 24.5), (0, 24.5)],
+    "D1": [(0, 40), (38, 12), (32, -6.1), (4, 16), (0, 1.5)],
+    "D2": [(4, 16), (32, -6.1), (24.3, -30), (0, -3), (0, 1.5)],
+    "T3": [(0, -3), (24.3, -30), (23.5, -32.4), (1, -32.4), (-6, -4)],
+    "T2": [(-6, -4), (1, -32.4), (-22.5, -32.4)],
+    "T1": [(-6, -4), (-22.5, -32.4), (-23.5, -32.4), (-35, 3), (0, 1.5), (0, -3)],
+}
+P2_TABLE = {**{z: P1_TABLE[z] for z in ("PD", "S", "D1", "D2")},
+            "T3-H": [(0, -3), (24.3, -30), (23.5, -32.4), (2.5, -32.4), (-3.5, -3)],
+            "C": [(-3.5, -3), (2.5, -32.4), (-21.5, -32.4), (-11, -8)],
+            "O": [(-3.5, -3), (-11, -8), (-21.5, -32.4), (-23.5, -32.4), (-35, 3.1), (0, 1.5), (0, -3)]}
+T4_TABLE = {  # (%H2, %CH4, %C2H6)
+    "PD": [[(98, 2, 0), (97, 2, 1), (84, 15, 1), (85, 15, 0)]],
+    "S": [[(100, 0, 0), (98, 2, 0), (97, 2, 1), (84, 15, 1), (85, 15, 0), (64, 36, 0), (40, 36, 24), (15, 61, 24),
+           (15, 55, 30), (9, 61, 30), (9, 45, 46), (54, 0, 46)]],
+    "C": [[(0, 70, 30), (15, 55, 30), (15, 61, 24), (40, 36, 24), (64, 36, 0), (0, 100, 0)]],
+    "O": [[(9, 61, 30), (0, 70, 30), (0, 0, 100), (9, 0, 91)]],
+    "ND": [[(54, 0, 46), (9, 0, 91), (9, 45, 46)]],
+}
+T5_TABLE = {  # (%CH4, %C2H4, %C2H6)
+    "PD": [[(98, 0, 2), (97, 1, 2), (85, 1, 14), (86, 0, 14)]],
+    "O": [[(100, 0, 0), (90, 10, 0), (76, 10, 14), (85, 1, 14), (97, 1, 2), (98, 0, 2)],
+          [(46, 0, 54), (36, 10, 54), (0, 10, 90), (0, 0, 100)]],
+    "S": [[(86, 0, 14), (76, 10, 14), (36, 10, 54), (46, 0, 54)]],
+    "T2": [[(90, 10, 0), (65, 35, 0), (53, 35, 12), (78, 10, 12)]],
+    "T3": [[(65, 35, 0), (0, 100, 0), (0, 70, 30), (16, 70, 14), (36, 50, 14), (38, 50, 12), (53, 35, 12)],
+           [(35, 35, 30), (0, 70, 30), (0, 35, 65)]],
+    "C": [[(78, 10, 12), (38, 50, 12), (36, 50, 14), (16, 70, 14), (0, 70, 30), (60, 10, 30)]],
+    "ND": [[(60, 10, 30), (35, 35, 30), (0, 35, 65), (0, 10, 90)]],
+}
+AXIS_DEGREES = {"h2": 90, "c2h6": 162, "ch4": 234, "c2h4": 306, "c2h2": 18}  # Duval & Lamarre 2014
+
+
+def _centroid(h2, ch4, c2h6, c2h4, c2h2):
+    """Area centroid of the five-gas polygon (shoelace formulas), written out independently of GridSage."""
+    gases = {"h2": h2, "c2h6": c2h6, "ch4": ch4, "c2h4": c2h4, "c2h2": c2h2}
+    total = sum(gases.values())
+    pts = np.array([[100 * gases[g] / total * np.cos(np.radians(a)), 100 * gases[g] / total * np.sin(np.radians(a))]
+                    for g, a in AXIS_DEGREES.items()])
+    x, y = pts[:, 0], pts[:, 1]
+    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    cross = x * yn - xn * y
+    area = cross.sum() / 2
+    return (x + xn) @ cross / (6 * area), (y + yn) @ cross / (6 * area)
+
+
+def _zones_holding(point, table, chart=lambda v: v):
+    return [z for z, polygons in table.items() for poly in (polygons if isinstance(polygons[0], list) else [polygons])
+            if Path([chart(v) for v in poly]).contains_point(point)]
+
+
+def _t4_rule(h2, ch4, c2h6):
+    """Triangle 4 zones in words (Duval 2008): PD 2-15 % CH4 with C2H6 < 1 %; O H2 < 9 % with C2H6 >= 30 %; C CH4 >= 36 %
+    with C2H6 < 24 %, or H2 < 15 % with C2H6 24-30 %; ND H2 >= 9 % with C2H6 >= 46 %; S the rest."""
+    if 2 <= ch4 < 15 and c2h6 < 1:
+        return "PD"
+    if h2 < 9 and c2h6 >= 30:
+        return "O"
+    if (ch4 >= 36 and c2h6 < 24) or (h2 < 15 and 24 <= c2h6 < 30):
+        return "C"
+    if h2 >= 9 and c2h6 >= 46:
+        return "ND"
+    return "S"
+
+
+def _t5_rule(ch4, c2h4, c2h6):
+    """Triangle 5 zones in words (Duval 2008, with the 14 % C2H6 bound between PD/O and S)."""
+    if c2h4 < 1 and 2 <= c2h6 < 14:
+        return "PD"
+    if c2h4 < 10 and (c2h6 < 14 or c2h6 >= 54):
+        return "O"
+    if c2h4 < 10:
+        return "S"
+    if c2h4 < 35 and c2h6 < 12:
+        return "T2"
+    if (c2h6 < 12) or (c2h4 >= 50 and c2h6 < 14) or (c2h4 >= 70) or (c2h4 >= 35 and c2h6 >= 30):
+        return "T3"
+    if c2h6 < 30:
+        return "C"
+    return "ND"
+
+
+def test_corpus_holds_the_published_vertex_tables():
+    pent, tri = get_entry("duval-pentagons-1-2"), get_entry("duval-triangles-4-5")
+    assert pent.figure("axis_gases") == ["H2", "C2H6", "CH4", "C2H4", "C2H2"]
+    assert pent.figure("axis_angle_degree") == list(AXIS_DEGREES.values())
+    for zone, poly in P1_TABLE.items():
+        assert [tuple(v) for v in pent.figure(f"p1_{zone.lower()}_zone_xy")] == poly
+    for zone, key in (("T3-H", "t3_h"), ("C", "c"), ("O", "o")):
+        assert [tuple(v) for v in pent.figure(f"p2_{key}_zone_xy")] == P2_TABLE[zone]
+    stored = {k: [tuple(v) for v in val] for k, val in tri.figures.items() if k.endswith("percent")}
+    assert stored["t4_pd_zone_h2_ch4_c2h6_percent"] == T4_TABLE["PD"][0]
+    assert stored["t4_s_zone_h2_ch4_c2h6_percent"] == T4_TABLE["S"][0]
+    assert stored["t5_o_low_ch4_zone_ch4_c2h4_c2h6_percent"] == T5_TABLE["O"][1]
+    assert stored["t5_t3_high_c2h6_zone_ch4_c2h4_c2h6_percent"] == T5_TABLE["T3"][1]
+    assert stored["t5_c_zone_ch4_c2h4_c2h6_percent"] == T5_TABLE["C"][0]
+
+
+@pytest.mark.parametrize("table", [T4_TABLE, T5_TABLE], ids=["triangle 4", "triangle 5"])
+def test_triangle_zones_tile_the_triangle(table):
+    # every vertex sums to 100 %, and the zones' areas (shoelace, in the (2nd, 3rd) share chart) add up to the whole
+    # triangle, 100 * 100 / 2 = 5000
+    polygons = [poly for polys in table.values() for poly in polys]
+    assert all(abs(sum(v) - 100) < 1e-9 for poly in polygons for v in poly)
+    areas = [abs(np.cross(np.array(p)[:, 1:], np.roll(np.array(p)[:, 1:], -1, axis=0)).sum()) / 2 for p in polygons]
+    assert sum(areas) == pytest.approx(5000)
+
+
+def test_triangle_4_and_5_agree_with_the_zone_rules_and_the_polygons_on_a_grid():
+    # shares ending in .3, .45 and .25 are never on a boundary (all published bounds are whole percentages)
+    for a in np.arange(1.3, 100, 3.5):
+        for b in np.arange(0.45, 100 - a, 3.5):
+            c = 100 - a - b
+            t4 = duval_triangle_4(a, b, c)
+            assert t4 == _t4_rule(a, b, c) and _zones_holding((b, c), T4_TABLE, lambda v: v[1:]) == [t4], (a, b, c)
+            t5 = duval_triangle_5(a, b, c)
+            assert t5 == _t5_rule(a, b, c) and _zones_holding((b, c), T5_TABLE, lambda v: v[1:]) == [t5], (a, b, c)
+
+
+def _vertex_mean(poly):
+    return tuple(np.mean(np.array(poly, dtype=float), axis=0))
+
+
+@pytest.mark.parametrize("zone", ["PD", "O", "ND"])
+def test_triangle_4_at_a_convex_zone_centroid(zone):
+    # the mean of a convex polygon's vertices lies inside it; computed here from the published vertices
+    h2, ch4, c2h6 = _vertex_mean(T4_TABLE[zone][0])
+    assert duval_triangle_4(h2, ch4, c2h6) == zone
+    assert duval_triangle_4(10 * h2, 10 * ch4, 10 * c2h6) == zone  # only the shares matter
+
+
+@pytest.mark.parametrize("zone, piece", [("PD", 0), ("S", 0), ("T2", 0), ("ND", 0), ("O", 1), ("T3", 1)])
+def test_triangle_5_at_a_convex_zone_centroid(zone, piece):
+    ch4, c2h4, c2h6 = _vertex_mean(T5_TABLE[zone][piece])
+    assert duval_triangle_5(ch4, c2h4, c2h6) == zone
+
+
+@pytest.mark.parametrize("gases, zone", [
+    ((100, 0, 0), "S"),        # pure H2: the corner of S, not PD (PD needs 2-15 % CH4)
+    ((90, 9.5, 0.5), "PD"),
+    ((60, 20, 20), "S"),
+    ((40, 50, 10), "C"),       # CH4 >= 36 %, C2H6 < 24 %
+    ((12, 60, 28), "C"),       # H2 < 15 %, C2H6 24-30 %
+    ((5, 30, 65), "O"),
+    ((30, 10, 60), "ND"),
+])
+def test_triangle_4_hand_points(gases, zone):
+    assert duval_triangle_4(*gases) == zone
+
+
+@pytest.mark.parametrize("gases, zone", [
+    ((92, 0.5, 7.5), "PD"), ((95, 4, 1), "O"), ((10, 5, 85), "O"), ((60, 5, 35), "S"), ((70, 22, 8), "T2"),
+    ((30, 60, 10), "T3"), ((10, 50, 40), "T3"), ((40, 35, 25), "C"), ((20, 20, 60), "ND"),
+])
+def test_triangle_5_hand_points(gases, zone):
+    assert duval_triangle_5(*gases) == zone
+
+
+# Two gases on neighbouring axes: the polygon is the triangle (origin, P_a, P_b), whose centroid is (P_a + P_b) / 3,
+# with P = share * (cos angle, sin angle).  cos/sin of 18°, 54°: 0.95106/0.30902, 0.58779/0.80902.
+TWO_GAS_POINTS = [
+    # (H2, CH4, C2H6, C2H4, C2H2) [ppm], centroid by hand, Pentagon 1 zone, Pentagon 2 zone
+    ((50, 0, 50, 0, 0), (-50 * 0.95106 / 3, (50 + 50 * 0.30902) / 3), "S", "S"),            # (-15.85, 21.82)
+    ((97, 0, 3, 0, 0), (-3 * 0.95106 / 3, (97 + 3 * 0.30902) / 3), "PD", "PD"),             # (-0.95, 32.64)
+    ((60, 0, 0, 0, 40), (40 * 0.95106 / 3, (60 + 40 * 0.30902) / 3), "D1", "D1"),           # (12.68, 24.12)
+    ((0, 0, 0, 60, 40), ((60 * 0.58779 + 40 * 0.95106) / 3, (-60 * 0.80902 + 40 * 0.30902) / 3), "D2", "D2"),
+    ((0, 40, 0, 60, 0), (20 * 0.58779 / 3, -100 * 0.80902 / 3), "T3", "T3-H"),              # (3.92, -26.97)
+    ((0, 70, 0, 30, 0), (-40 * 0.58779 / 3, -100 * 0.80902 / 3), "T2", "C"),                # (-7.84, -26.97)
+    ((0, 50, 50, 0, 0), ((-50 * 0.95106 - 50 * 0.58779) / 3, (50 * 0.30902 - 50 * 0.80902) / 3), "T1", "O"),
+    ((30, 0, 70, 0, 0), (-70 * 0.95106 / 3, (30 + 70 * 0.30902) / 3), "S", "S"),            # (-22.19, 17.21)
+]
+
+
+@pytest.mark.parametrize("gases, point, p1, p2", TWO_GAS_POINTS)
+def test_pentagons_on_two_gas_samples(gases, point, p1, p2):
+    assert duval_pentagon_point(*gases) == pytest.approx(point, abs=1e-3)
+    assert _zones_holding(point, P1_TABLE) == [p1] and _zones_holding(point, P2_TABLE) == [p2]
+    assert duval_pentagon_1(*gases) == p1 and duval_pentagon_2(*gases) == p2
+    assert duval_pentagon_1(*(7 * g for g in gases)) == p1  # only the shares matter
+
+
+def test_pentagon_worked_example_of_duval_and_lamarre():
+    # Duval & Lamarre 2014's example: H2 31, C2H6 130, CH4 192, C2H4 31, C2H2 0 ppm; centroid (-17.3, -9.1), in T1 of
+    # Pentagon 1 and O of Pentagon 2 (the numbers as recalled from the paper; the gases and the O zone also appear in
+    # ToniMellin/dga-diagtool diagnostic/duval_pentagon_2.py).
+    x, y = duval_pentagon_point(h2_ppm=31, ch4_ppm=192, c2h6_ppm=130, c2h4_ppm=31, c2h2_ppm=0)
+    assert (round(x, 1), round(y, 1)) == (-17.3, -9.1) and (x, y) == pytest.approx(_centroid(31, 192, 130, 31, 0))
+    assert duval_pentagon_1(31, 192, 130, 31, 0) == "T1" and duval_pentagon_2(31, 192, 130, 31, 0) == "O"
+
+
+def test_pentagon_needs_two_neighbouring_gases():
+    for gases in [(500, 0, 0, 0, 0), (900, 100, 0, 0, 0)]:  # H2 alone; H2 and CH4 are not neighbours
+        with pytest.raises(InputError) as err:
+            duval_pentagon_1(*gases)
+        assert "no area" in err.value.message and err.value.fix and "h2_ppm" in err.value.field
+    with pytest.raises(InputError):
+        duval_pentagon_point(0, 0, 0, 0, 0)
+    with pytest.raises(InputError) as err:
+        duval_pentagon_2(10, -1, 5, 5, 5)
+    assert err.value.field == "ch4_ppm"
+
+
+@pytest.mark.parametrize("gases", [pytest.param(p.values[0], id=p.id) for p in PUBLISHED_DUVAL_CASES])
+def test_pentagons_agree_with_an_independent_centroid_on_published_cases(gases):
+    # zones of the published gas sets by the centroid and polygon test written in this file (each of the 30 points
+    # lies in exactly one zone of each pentagon, none in a rounding sliver)
+    point = _centroid(*gases)
+    assert duval_pentagon_point(*gases) == pytest.approx(point)
+    for table, fn in ((P1_TABLE, duval_pentagon_1), (P2_TABLE, duval_pentagon_2)):
+        assert [fn(*gases)] == _zones_holding(point, table)
+
+
+@pytest.mark.parametrize("gases, zone", [
+    ((1000, 50, 100, 10, 0), "PD"),    # CH4/H2 0.05, C2H4/C2H6 0.1
+    ((100, 30, 50, 100, 300), "D1"),   # C2H2/C2H4 3, CH4/H2 0.3, C2H4/C2H6 2
+    ((100, 70, 20, 100, 80), "D2"),    # 0.8, 0.7, 5
+    ((100, 50, 20, 100, 150), "D1"),   # 1.5, 0.5, 5: rows D1 and D2 overlap, D1 comes first
+    ((50, 100, 20, 10, 0), "T1"),      # C2H4/C2H6 0.5
+    ((100, 200, 40, 100, 0.5), "T2"),  # 0.005, 2, 2.5
+    ((100, 200, 50, 500, 5), "T3"),    # 0.01, 2, 10
+    ((100, 200, 100, 300, 150), "ND"),  # 0.5, 2, 3: no row
+    ((100, 5, 0, 0, 0), "PD"),         # C2H4/C2H6 = 0/0 taken as 0
+])
+def test_iec_ratio_rows(gases, zone):
+    assert iec_ratio_class(*gases) == zone
+
+
+def test_verdict_counts_agreement_and_names_the_dissenters():
+    # TC10-088 (see above): Triangle 1 54.59 % C2H4 -> T3; Pentagon 1 -> T3 (independent centroid below);
+    # ratios C2H2/C2H4 0.0007, CH4/H2 1.74, C2H4/C2H6 3.08 -> T2
+    gases = (3675, 6392, 2500, 7691, 5)
+    assert _zones_holding(_centroid(*gases), P1_TABLE) == ["T3"]
+    v = combined_verdict(*gases)
+    assert v.fault_class == "T3" and v.status == "majority" and v.agreement == "2 of 3 voting methods"
+    assert v.agreeing == ["duval_triangle_1", "duval_pentagon_1"] and v.dissenting == {"iec_gas_ratios": "T2"}
+    assert v.family == "thermal" and v.family_agreement == "3 of 3 voting methods"
+    by = {m.method: m for m in v.methods}
+    assert [m.method for m in v.methods if m.counted] == ["duval_triangle_1", "duval_pentagon_1", "iec_gas_ratios"]
+    assert by["duval_triangle_4"].zone == "C" and not by["duval_triangle_4"].counted  # Triangle 1 gives T3: not used
+    assert "not used" in by["duval_triangle_4"].note and by["duval_triangle_5"].zone == "C"
+
+
+def test_verdict_agrees_and_breaks_ties_by_triangle_1():
+    v = combined_verdict(300, 700, 280, 1700, 36)  # TC10-116: T3 by all three
+    assert (v.status, v.fault_class, v.agreement, v.dissenting) == ("agree", "T3", "3 of 3 voting methods", {})
+    # TC10-091: Triangle 1 T1 (89.55 % CH4, 10.45 % C2H4), Pentagon 1 T2, ratios C2H2/C2H4 0, CH4/H2 0.91,
+    # C2H4/C2H6 3.5 -> no row: a 1-1 tie, given to Triangle 1
+    gases = (66, 60, 2, 7, 0)
+    assert _zones_holding(_centroid(*gases), P1_TABLE) == ["T2"]
+    v = combined_verdict(*gases)
+    assert (v.status, v.fault_class, v.votes) == ("split", "T1", {"T1": 1, "T2": 1})
+    assert v.dissenting == {"duval_pentagon_1": "T2"}
+
+
+def test_partial_discharge_is_judged_with_hydrogen():
+    # H2 900, CH4 60, C2H6 3, C2H4 3, C2H2 0 ppm.  Triangle 1: 95.2 % CH4, 4.8 % C2H4 -> T1 (it cannot see H2).
+    # Triangle 4: 93.5 % H2, 6.2 % CH4, 0.31 % C2H6 -> PD.  Ratios: CH4/H2 0.067 but C2H4/C2H6 = 1, which is in no
+    # row (PD needs < 0.2, T1 < 1) -> no vote.  Pentagon 1: the independent centroid, (-0.23, 27.23) -> PD.
+    gases = (900, 60, 3, 3, 0)
+    assert _t4_rule(*(100 * g / 963 for g in (900, 60, 3))) == "PD"
+    assert _zones_holding(_centroid(*gases), P1_TABLE) == ["PD"]
+    v = combined_verdict(*gases)
+    assert v.fault_class == "PD" and v.partial_discharge_by_hydrogen.startswith("2 of 3")
+    assert v.votes == {"T1": 1, "PD": 1} and v.dissenting == {"duval_triangle_1": "T1"} and v.status == "split"
+    assert "partial discharge" in v.meaning
+    # one hydrogen method alone does not overrule the vote.  C2H6 12 ppm: Triangle 4 1.23 % C2H6 -> S (PD needs
+    # < 1 %); ratios C2H4/C2H6 0.25 -> T1; Pentagon 1 still PD: votes T1, PD, T1 -> T1
+    gases = (900, 60, 12, 3, 0)
+    assert _t4_rule(*(100 * g / 972 for g in (900, 60, 12))) == "S"
+    assert _zones_holding(_centroid(*gases), P1_TABLE) == ["PD"]
+    v = combined_verdict(*gases)
+    assert (v.fault_class, v.status, v.dissenting) == ("T1", "majority", {"duval_pentagon_1": "PD"})
+    assert v.partial_discharge_by_hydrogen == "1 of 3 (duval_pentagon_1)"
+
+
+def test_dga_assessment_reports_the_verdict_and_cites_every_method():
+    result = dga_assessment(h2_ppm=3675, ch4_ppm=6392, c2h6_ppm=2500, c2h4_ppm=7691, c2h2_ppm=5)
+    assert result.duval_zone == "T3" and result.verdict.fault_class == "T3" and result.verdict.status == "majority"
+    cited = {c.entry_id for c in result.citations}
+    assert {"duval-pentagons-1-2", "duval-triangles-4-5", "iec-60599-basic-gas-ratios"} <= cited
+    assert any("Most methods give T3 (2 of 3" in n and "iec_gas_ratios T2" in n for n in result.notes)
+    assert dga_assessment(h2_ppm=0, ch4_ppm=0, c2h6_ppm=0, c2h4_ppm=0, c2h2_ppm=0, co_ppm=5).verdict is None
+    # hydrogen alone: no Triangle 1 zone, no pentagon (no area), Triangle 4 not used; the ratios give PD
+    only_h2 = dga_assessment(h2_ppm=500, ch4_ppm=0, c2h6_ppm=0, c2h4_ppm=0, c2h2_ppm=0).verdict
+    assert only_h2.fault_class == "PD" and only_h2.agreement == "1 of 1 voting methods"
+    assert {m.method: m.zone for m in only_h2.methods}["duval_pentagon_1"] is None
