@@ -148,6 +148,8 @@ def score(
     step_shift_z: Annotated[float, typer.Option("--step-shift-z", help=escape("Trend-corrected level shift a step must reach [robust sd]."))] = 4.0,
     drift_z: Annotated[float, typer.Option("--drift-z", help=escape("Trend-change statistic a drift must reach [-]."))] = 6.5,
     osc_ratio: Annotated[float, typer.Option("--osc-ratio", help=escape("Spectral peak over the mean noise power an oscillation needs in 3 consecutive frames [-]."))] = 12.0,
+    osc_min_hz: Annotated[Optional[float], typer.Option("--osc-min-hz", min=0, max=1000, help=escape("Lowest frequency an oscillation may have [Hz]; default 1/3600 (a 1-h period), so daily and weekly cycles never are. Electromechanical modes are 0.1-2 Hz."))] = None,
+    seasonal: Annotated[bool, typer.Option("--seasonal/--no-seasonal", help=escape("Remove each stream's daily profile (weekly from 3 weeks of data) before the spike, step, drift and oscillation tests, so a regular cycle is not an anomaly."))] = True,
     multivariate: Annotated[bool, typer.Option("--multivariate/--no-multivariate", help=escape("Also score each device's streams jointly (robust Mahalanobis distance): finds one sensor breaking from the others."))] = True,
     max_anomalies: Annotated[int, typer.Option("--max", min=1, max=500, help=escape("Anomalies listed, the highest scores (all are counted) [1-500]."))] = 100,
     plot: Annotated[Optional[Path], typer.Option("--plot", help=escape("Draw one stream with its anomalies shaded to this .png/.svg/.pdf (needs `pip install 'gridsage[plot]'`)."))] = None,
@@ -169,8 +171,9 @@ def score(
                              fix="add --plot anomalies.png, or drop --device/--sensor.")
         with err.status("scoring telemetry ..."):
             result = score_telemetry(str(file), interval_s=interval_s, spike_z=spike_z, step_shift_z=step_shift_z,
-                                     drift_z=drift_z, osc_ratio=osc_ratio, multivariate=multivariate,
-                                     max_anomalies=max_anomalies)
+                                     drift_z=drift_z, osc_ratio=osc_ratio, seasonal=seasonal,
+                                     **({} if osc_min_hz is None else {"osc_min_hz": osc_min_hz}),
+                                     multivariate=multivariate, max_anomalies=max_anomalies)
         if plot:
             from gridsage.plotting import plot_anomalies
 

@@ -11,6 +11,12 @@ the median of the previous complete block, and the noise scale is the median, ov
 previous ``scale_blocks`` blocks, of each block's MAD x 1.4826.  Hopping rather than
 sliding: pandas' sliding median alone costs about 0.3 s per million readings on the
 reference machine (2 cores), more than the scoring budget; block medians cost 0.02 s.
+
+Seasonal profile: a stream spanning ``season_min_days`` (3 days; a weekly profile from
+``season_min_weeks``, 3 weeks) first has its own daily (or day-of-week) profile removed, so
+that a regular cycle, such as a transformer's daily oil-temperature swing, is no anomaly
+(batch: fitted on the whole stream, see :func:`score_frame`; streaming: on the days before,
+see :class:`StreamingScorer`).  An oscillation must be faster than ``osc_min_hz`` (1/3600 Hz).
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ _NS = 1_000_000_000
 #: readings whose median interval is a stream's expected interval (when none is given)
 _INTERVAL_READINGS = 33
 _PENDING = 2**63 - 1  # closing index of an event not decided yet
+#: default lowest oscillation frequency [Hz]: a period of one hour (see :class:`ScoringOptions`)
+OSC_MIN_HZ = 1 / 3600
+_DAY_S, _WEEK_S = 86_400, 604_800
+#: fewest profile slots per day (a coarser stream, e.g. 12-hourly, gets no profile)
+_MIN_SLOTS = 4
 
 
 class ScoringOptions(BaseModel):
@@ -51,6 +62,22 @@ class ScoringOptions(BaseModel):
     (the idea of Fisher's g test [3]_), and ``osc_min_frames`` 3 consecutive frames make a
     false alarm negligible.  ``mv_alpha`` 1e-6 is the chi-square tail per reading.
 
+    ``osc_min_hz`` 1/3600 Hz (a period of 1 h): power-system oscillations are electromechanical
+    modes of 0.1-2 Hz (local 1-2 Hz, inter-area 0.1-0.7 Hz [4]_) and forced oscillations from
+    controls (governors, AGC, converters) of about 0.01 Hz and up [5]_, and hunting controls
+    (tap changers, cycling pumps) repeat within minutes to tens of minutes.  The daily cycle
+    (1/86,400 = 1.157e-5 Hz), the weekly one (1.653e-6 Hz) and load- or weather-driven swings
+    with their harmonics (periods of hours) lie below the floor, so they are never oscillations.
+    At 1-min SCADA data the searchable band is 1/3600-1/120 Hz (periods 2-60 min); at 1-h data
+    it is empty (the Nyquist frequency, 1/7200 Hz, lies below the floor): a swing seen only at
+    hourly sampling is load-driven or aliased and cannot be told apart.  ``osc_min_cycles`` 4: a
+    swing must last four of its periods (two cycles per frame at the lowest bin, three frames).
+
+    ``season_min_days`` 3: a median over three days is the fewest that outvotes one abnormal day;
+    ``season_min_weeks`` 3 likewise for each day of the week.  ``season_slot_s`` 900 s: at a
+    15-min slot, linear interpolation of a daily sine leaves at most (2 pi / 96)^2 / 8 = 5e-4 of
+    its amplitude; coarser data uses one slot per reading interval.
+
     References
     ----------
     .. [1] Leys, C. et al. (2013). Detecting outliers: do not use standard deviation around the
@@ -59,6 +86,10 @@ class ScoringOptions(BaseModel):
        Montgomery, D. C. (2009). Introduction to Statistical Quality Control, 6th ed., sec. 9.1.
     .. [3] Fisher, R. A. (1929). Tests of significance in harmonic analysis. Proc. R. Soc. Lond. A
        125(796), 54-59.
+    .. [4] Kundur, P. (1994). Power System Stability and Control. McGraw-Hill, ch. 12 (small-signal
+       stability: local plant modes of 1-2 Hz, inter-area modes of 0.1-0.7 Hz).
+    .. [5] NERC (2017). Reliability Guideline: Forced Oscillation Monitoring & Mitigation,
+       Introduction (forced oscillations: sources, and frequencies from hundredths of a hertz up).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -86,6 +117,12 @@ class ScoringOptions(BaseModel):
     osc_ratio: float = Field(12.0, gt=1, description="Spectral peak / mean noise power a frame needs [-].")
     osc_min_frames: int = Field(3, ge=1, description="Consecutive frames with the peak within one bin [frames].")
     osc_min_bin: int = Field(2, ge=1, description="Lowest FFT bin searched (bin k is k / (frame x interval) Hz) [-].")
+    osc_min_hz: float = Field(OSC_MIN_HZ, ge=0, le=1000, description="Lowest frequency an oscillation may have [Hz]; default 1/3600 Hz (period 1 h): daily, weekly and load-driven swings are slower.")
+    osc_min_cycles: float = Field(4.0, ge=1, le=1000, description="Cycles an oscillation must last (its frames' span x frequency) [-].")
+    seasonal: bool = Field(True, description="Remove each stream's daily (or weekly) profile before the spike, step, drift and oscillation tests, when it spans season_min_days.")
+    season_min_days: float = Field(3.0, ge=2, le=366, description="Span a stream needs for its daily profile (median per time-of-day slot over its days) [d].")
+    season_min_weeks: float = Field(3.0, ge=2, le=53, description="Span a stream needs for a weekly profile (per day of week and time of day) [weeks].")
+    season_slot_s: float = Field(900.0, ge=1, le=21600, description="Width of a profile slot [s]; at least the stream's interval.")
     interval_s: float | None = Field(None, gt=0, description="Expected interval between readings [s]; default: median of each stream's first 32.")
     gap_factor: float = Field(1.5, gt=1, description="An interval longer than gap_factor x the expected one is a gap [-].")
     dropout_merge: int = Field(16, ge=1, description="Gaps fewer than this many readings apart form one dropout [readings].")
@@ -128,6 +165,10 @@ class _Stream:
     done: int = 0  # readings of t already scanned
     interval_ns: float | None = None
     recent: list = field(default_factory=list)  # events reported lately, for _suppress
+    raw: Any = None  # the readings as measured, when x has a seasonal profile removed (else x is)
+    profile: str = ""  # seasonal profile removed from x: '', 'daily' or 'weekly'
+    season: Any = None  # streaming: the _Season learning the profile
+    sw: Any = None  # streaming: True at readings where the kind of profile removed changed
 
     def __post_init__(self):
         import numpy as np
@@ -145,6 +186,11 @@ class _Event:
     thr: float
     evidence: dict
     frequency_hz: float | None = None
+
+
+def _sig(v: float, digits: int = 4) -> float:
+    """``v`` rounded to ``digits`` significant digits (1.157e-05 stays 1.157e-05, where round(v, 4) gives 0.0)."""
+    return float(f"{v:.{digits}g}")
 
 
 def _runs(flag):
@@ -218,13 +264,17 @@ class _Scan:
         self.stuck = dt <= 0
         self.gap = dt > o.gap_factor * st.interval_ns
         self.gap[1:] &= ~self.stuck[:-1]  # not the jump after a stale run
-        self.eq = np.zeros(n, bool)  # equal to the reading before
-        self.eq[1:] = x[1:] == x[:-1]
+        raw = x if st.raw is None else st.raw
+        self.eq = np.zeros(n, bool)  # equal to the reading before (as measured)
+        self.eq[1:] = raw[1:] == raw[:-1]
         idx = np.arange(n)
         flat = idx - np.maximum.accumulate(np.where(self.eq, 0, idx)) >= o.flatline_readings - 1
         # baselines not to be trusted: the block medians and scale after a gap, a stale or a flat run
         self.mask = _within(self.gap | self.stuck, B) | _within(flat, (K + 1) * B)
         self.trend_mask = _within(self.gap | self.stuck | flat, (2 * o.drift_lag_blocks + K + 1) * B)
+        if st.sw is not None:  # streaming: the profile removed changed here, so did the readings' level and spread
+            self.mask |= _within(st.sw, (K + 1) * B)
+            self.trend_mask |= _within(st.sw, (2 * o.drift_lag_blocks + K + 1) * B)
         self.ctx = (K + 1) * B
 
     # --- helpers -------------------------------------------------------------------------------------------------
@@ -364,6 +414,10 @@ class _Scan:
         o, N = self.o, self.o.osc_frame
         hop = N // 2
         first = (-self.st.g0) % hop
+        frame_s = N * self.st.interval_ns / _NS
+        lowest = max(o.osc_min_bin, int(np.ceil(o.osc_min_hz * frame_s - 1e-9)))  # first bin at or above the floor
+        if lowest > N // 2 - 1:  # the floor is at or above the highest searchable bin: no oscillation at this resolution
+            return []
         if self.n - first < N:
             self._pending(np.array([first]))
             return []
@@ -372,8 +426,8 @@ class _Scan:
         frames = frames - frames.mean(axis=1, keepdims=True)
         frames -= np.outer(frames @ u / (u @ u), u)  # remove each frame's linear trend
         power = np.abs(np.fft.rfft(frames * np.hanning(N).astype(np.float32), axis=1)) ** 2
-        band = power[:, o.osc_min_bin: N // 2]
-        k = np.argmax(band, axis=1) + o.osc_min_bin
+        band = power[:, o.osc_min_bin: N // 2]  # the noise floor's bins
+        k = np.argmax(power[:, lowest: N // 2], axis=1) + lowest  # the peak's, at or above osc_min_hz
         rows = np.arange(len(power))
         pk, left, right = power[rows, k], power[rows, k - 1], power[rows, k + 1]
         ratio = pk / (np.median(band, axis=1) / np.log(2) + 1e-30)
@@ -392,11 +446,14 @@ class _Scan:
         ok = long_enough & now
         lp = np.log(np.maximum(np.stack([left, pk, right]), 1e-30))
         frac = 0.5 * (lp[0] - lp[2]) / np.where(lp[0] - 2 * lp[1] + lp[2] == 0, -1, lp[0] - 2 * lp[1] + lp[2])
-        hz = (k + np.clip(frac, -0.5, 0.5)) / (N * self.st.interval_ns / _NS)
+        hz = (k + np.clip(frac, -0.5, 0.5)) / frame_s
         amp = 4 * np.sqrt(pk) / N  # a sine of amplitude A peaks at (A N / 4)^2 under a Hann window
         events = []
         for a, b, cl in zip(s[ok], en[ok], close[ok]):
             f_hz = float(np.median(hz[a:b + 1]))
+            cycles = f_hz * ((b - a) * hop + N) * self.st.interval_ns / _NS
+            if f_hz < o.osc_min_hz or cycles < o.osc_min_cycles:
+                continue
             level = float(np.median(np.abs(self.x[first + a * hop: first + b * hop + N])))
             events.append(_Event("oscillation", self._ns(first + a * hop), self._ns(first + b * hop + N - 1),
                                  self._ns(first + (a + o.osc_min_frames - 1) * hop + N - 1),
@@ -404,7 +461,8 @@ class _Scan:
                                  {"power_ratio": round(float(ratio[a:b + 1].max()), 1), "threshold": o.osc_ratio,
                                   "amplitude": round(float(np.median(amp[a:b + 1])), 6),
                                   "amplitude_pct": round(100 * float(np.median(amp[a:b + 1])) / level, 3) if level else 0.0,
-                                  "frames": int(b - a + 1)}, frequency_hz=round(f_hz, 4)))
+                                  "frames": int(b - a + 1), "period_s": _sig(1 / f_hz), "cycles": round(cycles, 1),
+                                  "min_frequency_hz": _sig(o.osc_min_hz)}, frequency_hz=_sig(f_hz)))
         return events
 
     def dropouts(self) -> list[_Event]:
@@ -438,7 +496,7 @@ class _Scan:
         ok = long_enough & now
         return [_Event(kind, self._ns(a - 1), self._ns(min(b + 1, self.n - 1) if kind == "stale" else b),
                        self._ns(a + need - 2), float(c), need,
-                       {what: int(c), "threshold": need, "value": float(self.x[a])})
+                       {what: int(c), "threshold": need, "value": float((self.x if self.st.raw is None else self.st.raw)[a])})
                 for a, b, c in zip(s[ok], e[ok], count[ok])]
 
     def flatlines(self) -> list[_Event]:
@@ -472,6 +530,171 @@ def _suppress(events: list[_Event], recent: list[_Event], guard_ns: int, rebound
 _DATA_FAULTS = ("dropout", "flatline", "stale")
 
 
+def _slots(o: ScoringOptions, interval_ns: float) -> int:
+    """Profile slots per day: a day over max(``season_slot_s``, interval); 0 (no profile) if fewer than
+    :data:`_MIN_SLOTS`."""
+    slots = int(_DAY_S // max(o.season_slot_s, interval_ns / _NS))
+    return slots if slots >= _MIN_SLOTS else 0
+
+
+def _group_medians(key, *columns, ascending: tuple = ()):
+    """The distinct values of the non-decreasing integer array ``key`` and, per value, the median of each column
+    (columns whose positions are in ``ascending`` are already ascending within each value of ``key``)."""
+    import numpy as np
+
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.diff(np.concatenate((starts, [len(key)])))
+    lo, hi = starts + (counts - 1) // 2, starts + counts // 2
+    out = []
+    for i, v in enumerate(columns):
+        if i not in ascending and len(v):  # sorted by key, then value: two plain sorts beat np.lexsort 3x
+            rank = np.empty(len(v), np.int64)
+            rank[np.argsort(v)] = np.arange(len(v))
+            v = v[np.argsort((key - key[0]) * len(v) + rank)]
+        out.append((v[lo] + v[hi]) / 2)
+    return key[starts], out
+
+
+def _slot_medians(t, x, slots: int):
+    """Per slot occurrence k (the k-th slot since 1970-01-01 UTC, ``slots`` a day; ``t`` [ns] ascending): k, the
+    median reading and the median offset of the readings in the slot [s]."""
+    sec = t // _NS
+    k = sec * slots // _DAY_S
+    offset = sec - k * (_DAY_S / slots) + (t % _NS) / _NS
+    keys, (values, offsets) = _group_medians(k, x, offset, ascending=(1,))
+    return keys, values, offsets
+
+
+def _fit_profile(keys, values, offsets, slots: int, kind: str):
+    """Knots [s in the cycle], values (level removed) and period [s] of a profile from slot medians: per slot of
+    the cycle, the median over the cycles of the slot median less the mean of the cycle centred on it."""
+    import numpy as np
+    import pandas as pd
+
+    period = _WEEK_S if kind == "weekly" else _DAY_S
+    per_cycle = slots * period // _DAY_S
+    level = (pd.Series(values, index=keys).reindex(np.arange(keys[0], keys[-1] + 1))
+             .rolling(per_cycle, center=True, min_periods=per_cycle * 3 // 4).mean().to_numpy()[keys - keys[0]])
+    ok = np.isfinite(level)
+    if not ok.any():
+        level, ok = np.full(len(keys), np.median(values)), np.ones(len(keys), bool)
+    idx = keys[ok] % per_cycle
+    order = np.argsort(idx, kind="stable")
+    ids, (v, f) = _group_medians(idx[order], (values - level)[ok][order], offsets[ok][order])
+    return ids * (_DAY_S / slots) + f, v - np.median(v), period
+
+
+def _kind(span_s: float, o: ScoringOptions) -> str:
+    """The profile a stream spanning ``span_s`` [s] gets: '', 'daily' or 'weekly'."""
+    if span_s >= o.season_min_weeks * _WEEK_S:
+        return "weekly"
+    return "daily" if span_s >= o.season_min_days * _DAY_S else ""
+
+
+def _profile(t, x, o: ScoringOptions, interval_ns: float):
+    """A stream's seasonal profile, learned robustly from its own readings, or None if it spans too little.
+
+    Returns ``(kind, knots, values, period)``: kind 'daily' or 'weekly'; per slot of the cycle, the
+    median over the cycles of the slot's median reading less the mean of the cycle centred on it
+    (see :func:`score_frame`), placed at the median position of the readings in the slot [s in the
+    cycle]; period [s].  Slots are ``season_slot_s`` wide (at least the interval), in UTC.
+    """
+    slots = _slots(o, interval_ns)
+    kind = _kind((int(t[-1]) - int(t[0])) / _NS, o)
+    if not slots or not kind:
+        return None
+    return (kind, *_fit_profile(*_slot_medians(t, x, slots), slots, kind))
+
+
+@dataclass
+class _Season:
+    """A stream's seasonal profile learned as its readings arrive (streaming): the median reading and offset of each
+    slot occurrence that has ended, and the profile fitted on them at the start of each day."""
+
+    first_ns: int | None = None  # the stream's first reading
+    last_ns: int | None = None  # and the last one learned from
+    slots: int | None = None  # per day; None until the interval is known, 0: no profile at this interval
+    t: Any = None  # readings of the open slot (or, before the interval is known, all so far)
+    x: Any = None
+    keys: Any = None  # ended slot occurrences (at most _SEASON_DAYS days of them)
+    values: Any = None
+    offsets: Any = None
+    day: int = -1  # day (since 1970-01-01) at whose start the profile was last fitted
+    kind: str = ""
+    fitted: tuple = ()  # knots, values, period
+
+
+#: days of slot medians a streaming profile keeps
+_SEASON_DAYS = 366
+
+
+def _season_add(se: _Season, t, x, o: ScoringOptions, close: bool = False) -> None:
+    """Add readings (ascending, after those before) to the learner; ``close``: the open slot has ended too."""
+    import numpy as np
+
+    if se.last_ns is not None:  # readings not after those learned (history overlapping the stream) are left out
+        later = t > se.last_ns
+        t, x = t[later], x[later]
+    se.t = t if se.t is None else np.concatenate([se.t, t])
+    se.x = x if se.x is None else np.concatenate([se.x, x])
+    if len(se.t):
+        se.first_ns = int(se.t[0]) if se.first_ns is None else se.first_ns
+        se.last_ns = int(se.t[-1])
+    if se.slots is None:
+        if len(se.t) < _INTERVAL_READINGS and not close:
+            return
+        se.slots = _slots(o, _interval_ns(se.t, o)) if len(se.t) else 0
+    if not se.slots or not len(se.t):
+        se.t = se.x = None
+        return
+    k = (se.t // _NS) * se.slots // _DAY_S
+    n = len(k) if close else int(np.searchsorted(k, k[-1]))  # the last slot may still be open
+    if n:
+        keys, values, offsets = _slot_medians(se.t[:n], se.x[:n], se.slots)
+        if se.keys is not None:
+            keys, values, offsets = (np.concatenate(p) for p in ((se.keys, keys), (se.values, values), (se.offsets, offsets)))
+        if len(keys):
+            keep = keys > keys[-1] - _SEASON_DAYS * se.slots
+            se.keys, se.values, se.offsets = keys[keep], values[keep], offsets[keep]
+        se.t, se.x = se.t[n:], se.x[n:]
+
+
+def _season_step(st: _Stream, t, x, o: ScoringOptions):
+    """Streaming: a batch of a stream less the profile fitted at the start of each reading's day on the days before
+    (as measured until the stream spans ``season_min_days``); also where the kind of profile changed."""
+    import itertools
+
+    import numpy as np
+
+    se = st.season
+    if se.slots == 0 or not len(t):
+        return x, None
+    day = t // _NS // _DAY_S
+    cuts = np.concatenate(([0], np.flatnonzero(day[1:] != day[:-1]) + 1, [len(t)]))
+    out, switch = x.copy(), np.zeros(len(t), bool)
+    for a, b in itertools.pairwise(cuts):
+        d = int(day[a])
+        if d > se.day and se.slots:
+            if se.t is not None and len(se.t) and int(se.t[-1]) // _NS // _DAY_S < d:
+                _season_add(se, t[:0], x[:0], o, close=True)  # the open slot ended with its day
+            kind = _kind(d * _DAY_S - se.first_ns / _NS, o) if se.first_ns is not None and se.keys is not None else ""
+            if kind:
+                se.fitted = _fit_profile(se.keys, se.values, se.offsets, se.slots, kind)
+            switch[a] = kind != se.kind
+            se.kind, se.day = kind, d
+        if se.kind:
+            out[a:b] -= _profile_at(t[a:b], *se.fitted)
+        _season_add(se, t[a:b], x[a:b], o)
+    return out, switch if switch.any() else None
+
+
+def _profile_at(t, knots, values, period: int):
+    """The profile at times ``t`` [ns]: linear between its knots, around the cycle."""
+    import numpy as np
+
+    return np.interp((t // _NS) % period + (t % _NS) / _NS, knots, values, period=period)
+
+
 @dataclass
 class _Series:
     device_id: str
@@ -495,18 +718,32 @@ def _history(o: ScoringOptions) -> int:
                o.osc_frame * 2, o.flatline_readings, o.stale_readings, o.dropout_merge + 2, _INTERVAL_READINGS)
 
 
-def _advance(st: _Stream, t_new, x_new, o: ScoringOptions, final: bool):
+def _interval_ns(t, o: ScoringOptions) -> float:
+    """A stream's expected interval [ns]: ``interval_s``, else the median of its first positive intervals."""
+    import numpy as np
+
+    steps = np.diff(t[:_INTERVAL_READINGS])
+    steps = steps[steps > 0]
+    return o.interval_s * _NS if o.interval_s else float(np.median(steps)) if len(steps) else float(_NS)
+
+
+def _advance(st: _Stream, t_new, x_new, o: ScoringOptions, final: bool, raw_new=None, switch_new=None):
     """Scan a stream's kept readings plus a new batch; return the events that closed and the robust z of the scanned
-    readings (None if the stream is still too short), and keep what later scans need."""
+    readings (None if the stream is still too short), and keep what later scans need.  ``raw_new``: the batch as
+    measured when ``x_new`` has a seasonal profile removed; ``switch_new``: where the kind of profile changed."""
     import numpy as np
 
     st.t, st.x = np.concatenate([st.t, t_new]), np.concatenate([st.x, x_new])
+    old = len(st.x) - len(x_new)
+    if raw_new is not None or st.raw is not None:
+        st.raw = np.concatenate([st.x[:old] if st.raw is None else st.raw, x_new if raw_new is None else raw_new])
+    if switch_new is not None or st.sw is not None:
+        st.sw = np.concatenate([np.zeros(old, bool) if st.sw is None else st.sw,
+                                np.zeros(len(x_new), bool) if switch_new is None else switch_new])
     if st.interval_ns is None:
         if len(st.t) < _INTERVAL_READINGS and not final:
             return [], None
-        steps = np.diff(st.t[:_INTERVAL_READINGS])
-        steps = steps[steps > 0]
-        st.interval_ns = o.interval_s * _NS if o.interval_s else float(np.median(steps)) if len(steps) else float(_NS)
+        st.interval_ns = _interval_ns(st.t, o)
     if len(st.t) < 2:
         return [], None
     scan = _Scan(st, o, final)
@@ -515,11 +752,19 @@ def _advance(st: _Stream, t_new, x_new, o: ScoringOptions, final: bool):
     guard = int((2 * o.drift_lag_blocks + 1) * o.block * st.interval_ns)
     rebound = int(o.drift_rebound_blocks * o.block * st.interval_ns)
     events = _suppress(events, st.recent, guard, rebound, int(o.step_window * st.interval_ns))
+    if st.profile:
+        for e in events:
+            if e.type not in _DATA_FAULTS:
+                e.evidence["seasonal_profile"] = st.profile
     n, B = len(st.t), o.block
     cut = max(0, min(scan.need, n - _history(o))) // B * B
     t_cut = int(st.t[min(cut, n - 1)])
     st.recent = [e for e in st.recent + events if e.end + max(guard, rebound) >= t_cut]
     st.t, st.x, st.sp, st.sm = st.t[cut:], st.x[cut:], scan.sp[cut:], scan.sm[cut:]
+    if st.raw is not None:
+        st.raw = st.raw[cut:]
+    if st.sw is not None:
+        st.sw = st.sw[cut:] if st.sw[cut:].any() else None
     st.g0, st.done = st.g0 + cut, n - cut
     return events, scan.z
 
@@ -690,10 +935,11 @@ def score_frame(frame, **options) -> list[Anomaly]:
       sqrt(6) x 1.2533 s / sqrt(B) [3]_; a run of blocks above ``drift_floor_z`` reaching
       ``drift_z`` in ``drift_min_blocks``.
     * oscillation: per frame of ``osc_frame`` readings (50 % overlap, linear trend removed,
-      Hann window) the periodogram's highest local peak over the mean noise power (median of the
-      bins / ln 2, the exponential law of periodogram ordinates [4]_) >= ``osc_ratio``, in
-      ``osc_min_frames`` consecutive frames within one bin; the frequency is refined by a parabola
-      through the log powers of the peak bin and its neighbours.
+      Hann window) the periodogram's highest local peak at or above ``osc_min_hz`` over the mean
+      noise power (median of the bins / ln 2, the exponential law of periodogram ordinates [4]_)
+      >= ``osc_ratio``, in ``osc_min_frames`` consecutive frames within one bin, lasting
+      ``osc_min_cycles`` periods; the frequency is refined by a parabola through the log powers
+      of the peak bin and its neighbours, and reported to 4 significant digits with its period.
     * dropout: intervals longer than ``gap_factor`` x the expected one; missing readings =
       round(interval / expected) - 1.  flatline: ``flatline_readings`` exactly equal values.
       stale: ``stale_readings`` readings whose timestamp does not advance.
@@ -704,6 +950,22 @@ def score_frame(frame, **options) -> list[Anomaly]:
       current and a voltage on the same switching load) have correlated z; one that stops
       following the others scores high although each stream alone looks normal.  The
       conditional z of each stream given the others names the sensors that broke.
+
+    Seasonal profile (``seasonal``): before the spike, step, drift and oscillation tests, a
+    stream spanning at least ``season_min_days`` days has its daily profile removed,
+    x'_t = x_t - p(t), and one spanning ``season_min_weeks`` weeks its weekly profile (day of
+    week and time of day).  With the cycle cut into S slots of ``season_slot_s`` (at least the
+    interval; UTC), v_{c,j} the median reading of slot j in cycle c and a_{c,j} the mean of the
+    S slot medians centred on it (the classical decomposition's moving average of one period,
+    which takes out the level and slower swings [6]_), p_j = median_c (v_{c,j} - a_{c,j}), less
+    its median over j; placed at the median position of slot j's readings and interpolated
+    linearly around the cycle.  Being periodic, p cannot absorb a spike, step, drift or
+    oscillation; being a median over the cycles it ignores any event spanning fewer than half
+    of them.  Flatline and stale tests use the readings as measured.  The weekly profile
+    follows a daily swing whose amplitude changes over the week; the daily one cannot (at
+    1-min data with such a change, spans of 3 days to 3 weeks show drifts).  A profile in UTC does not follow a clock change: load that follows local time
+    shifts by 1 h against it at a daylight-saving change (spikes at the morning ramp for days).
+    A stream spanning less than ``season_min_days`` is scored as measured.
 
     A spike or step starting within a block after a gap or stale reading, or within
     ``scale_blocks`` + 1 blocks after a flatline, is not reported (its baseline is unsound),
@@ -736,6 +998,9 @@ def score_frame(frame, **options) -> list[Anomaly]:
        high-dimensional datasets. Technometrics 44(4), 307-317; Gnanadesikan, R., Kettenring,
        J. R. (1972). Robust estimates, residuals, and outlier detection with multiresponse data.
        Biometrics 28(1), 81-124.
+    .. [6] Hyndman, R. J., Athanasopoulos, G. (2021). Forecasting: Principles and Practice, 3rd ed.,
+       OTexts, sec. 3.4 (classical decomposition: an m-period moving average as the trend-cycle,
+       the seasonal index as the average detrended value per season; here the median).
     """
     return _score(_split(frame), _options(options))
 
@@ -745,7 +1010,15 @@ def _score(series: list[_Series], o: ScoringOptions) -> list[Anomaly]:
 
     out, zs = [], []
     for s in series:
-        events, z = _advance(_Stream(s.device_id, s.sensor_type, s.unit), s.t, s.x, o, final=True)
+        st = _Stream(s.device_id, s.sensor_type, s.unit)
+        x, raw = s.x, None
+        if o.seasonal and len(s.t) >= _INTERVAL_READINGS:
+            st.interval_ns = _interval_ns(s.t, o)
+            fitted = _profile(s.t, s.x, o, st.interval_ns)
+            if fitted is not None:
+                st.profile, knots, values, period = fitted
+                x, raw = s.x - _profile_at(s.t, knots, values, period), s.x
+        events, z = _advance(st, s.t, x, o, final=True, raw_new=raw)
         out += [_anomaly(s.device_id, [s.sensor_type], e) for e in events]
         zs.append(np.full(len(s.t), np.nan) if z is None else z)
     if o.multivariate:
@@ -765,26 +1038,57 @@ class StreamingScorer:
     steps, dropouts, oscillations, flatlines and stale streams as :func:`score_frame`
     (readings must arrive in time order per stream).  Drifts match too, except that a drift
     already reported is not withdrawn when an oscillation that explains it ends later.  The
-    multivariate score is batch only.
+    multivariate score is batch only.  Streams spanning ``season_min_days`` or more have their
+    seasonal profile learned as they arrive (Notes), so there the two can differ.
 
     Parameters
     ----------
+    history : pandas.DataFrame, optional
+        Past readings (:data:`COLUMNS`, before the first update) the seasonal profiles start
+        from; they are not scored.
     **options
         Fields of :class:`ScoringOptions`.
+
+    Notes
+    -----
+    Seasonal profile (``seasonal``): each stream's profile is learned as its readings arrive (the
+    median reading of each slot in each day, as in :func:`score_frame`) and, at the start of each
+    day, fitted on the days before, up to 366 of them; the readings of that day are scored less it.
+    Until a stream (with its ``history``) spans ``season_min_days`` it is scored as measured, so a
+    strong daily cycle at minute resolution can show as drifts in its first days; ``history``
+    avoids that.  For ``scale_blocks`` + 1 blocks after the profile starts or turns weekly,
+    spikes and steps are not reported, nor drifts for 2 x ``drift_lag_blocks`` + ``scale_blocks``
+    + 1 blocks (the baseline spans both sides).  Streams spanning ``season_min_days`` or more
+    therefore differ from :func:`score_frame`, which fits one profile on the whole stream.
     """
 
-    def __init__(self, **options):
+    def __init__(self, history=None, **options):
         self.options = _options(options)
         self._streams: dict[tuple[str, str], _Stream] = {}
+        if history is not None and self.options.seasonal:
+            for s in _split(history):
+                st = self._stream(s)
+                _season_add(st.season, s.t, s.x, self.options)
+
+    def _stream(self, s: _Series) -> _Stream:
+        st = self._streams.get((s.device_id, s.sensor_type))
+        if st is None:
+            st = self._streams[(s.device_id, s.sensor_type)] = _Stream(s.device_id, s.sensor_type, s.unit)
+            st.season = _Season() if self.options.seasonal else None
+        return st
 
     def update(self, frame) -> list[Anomaly]:
         """Add a batch of readings (a frame with :data:`COLUMNS`); return the anomalies it completes."""
         out = []
         for s in _split(frame):
-            st = self._streams.get((s.device_id, s.sensor_type))
-            if st is None:
-                st = self._streams[(s.device_id, s.sensor_type)] = _Stream(s.device_id, s.sensor_type, s.unit)
-            out += [_anomaly(s.device_id, [s.sensor_type], e) for e in _advance(st, s.t, s.x, self.options, final=False)[0]]
+            st = self._stream(s)
+            x, raw, switch = s.x, None, None
+            if st.season is not None:
+                x, switch = _season_step(st, s.t, s.x, self.options)
+                st.profile = st.season.kind
+                raw = s.x if st.season.kind or st.raw is not None else None
+            out += [_anomaly(s.device_id, [s.sensor_type], e)
+                    for e in _advance(st, s.t, x, self.options, final=False, raw_new=raw, switch_new=switch)[0]]
         return sorted(out, key=lambda a: (a.start, a.device_id, a.type))
 
     def flush(self) -> list[Anomaly]:
@@ -821,6 +1125,9 @@ def score_telemetry(
     step_shift_z: Annotated[float, Field(gt=0, description="Shift a step must reach [robust sd].")] = 4.0,
     drift_z: Annotated[float, Field(gt=0, description="Trend-change statistic a drift must reach [-].")] = 6.5,
     osc_ratio: Annotated[float, Field(gt=1, description="Spectral peak over the noise floor an oscillation needs [-].")] = 12.0,
+    osc_min_hz: Annotated[float, Field(ge=0, le=1000, description="Lowest frequency an oscillation may have [Hz]; default 1/3600 (period 1 h), so daily, weekly and load-driven swings never are.")] = OSC_MIN_HZ,
+    seasonal: Annotated[bool, Field(description="Remove each stream's daily or weekly profile (learned from the file) before the spike, step, drift and oscillation tests.")] = True,
+    season_min_days: Annotated[float, Field(ge=2, le=366, description="Span a stream needs for its daily profile [d]; a weekly one needs 3 weeks.")] = 3.0,
     multivariate: Annotated[bool, Field(description="Also score each device's streams jointly.")] = True,
     max_anomalies: Annotated[int, Field(ge=1, le=MAX_REPORTED, description="Anomalies listed (the highest scores).")] = 100,
 ) -> AnomalyReport:
@@ -835,6 +1142,12 @@ def score_telemetry(
         Expected interval between readings [s].
     spike_z, step_shift_z, drift_z, osc_ratio : float
         Detection thresholds (:class:`ScoringOptions`).
+    osc_min_hz : float, default 1/3600
+        Lowest frequency an oscillation may have [Hz] (:class:`ScoringOptions`).
+    seasonal : bool, default True
+        Remove each stream's seasonal profile before the spike, step, drift and oscillation tests.
+    season_min_days : float, default 3
+        Span a stream needs for its daily profile [d] (a weekly profile needs ``season_min_weeks``, 3 weeks).
     multivariate : bool, default True
     max_anomalies : int, default 100
 
@@ -857,7 +1170,8 @@ def score_telemetry(
     ingested = read_telemetry(path)
     series = _split(ingested.accepted)
     found = _score(series, ScoringOptions(interval_s=interval_s, spike_z=spike_z, step_shift_z=step_shift_z,
-                                          drift_z=drift_z, osc_ratio=osc_ratio, multivariate=multivariate))
+                                          drift_z=drift_z, osc_ratio=osc_ratio, osc_min_hz=osc_min_hz, seasonal=seasonal,
+                                          season_min_days=season_min_days, multivariate=multivariate))
     listed = sorted(sorted(found, key=lambda a: -a.score)[:max_anomalies], key=lambda a: a.start)
     counts: dict[str, int] = {}
     for a in found:
