@@ -28,6 +28,7 @@ from typing import Annotated, Literal
 from gridsage.errors import InputError, ScenarioError
 from gridsage.tools.base import MaxLoadingPercent, VmMaxPu, VmMinPu
 from gridsage.tools.equipment.transformer_thermal import AmbientC, Cooling, HotSpotRise, LoadingType, TopOilRise
+from gridsage.tools.forecast.load_forecast import CsvDecimal, CsvSep, CsvThousands, DayFirst
 from gridsage.tools.grid import Event
 from gridsage.tools.paths import readable_file, shipped_root, validation_error_without_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -67,6 +68,10 @@ class PeakForecast(_Strict):
     load_col: str | None = None
     temp_col: str | None = None
     tz: str | None = Field(default=None, description="IANA zone of the site, e.g. 'Australia/Melbourne'.")
+    sep: CsvSep = None
+    decimal: CsvDecimal = None
+    thousands: CsvThousands = None
+    dayfirst: DayFirst = None
     country: str | None = Field(default=None, description="Holiday calendar country, e.g. 'AU'.")
     subdiv: str | None = None
     horizon_h: float = Field(default=48, gt=0, le=168, description="Hours ahead searched for the peak [h].")

@@ -80,7 +80,8 @@ def forecast_peak(spec: PeakForecast, base_dir: Path | None = None) -> PeakStudy
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
     result = forecast_load(csv_path=str(path), time_col=spec.time_col, load_col=spec.load_col, temp_col=spec.temp_col,
-                           tz=spec.tz, country=spec.country, subdiv=spec.subdiv, horizon_h=spec.horizon_h,
+                           tz=spec.tz, sep=spec.sep, decimal=spec.decimal, thousands=spec.thousands,
+                           dayfirst=spec.dayfirst, country=spec.country, subdiv=spec.subdiv, horizon_h=spec.horizon_h,
                            quantiles=list(LEVELS))
     return PeakStudy(forecast=result, reference_mw=spec.reference_mw or result.recent_peaks.median_mw)
 

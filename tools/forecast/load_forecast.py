@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError
+from gridsage.tools._threads import limited_threads
 from gridsage.tools.base import ToolResult, tool
 from gridsage.tools.forecast._load_series import DataQualityReport
 
@@ -27,7 +28,14 @@ MAX_HORIZON_H = 168
 RECENT_HOURS = 72
 #: days of history whose daily peaks are summarised [d]
 RECENT_DAYS = 28
-Method = Literal["auto", "gbm", "seasonal_naive", "weekly_naive"]
+Method = Literal["auto", "gbm", "mstl", "seasonal_naive", "weekly_naive"]
+
+
+#: how a CSV is written, when detection is not wanted or cannot decide (see tools/forecast/_load_series.py)
+CsvSep = Annotated[Literal[",", ";", "\t", "|"] | None, Field(description="Field separator of the CSV: ',', ';', tab or '|' (default: detected).")]
+CsvDecimal = Annotated[Literal[".", ","] | None, Field(description="Decimal mark of the numbers: '.' or ',' (default: detected).")]
+CsvThousands = Annotated[Literal[",", ".", " ", "'", "none"] | None, Field(description="Thousands separator of the numbers: ',', '.', ' ', \"'\" or 'none' (default: detected).")]
+DayFirst = Annotated[bool | None, Field(description="True: 01/02/2024 is 1 February (dd/mm/yyyy); False: January 2 (mm/dd/yyyy). Default: detected; refused when the dates do not prove it. ISO dates need none.")]
 
 
 class LoadRecord(BaseModel):
@@ -83,8 +91,8 @@ class TrainingWindow(BaseModel):
 class ForecastResult(ToolResult):
     """A multi-horizon load forecast with quantiles, the model used, its training window and the data report."""
 
-    method: str = Field(description="Model used: gbm, seasonal_naive or weekly_naive.")
-    candidates_mape: dict[str, float] = Field(description="Each candidate's MAPE on the calibration split [%]; the lowest wins under 'auto'.")
+    method: str = Field(description="Model used: gbm, mstl, seasonal_naive or weekly_naive, or one per horizon block, e.g. 'seasonal_naive[0-6 h]+gbm[6-48 h]'.")
+    candidates_mape: dict[str, float] = Field(description="Each candidate's rolling-origin cross-validation MAPE [%]; 'auto' keeps gbm unless another is significantly better (see fit_forecaster).")
     horizon_h: float
     step_minutes: float
     quantiles: list[float]
@@ -109,6 +117,7 @@ class BacktestRow(BaseModel):
     mae_mw: float
     pinball_mw: float = Field(description="Mean pinball loss over the quantile levels [MW].")
     coverage: float = Field(description="Share of actuals inside the outermost quantile pair [-].")
+    point_inside_band: float = Field(default=1.0, description="Share of steps whose point forecast lies inside the outermost quantile pair [-].")
     n: int = Field(description="Forecast-actual pairs scored.")
 
 
@@ -125,7 +134,8 @@ class BacktestResult(ToolResult):
     weather: str
     notices: list[str] = Field(default_factory=list)
     quality: DataQualityReport
-    rows: list[BacktestRow]
+    candidates_mape: dict[str, float] = Field(default_factory=dict, description="Each candidate's rolling-origin cross-validation MAPE on the training window [%]; 'auto' keeps gbm unless another is significantly better.")
+    rows: list[BacktestRow] = Field(description="Scores per method and horizon band: the model chosen and every other candidate that ran (the naive baselines always).")
 
 
 SeriesArgs = dict[str, Any]
@@ -148,7 +158,8 @@ def _series(csv_path: str | None, records: list[LoadRecord] | None, args: Series
     if frame["temperature_c"].isna().all():
         frame = frame.drop(columns="temperature_c")
     return load_series_from_frame(frame, "time", "load_mw", "temperature_c" if "temperature_c" in frame else None,
-                                  args.get("tz"))
+                                  args.get("tz"), decimal=args.get("decimal"), thousands=args.get("thousands"),
+                                  dayfirst=args.get("dayfirst"))
 
 
 def _weather(series, steps: int, latitude: float | None, longitude: float | None) -> tuple[Any, str, list[str]]:
@@ -238,9 +249,13 @@ def forecast_load(
     tz: Annotated[str | None, Field(description="IANA zone for calendar features and naive times, e.g. 'Australia/Melbourne'. Default UTC.")] = None,
     series_col: Annotated[str | None, Field(description="Column naming the series in a long file, e.g. 'unique_id'.")] = None,
     series: Annotated[str | None, Field(description="Series to keep when series_col is given, e.g. 'FR'.")] = None,
+    sep: CsvSep = None,
+    decimal: CsvDecimal = None,
+    thousands: CsvThousands = None,
+    dayfirst: DayFirst = None,
     horizon_h: Annotated[float, Field(gt=0, le=MAX_HORIZON_H, description="Hours ahead [h].")] = 48,
     quantiles: Annotated[list[float], Field(min_length=2, max_length=9, description="Levels in (0, 1), e.g. [0.1, 0.5, 0.9].")] = [0.1, 0.5, 0.9],
-    method: Annotated[Method, Field(description="'auto' picks the lowest calibration MAPE among gbm and the naive baselines.")] = "auto",
+    method: Annotated[Method, Field(description="'auto' picks the lowest rolling-origin cross-validation MAPE among gbm, mstl (when fast enough) and the naive baselines.")] = "auto",
     country: Annotated[str | None, Field(max_length=8, description="Holiday calendar country (ISO 3166), e.g. 'AU'.")] = None,
     subdiv: Annotated[str | None, Field(max_length=16, description="Holiday subdivision, e.g. 'VIC'.")] = None,
     latitude: Annotated[float | None, Field(ge=-90, le=90, description="Site latitude for Open-Meteo weather [deg].")] = None,
@@ -262,11 +277,28 @@ def forecast_load(
         IANA time zone of the site (calendar features, naive times). Default UTC.
     series_col, series : str, optional
         Pick one series from a long file.
+    sep : {',', ';', '\\t', '|'}, optional
+        Field separator of the CSV file.  Default: detected (:func:`csv.Sniffer`); reported in
+        ``quality.reading``.
+    decimal : {'.', ','}, optional
+        Decimal mark of the numbers.  Default: detected (the format that reads the most values; refused when two
+        formats read a value differently, e.g. ``1,234``).
+    thousands : {',', '.', ' ', "'", 'none'}, optional
+        Thousands separator of the numbers ('none': they have none).  Default: detected.
+    dayfirst : bool, optional
+        Date order of numeric dates: True for dd/mm/yyyy, False for mm/dd/yyyy.  Default: detected (a first field
+        above 12 proves day first, a second one month first); refused when nothing proves it.  Year-first (ISO 8601)
+        dates are never ambiguous.
     horizon_h : float, default 48
         Forecast horizon [h], at most :data:`MAX_HORIZON_H`.
     quantiles : list of float, default [0.1, 0.5, 0.9]
         Probability levels [-]; need one below and one above 0.5.
-    method : {'auto', 'gbm', 'seasonal_naive', 'weekly_naive'}, default 'auto'
+    method : {'auto', 'gbm', 'mstl', 'seasonal_naive', 'weekly_naive'}, default 'auto'
+        ``'auto'`` picks the lowest MAPE over :data:`~gridsage.tools.forecast._model.CV_FOLDS` rolling-origin
+        folds, and per 6-h horizon block another candidate where it is clearly better there (the method is then
+        named per block, e.g. ``seasonal_naive[0-6 h]+gbm[6-48 h]``); ``mstl`` takes part only while the work it
+        needs stays under :data:`~gridsage.tools.forecast._model.MSTL_BUDGET_POINTS` (a notice says when it was
+        left out).
     country, subdiv : str, optional
         Public-holiday calendar.
     latitude, longitude : float, optional
@@ -278,9 +310,11 @@ def forecast_load(
     Returns
     -------
     ForecastResult
-        Point and quantile forecasts [MW] per step, the peak, the method and
-        its calibration MAPE [%] beside the baselines', the training window,
-        the weather source and the data-quality report.
+        Point and quantile forecasts [MW] per step (the point forecast is the
+        P50 and lies inside every band; the bands are split-conformal on the
+        chosen model's rolling-origin errors), the peak, the method and every
+        candidate's cross-validation MAPE [%], the training window, the
+        weather source and the data-quality report.
 
     Raises
     ------
@@ -300,14 +334,19 @@ def forecast_load(
 
     qs = _check_quantiles(quantiles)
     data = _series(csv_path, records, dict(time_col=time_col, load_col=load_col, temp_col=temp_col, tz=tz,
-                                           **({"series_col": series_col, "series": series} if csv_path else {})))
+                                           decimal=decimal, thousands=thousands, dayfirst=dayfirst,
+                                           **({"series_col": series_col, "series": series, "sep": sep}
+                                              if csv_path else {})))
     steps = max(1, int(round(horizon_h * 60 / data.quality.step_minutes)))
     cov, weather, notices = _weather(data, steps, latitude, longitude)
     ctx = fm.build_context(data.load_mw, cov, data.tz, steps, country, subdiv, use_weather=cov is not None)
     if not country:
         notices.append("no holiday calendar: pass country (and subdiv) so public holidays are features.")
-    model = fm.fit_forecaster(ctx, steps, qs, method)
-    point, bands = model.predict(ctx, np.array([ctx.last]))
+    with limited_threads():
+        chosen, models, cv = fm.fit_candidates(ctx, steps, qs, method)
+        model = models[chosen]
+        point, bands = model.predict(ctx, np.array([ctx.last]))
+    notices.extend(cv.notices)
     point, bands = point[0], bands[0]
     times = ctx.index[ctx.last + 1: ctx.last + 1 + steps]
     local = times.tz_convert(data.tz)
@@ -348,24 +387,34 @@ def backtest_load_forecast(
     tz: Annotated[str | None, Field(description="IANA zone, e.g. 'Australia/Melbourne'. Default UTC.")] = None,
     series_col: Annotated[str | None, Field(description="Column naming the series in a long file.")] = None,
     series: Annotated[str | None, Field(description="Series to keep.")] = None,
+    sep: CsvSep = None,
+    decimal: CsvDecimal = None,
+    thousands: CsvThousands = None,
+    dayfirst: DayFirst = None,
     train_end: Annotated[datetime | None, Field(description="End of training (exclusive; naive = local time in tz); default: before the last `origins` days.")] = None,
     origins: Annotated[int | None, Field(ge=1, le=2000, description="Daily origins to test (default: every day after train_end, or 28).")] = None,
     origin_hour: Annotated[int, Field(ge=0, le=23, description="Local hour of each origin (forecasts start there).")] = 0,
     horizon_h: Annotated[float, Field(gt=0, le=MAX_HORIZON_H, description="Hours ahead scored [h].")] = 48,
     quantiles: Annotated[list[float], Field(min_length=2, max_length=9, description="Levels in (0, 1).")] = [0.1, 0.5, 0.9],
-    method: Annotated[Method, Field(description="Model to score beside the baselines ('auto' picks on calibration).")] = "auto",
+    method: Annotated[Method, Field(description="Model to score beside the baselines ('auto' picks by rolling-origin cross-validation and scores every candidate).")] = "auto",
     country: Annotated[str | None, Field(max_length=8, description="Holiday calendar country, e.g. 'AU'.")] = None,
     subdiv: Annotated[str | None, Field(max_length=16, description="Holiday subdivision, e.g. 'VIC'.")] = None,
 ) -> BacktestResult:
     """Score the model and the naive baselines on rolling daily origins after a training window.
 
-    The model is fitted once on data before ``train_end``; at each origin it
-    sees the load up to that origin only (and the observed temperature as a
-    stand-in for the weather forecast, which flatters the errors a little).
+    The candidates are cross-validated on rolling origins and the model is
+    fitted once on data before ``train_end``; at each origin it sees the load
+    up to that origin only (and the observed temperature as a stand-in for
+    the weather forecast, which flatters the errors a little).  The bands
+    start from the cross-validation errors and roll forward with the errors
+    of test origins whose horizon has fully elapsed, as a daily re-run in
+    operation would (:meth:`~gridsage.tools.forecast._model.Forecaster.predict`).
+    Under ``'auto'`` every candidate that ran is scored, so the choice can be
+    judged against the best one.
 
     Parameters
     ----------
-    csv_path, records, time_col, load_col, temp_col, tz, series_col, series
+    csv_path, records, time_col, load_col, temp_col, tz, series_col, series, sep, decimal, thousands, dayfirst
         As for :func:`forecast_load`.
     train_end : datetime, optional
         First time the model may not learn from.
@@ -376,7 +425,7 @@ def backtest_load_forecast(
     horizon_h : float, default 48
         Hours ahead [h].
     quantiles : list of float, default [0.1, 0.5, 0.9]
-    method : {'auto', 'gbm', 'seasonal_naive', 'weekly_naive'}, default 'auto'
+    method : {'auto', 'gbm', 'mstl', 'seasonal_naive', 'weekly_naive'}, default 'auto'
     country, subdiv : str, optional
         Public-holiday calendar.
 
@@ -384,7 +433,9 @@ def backtest_load_forecast(
     -------
     BacktestResult
         Per method and horizon band (:data:`BANDS`): MAPE [%], MAE [MW],
-        mean pinball loss [MW] and coverage of the outer quantile pair [-].
+        mean pinball loss [MW], coverage of the outer quantile pair [-] and
+        the share of steps whose point forecast lies inside it [-]; each
+        candidate's cross-validation MAPE [%].
 
     Raises
     ------
@@ -405,7 +456,9 @@ def backtest_load_forecast(
 
     qs = _check_quantiles(quantiles)
     data = _series(csv_path, records, dict(time_col=time_col, load_col=load_col, temp_col=temp_col, tz=tz,
-                                           **({"series_col": series_col, "series": series} if csv_path else {})))
+                                           decimal=decimal, thousands=thousands, dayfirst=dayfirst,
+                                           **({"series_col": series_col, "series": series, "sep": sep}
+                                              if csv_path else {})))
     steps = max(1, int(round(horizon_h * 60 / data.quality.step_minutes)))
     cov = data.covariates if "temperature_c" in data.covariates else None
     weather = "observed temperature column (stands in for a forecast)" if cov is not None else "none"
@@ -426,31 +479,49 @@ def backtest_load_forecast(
                          fix="move train_end earlier, or shorten the horizon.")
     end = int(starts[0]) + 1  # training origins share the first test origin's time of day
     rows = []
-    methods = [method, "seasonal_naive", "weekly_naive"] if method in ("auto", "gbm") else [method]
+    others = fm.METHODS if method == "auto" else (method, "seasonal_naive", "weekly_naive")
     truth = ctx.y[starts[:, None] + np.arange(1, steps + 1)[None, :]]
     hours = np.arange(1, steps + 1) * ctx.step_h
-    main = None
-    for name in dict.fromkeys(methods):
-        model = fm.fit_forecaster(ctx, steps, qs, name, end=end, phase=end - 1)
-        main = main or model
-        point, bands = model.predict(ctx, starts)
-        for lo, hi in BANDS:
-            cols = (hours > lo) & (hours <= hi)
-            if not cols.any():
+    with limited_threads():
+        if method == "auto":
+            chosen, models, cv = fm.fit_candidates(ctx, steps, qs, "auto", end=end, phase=end - 1, final=others,
+                                                   later_origins=len(starts))
+            scores = cv.scores
+            notices.extend(cv.notices)
+        else:
+            chosen, models, scores = method, {}, {}
+            for name in others:
+                _, fitted, cv = fm.fit_candidates(ctx, steps, qs, name, end=end, phase=end - 1)
+                models.update(fitted)
+                scores.update(cv.scores)
+        main = models[chosen]
+        for name in dict.fromkeys([chosen, *others]):
+            if name not in models:
                 continue
-            y, p, b = truth[:, cols], point[:, cols], bands[:, cols]
-            ok = ~np.isnan(y)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ape = np.where(ok & (y > 0), np.abs(p - y) / y * 100, np.nan)
-            rows.append(BacktestRow(
-                method=model.method if name == "auto" else name, horizon_band=f"{lo}-{hi} h",
-                mape_percent=round(float(np.nanmean(ape)), 3), mae_mw=round(float(np.nanmean(np.abs(p - y))), 3),
-                pinball_mw=round(float(np.mean([fm.pinball(y, b[..., i], q) for i, q in enumerate(qs)])), 3),
-                coverage=round(float(((y >= b[..., 0]) & (y <= b[..., -1]))[ok].mean()), 4), n=int(ok.sum())))
+            point, bands = models[name].predict(ctx, starts, rolling=True)
+            for lo, hi in BANDS:
+                cols = (hours > lo) & (hours <= hi)
+                if not cols.any():
+                    continue
+                y, p, b = truth[:, cols], point[:, cols], bands[:, cols]
+                ok = ~np.isnan(y) & np.isfinite(p) & np.isfinite(b).all(axis=-1)  # observed, and forecast by the method
+                if not (ok & (y > 0)).any():
+                    notices.append(f"{name}, {lo}-{hi} h: no step with both an observed load above 0 and a forecast; "
+                                   "the band is not scored.")
+                    continue
+                y, p, b = y[ok], p[ok], b[ok]
+                rows.append(BacktestRow(
+                    method=name, horizon_band=f"{lo}-{hi} h",
+                    mape_percent=round(float(np.mean(np.abs(p - y)[y > 0] / y[y > 0] * 100)), 3),
+                    mae_mw=round(float(np.mean(np.abs(p - y))), 3),
+                    pinball_mw=round(float(np.mean([fm.pinball(y, b[..., i], q) for i, q in enumerate(qs)])), 3),
+                    coverage=round(float(((y >= b[..., 0]) & (y <= b[..., -1])).mean()), 4),
+                    point_inside_band=round(float(((p >= b[..., 0]) & (p <= b[..., -1])).mean()), 4),
+                    n=int(ok.sum())))
     first_origin = fm.training_origins(ctx, end, steps, phase=end - 1)[0]
     return BacktestResult(
         status="ok", method=main.method, quantiles=list(qs), horizon_h=steps * ctx.step_h, weather=weather,
-        notices=notices, quality=data.quality,
+        notices=notices, quality=data.quality, candidates_mape=scores,
         train_window=TrainingWindow(start_utc=ctx.index[first_origin].to_pydatetime(),
                                     end_utc=ctx.index[end - 1].to_pydatetime(), origins=main.train_origins),
         test_origins=len(starts), first_origin_utc=ctx.index[starts[0]].to_pydatetime(),

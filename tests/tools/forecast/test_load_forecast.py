@@ -46,8 +46,17 @@ def test_quantiles_are_ordered_and_the_peak_is_reported():
     assert result.peak.load_mw == max(p.load_mw for p in result.points)
     daily = frame.assign(t=pd.to_datetime(frame.time)).set_index("t").load_mw.iloc[-28 * 24:].resample("D").max()
     assert result.recent_peaks.days == 28 and result.recent_peaks.median_mw == pytest.approx(daily.median(), abs=1e-3)
-    assert result.method == min(result.candidates_mape, key=result.candidates_mape.get)
-    assert set(result.candidates_mape) == {"gbm", "seasonal_naive", "weekly_naive"}
+    # the lowest cross-validation MAPE wins, unless it did not beat gbm significantly (then a notice says so)
+    assert result.method == min(result.candidates_mape, key=result.candidates_mape.get) or (
+        result.method == "gbm" and any("kept gbm" in n for n in result.notices))
+    # besides the single methods: the mean of the two best, 'mean(a,b)', and maybe a per-block choice 'a[0-6 h]+b[6-48 h]'
+    single = {k for k in result.candidates_mape if "[" not in k and "(" not in k}
+    assert {"gbm", "seasonal_naive", "weekly_naive"} <= single <= set(fm.METHODS)
+    two_best = sorted(single, key=result.candidates_mape.get)[:2]
+    combined = f"mean({two_best[0]},{two_best[1]})"  # taken, or reported as not significantly better, or worse
+    assert all(k == combined for k in result.candidates_mape if k.startswith("mean("))
+    for p in result.points:  # the point forecast is the P50, inside every band
+        assert p.quantiles_mw["p50"] == p.load_mw and p.quantiles_mw["p10"] <= p.load_mw <= p.quantiles_mw["p90"]
     assert result.training_window.end_utc == pd.Timestamp(frame.time.iloc[-1]).to_pydatetime()
     # no future temperature and no location: forecast without weather, and say so
     assert result.weather == "none" and any("without weather" in n for n in result.notices)
@@ -186,14 +195,17 @@ def test_exceedance_probability_follows_the_quantiles():
 @pytest.mark.slow
 def test_backtest_on_victorian_demand_beats_the_baselines():
     result = backtest_load_forecast(csv_path=str(VIC), tz="Australia/Melbourne", country="AU", subdiv="VIC",
-                                    train_end="2014-06-01", origins=60, horizon_h=48)
+                                    train_end="2014-06-01", origins=91, horizon_h=48)
     rows = {(r.method, r.horizon_band): r for r in result.rows}
-    assert result.method == "gbm" and result.test_origins == 60
+    assert result.method == "gbm" and result.test_origins == 91
     for band in ("0-6 h", "6-12 h", "12-24 h", "24-48 h"):
         assert rows[("gbm", band)].mape_percent < 0.7 * rows[("seasonal_naive", band)].mape_percent
         assert rows[("gbm", band)].pinball_mw < rows[("weekly_naive", band)].pinball_mw
+        # 91 days x 12-48 steps: binomial 99 % bounds around 0.8 are about +-0.03..0.06 for independent steps;
+        # steps of one day are correlated, hence the wider acceptance band of issue 17
+        assert 0.72 <= rows[("gbm", band)].coverage <= 0.88 and rows[("gbm", band)].point_inside_band == 1.0
     day_ahead = rows[("gbm", "24-48 h")]
-    assert day_ahead.mape_percent < 5 and 0.65 < day_ahead.coverage < 0.95 and day_ahead.n == 60 * 48
+    assert day_ahead.mape_percent < 3.5 and day_ahead.n == 91 * 48
 
 
 def test_cli_forecast_text_json_and_plot(tmp_path):
@@ -220,3 +232,157 @@ def test_cli_backtest_on_a_long_file_without_temperature():
     assert "no temperature column" in result.output and "seasonal_naive" in result.output
     gbm = [line for line in result.output.splitlines() if line.strip("│ ").startswith("gbm ")]
     assert len(gbm) == 3  # 0-6, 6-12 and 12-24 h
+
+
+def noisy_calendar_load(days: int, sigma: float, seed: int = 1) -> pd.DataFrame:
+    """Hourly load [MW] = a deterministic daily and weekly shape x (1 + e), e ~ N(0, sigma) i.i.d."""
+    t = pd.date_range("2023-01-02", periods=days * 24, freq="h", tz="UTC")
+    shape = 500 + 100 * np.sin(2 * np.pi * (t.hour - 6) / 24) - 60 * (t.dayofweek >= 5)
+    noise = np.random.default_rng(seed).normal(0, sigma, len(t))
+    return pd.DataFrame({"time": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "load_mw": shape * (1 + noise)})
+
+
+def test_p10_p90_coverage_lands_in_its_binomial_band_and_the_point_is_inside():
+    """Multiplicative Gaussian noise around a shape gbm learns from the calendar: its errors are the noise.
+
+    Hand computation of the acceptance band: each of the n = 40 origins x 6 steps = 240 actuals of a 6-hour band
+    falls inside a calibrated P10-P90 band with probability 0.8 (independent noise), so the count inside is
+    Binomial(240, 0.8): mean 192, sd sqrt(240 * 0.8 * 0.2) = 6.20.  Its central 99.9 % range (scipy's binom.ppf)
+    is used, widened by 0.02 for the spread of the calibration quantiles themselves (3 folds of ~1,100 errors
+    per block: sd of a 0.9-quantile estimate ~ sqrt(0.09 / 1100) / phi(1.28) ~ 0.005).
+    """
+    from scipy.stats import binom
+
+    frame = noisy_calendar_load(days=160, sigma=0.03)
+    result = backtest_load_forecast(records=[LoadRecord(**r) for r in frame.to_dict("records")], method="gbm",
+                                    origins=40, horizon_h=24)
+    n = 40 * 6
+    lo, hi = binom.ppf(0.0005, n, 0.8) / n - 0.02, binom.ppf(0.9995, n, 0.8) / n + 0.02
+    # the hand numbers above, normal approximation: 0.8 -+ 3.29 * 6.20 / 240 -+ 0.02 = 0.695 .. 0.905
+    assert lo == pytest.approx(0.695, abs=0.005) and hi == pytest.approx(0.905, abs=0.007)
+    gbm = [r for r in result.rows if r.method == "gbm"]
+    assert [r.horizon_band for r in gbm] == ["0-6 h", "6-12 h", "12-24 h"] and all(r.n == n or r.n == 2 * n for r in gbm)
+    for row in gbm:
+        assert lo <= row.coverage <= hi, row
+        assert row.point_inside_band == 1.0
+        assert row.mape_percent < 3.0  # E|e| = 0.03 * sqrt(2 / pi) = 2.39 %, plus the fit's own error
+    # and a single forecast: the P50 is the point, and bands of a 3 % noise are about +-1.28 * 3 % wide
+    fc = forecast_load(records=[LoadRecord(**r) for r in frame.to_dict("records")], method="gbm", horizon_h=24)
+    for p in fc.points:
+        assert p.quantiles_mw["p10"] <= p.quantiles_mw["p50"] == p.load_mw <= p.quantiles_mw["p90"]
+        assert 0.025 < (p.quantiles_mw["p90"] - p.load_mw) / p.load_mw < 0.06
+
+
+def test_conformal_quantiles_match_the_order_statistics_by_hand():
+    """Unweighted: level 0.9 of m = 9 errors is the ceil(10 * 0.9) = 9th smallest, level 0.1 the floor(10 * 0.1) = 1st."""
+    errors = np.array([0.05, -0.02, 0.01, -0.04, 0.03, 0.02, -0.01, 0.04, -0.03])[:, None] * np.ones((1, 4))
+    table = fm.conformal_table(errors, (0.1, 0.5, 0.9), steps=4, spd=24)  # 4 hourly steps: one 6-h block
+    np.testing.assert_allclose(table, [[-0.04, 0.0, 0.05]])
+    # all errors positive (a model that forecasts low): the lower bound is clipped to the point itself
+    table = fm.conformal_table(np.abs(errors) + 0.01, (0.1, 0.5, 0.9), steps=4, spd=24)
+    assert table[0, 0] == 0.0 and table[0, 2] == pytest.approx(0.06)
+    # recency weights: errors a year old weigh 2^-(365/30) ~ 2e-4 and cannot move the quantile
+    old, new = np.full((50, 4), 0.5), np.tile(np.linspace(-0.05, 0.05, 50)[:, None], (1, 4))
+    origins = np.r_[np.arange(50), np.arange(50) + 365] * 24
+    weighted = fm.conformal_table(np.vstack([old, new]), (0.1, 0.9), 4, 24, origins)
+    assert weighted[0, 1] < 0.05 and weighted[0, 0] < 0
+
+
+def test_auto_picks_the_method_that_is_right_by_construction():
+    """Two series where one candidate is exact or near-exact by construction."""
+    rng = np.random.default_rng(3)
+    t = pd.date_range("2023-01-02", periods=70 * 24, freq="h", tz="UTC")
+    # 1. a random 168-hour pattern repeated every week: weekly naive is exact (MAPE 0), nothing else is
+    week = rng.uniform(300, 700, 168)
+    frame = pd.DataFrame({"time": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "load_mw": np.tile(week, 10)})  # 70 days
+    result = forecast_load(records=[LoadRecord(**r) for r in frame.to_dict("records")], horizon_h=24)
+    assert result.method == "weekly_naive" and result.candidates_mape["weekly_naive"] == 0.0
+    assert min(v for k, v in result.candidates_mape.items() if k != "weekly_naive") > 0.0
+    assert result.candidates_mape["seasonal_naive"] > 10  # two independent U(300, 700) draws differ by ~29 % of the first on average
+    # 2. load driven by an hourly random temperature known for the horizon: no naive method can follow it
+    temp = rng.uniform(0, 30, len(t) + 24)
+    frame = pd.DataFrame({"time": pd.date_range(t[0], periods=len(t) + 24, freq="h").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "load_mw": np.r_[400 + 10 * temp[:len(t)], np.full(24, np.nan)], "temperature_c": temp})
+    frame["load_mw"] = frame["load_mw"].astype(object).where(frame["load_mw"].notna(), "")
+    result = forecast_load(records=[LoadRecord(**r) for r in frame.to_dict("records")], horizon_h=24)
+    assert result.method == "gbm"
+    assert result.candidates_mape["gbm"] < 0.5 * min(result.candidates_mape["seasonal_naive"],
+                                                      result.candidates_mape["weekly_naive"])
+
+
+def test_thread_limits_apply_inside_the_block_and_follow_the_environment(monkeypatch):
+    import importlib
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    importlib.import_module("sklearn.ensemble")  # loads the OpenMP runtime HistGradientBoosting uses
+
+    from gridsage.tools._threads import THREADS_ENV, limited_threads, thread_budget, usable_cores
+
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert thread_budget() == 1
+    with threadpool_limits(limits=2, user_api="openmp"):  # as a caller might have them
+        with limited_threads() as cap:
+            assert cap == 1
+            assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+        openmp = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"]
+        assert openmp and all(n == 2 for n in openmp)  # restored on leaving the block
+    monkeypatch.delenv(THREADS_ENV)
+    assert 1 <= thread_budget() <= usable_cores() and thread_budget(workers=10 * usable_cores()) == 1
+    monkeypatch.setenv(THREADS_ENV, "many")
+    with pytest.raises(InputError) as caught:
+        thread_budget()
+    assert caught.value.field == THREADS_ENV and "positive integer" in caught.value.message
+    assert "unset" in caught.value.fix
+
+
+def test_the_diebold_mariano_p_value_matches_a_hand_computation():
+    """Per-origin APE differences d = (-0.02, 0.00, -0.01, -0.03): mean -0.015, centred (-0.005, 0.015, 0.005,
+    -0.015); gamma_0 = 0.0005 / 4 = 1.25e-4; gamma_1 = (0.015 * -0.005 + 0.005 * 0.015 - 0.015 * 0.005) / 4
+    = -1.875e-5; lag 1, Bartlett weight 1/2: V = 1.25e-4 + 2 * 0.5 * -1.875e-5 = 1.0625e-4;
+    DM = -0.015 / sqrt(1.0625e-4 / 4) = -2.9104; p = Phi(-2.9104) = 0.0018."""
+    from scipy.stats import norm
+
+    truth = np.full((4, 2), 100.0)
+    incumbent = truth + 5  # APE 5 % everywhere
+    candidate = truth + np.array([3.0, 5.0, 4.0, 2.0])[:, None]
+    assert fm._dm_p_value(candidate, incumbent, truth, lag=1) == pytest.approx(norm.cdf(-2.9104), rel=1e-3)
+    assert fm._dm_p_value(incumbent, candidate, truth, lag=1) == pytest.approx(norm.cdf(2.9104), rel=1e-3)
+
+
+def test_auto_switches_a_horizon_block_only_where_another_candidate_is_clearly_better():
+    """Hand-made fold forecasts against a flat actual of 100 MW, hourly, 12 steps (two 6-h blocks).
+
+    gbm: 110 MW in block 0 (APE 10 %), 101 MW in block 1 (1 %), overall 5.5 %; seasonal naive: 102 MW (2 %), then
+    105 MW (5 %), overall 3.5 %; weekly naive 120 MW (20 %).  Overall winner: seasonal naive.  Block 1: gbm's 1 % is
+    below (1 - 0.1) x 5 % = 4.5 %, so it switches to gbm; block 0 stays with seasonal naive (2 % is the best there).
+    """
+    ctx = fm.build_context(pd.Series(np.full(24 * 30, 100.0), index=pd.date_range("2024-01-01", periods=24 * 30,
+                                                                                      freq="h", tz="UTC")),
+                           None, "UTC", 0)
+    origins = np.arange(23, 24 * 29, 24)
+    cv_origins = origins[-10:]
+    truth = np.full((10, 12), 100.0)
+    points = {"gbm": np.tile(np.r_[np.full(6, 110.0), np.full(6, 101.0)], (10, 1)),
+              "seasonal_naive": np.tile(np.r_[np.full(6, 102.0), np.full(6, 105.0)], (10, 1)),
+              "weekly_naive": np.full((10, 12), 120.0)}
+    cv = fm.CrossValidation(origins, cv_origins, points, {k: fm._mape(p, truth) for k, p in points.items()})
+    assert cv.scores == {"gbm": 5.5, "seasonal_naive": 3.5, "weekly_naive": 20.0}
+    assert fm._block_picks(cv, truth, "seasonal_naive", 12, 24) == ["seasonal_naive", "gbm"]
+    # within the margin: 4.6 % against seasonal naive's 5 % in block 1 is not enough to switch
+    cv.points["gbm"][:, 6:] = 104.6
+    assert fm._block_picks(cv, truth, "seasonal_naive", 12, 24) == ["seasonal_naive", "seasonal_naive"]
+    # a per-block forecaster takes each block's forecast from its own candidate
+    parts = {m: fm.Forecaster(m, (0.1, 0.5, 0.9), 12, 24, np.zeros((3, 12)), origins[:3]) for m in ("seasonal_naive",
+                                                                                                     "weekly_naive")}
+    ctx.y[:] = np.arange(len(ctx.y), dtype=float)  # a ramp: the naive forecasts differ by 6 days of ramp
+    both = fm.Forecaster("x", (0.1, 0.5, 0.9), 12, 24, np.zeros((3, 12)), origins[:3],
+                         block_methods=["weekly_naive", "seasonal_naive"], components=parts)
+    o = origins[-1:]
+    got = both.point(ctx, o)[0]
+    np.testing.assert_array_equal(got[:6], o[0] + np.arange(1, 7) - 168)  # a week before the target
+    np.testing.assert_array_equal(got[6:], o[0] + np.arange(7, 13) - 24)  # a day before the target
+    # the equal-weight mean of two candidates: on the ramp, target - (168 + 24) / 2 = target - 96
+    mean = fm.Forecaster("mean(seasonal_naive,weekly_naive)", (0.1, 0.5, 0.9), 12, 24, np.zeros((3, 12)),
+                         origins[:3], components=parts)
+    np.testing.assert_array_equal(mean.point(ctx, o)[0], o[0] + np.arange(1, 13) - 96)
