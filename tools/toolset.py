@@ -197,7 +197,7 @@ def toolset() -> Toolset:
 
 
 def _build() -> list[ToolSpec]:
-    from gridsage.tools import equipment, evidence_reader, forecast, grid, standards, telemetry
+    from gridsage.tools import cascade, equipment, evidence_reader, forecast, grid, standards, telemetry
 
     study = frozenset({"study"})  # the tools a scenario study needs, grid or telemetry (with the agent's load_study)
     return [
@@ -209,6 +209,7 @@ def _build() -> list[ToolSpec]:
         ToolSpec(grid.run_contingency_analysis, "analysis", profiles=study),
         ToolSpec(grid.apply_events, "what_if", profiles=study),
         ToolSpec(grid.propose_remedial_actions, "analysis", profiles=study),
+        ToolSpec(cascade.simulate_cascade, "analysis"),
         ToolSpec(grid.apply_actions, "what_if", profiles=study),
         ToolSpec(grid.sync_graph, "writes_graph"),
         ToolSpec(grid.graph_neighbourhood, "analysis"),

@@ -7,7 +7,7 @@ with ``_`` are this package's own helpers (grid sources, OPF dispatch, element
 labels, violation checks); their public types are re-exported here.
 """
 
-from gridsage.tools.grid._elements import BRANCH_TABLES, ElementRef, element_name
+from gridsage.tools.grid._elements import BRANCH_TABLES, ElementRef, branch_loading_percent, element_name
 from gridsage.tools.grid._sources import GridCatalogEntry, grid_catalog
 from gridsage.tools.grid._violations import Violation
 from gridsage.tools.grid.contingency import ContingencyResult, run_contingency_analysis
@@ -26,6 +26,6 @@ __all__ = [
     "graph_elements_at_bus", "graph_path", "graph_outage_impact", "graph_downstream",
     # results and types other layers read
     "BRANCH_TABLES", "BranchResult", "Candidate", "ContingencyResult", "DerivedGridResult", "ElementEffect", "ElementRef", "Event",
-    "GridCatalogEntry", "GridLoadResult", "LoadTransfer", "MIN_TARGET_RELIEF_PERCENT", "PowerFlowResult", "Violation", "element_name", "grid_catalog",
+    "GridCatalogEntry", "GridLoadResult", "LoadTransfer", "MIN_TARGET_RELIEF_PERCENT", "PowerFlowResult", "Violation", "branch_loading_percent", "element_name", "grid_catalog",
     "summarize", "sync_progress",
 ]
