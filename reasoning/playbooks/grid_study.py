@@ -232,6 +232,10 @@ def _action_buses(net, action: dict) -> list[tuple[str, int]]:
         return [("re-dispatched", int(net.gen.at[p["gen"], "bus"])) for p in action["setpoints"][:3]]
     if action["type"] == "load_transfer":
         return []
+    if action["type"] == "line_switching":
+        element, index = action["element"], action["index"]
+        end = {"line": "from_bus", "trafo": "hv_bus", "switch": "bus"}[element]
+        return [("close" if action["close"] else "open", int(net[element].at[index, end]))]
     return [("set-point", int(net.gen.at[action["gen"], "bus"]))]
 
 

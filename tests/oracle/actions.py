@@ -38,6 +38,9 @@ def apply(net, action: dict) -> None:
         net.switch.at[action["close_switch"], "closed"] = True
         if action.get("open_line") is not None:
             net.line.at[action["open_line"], "in_service"] = False
+    elif kind == "line_switching":
+        net[action["element"]].at[action["index"], "closed" if action["element"] == "switch" else "in_service"] = \
+            action["close"]
     else:
         raise ValueError(f"unknown action type {kind}")
 

@@ -12,8 +12,14 @@ near the bus.  Every candidate is then re-solved with the full AC power flow
 for every violated element come from that solve.  A candidate that needs a
 unit beyond its P or Q capability is marked ``beyond_capability`` and never
 ranked ahead of one that stays within it; a set-point change states the Mvar
-it needs.  Load shedding is offered only when no other candidate clears every
-violation, and then sized to the least MW that clears.
+it needs.  Beside them, switching: on meshed grids, the openings of in-service
+branches with the best linear relief of the overloaded branch (line outage
+distribution factors, LODF) and closings of normally-open elements; on radial
+feeders, reconfigurations through a tie switch that keep radial operation.  An
+opening that islands or de-energises anything is never offered.  Switching
+moves no MW: it ranks after redispatch and set-points of equal outcome, ahead of
+load shedding.  Load shedding is offered only when no other candidate clears
+every violation, and then sized to the least MW that clears.
 
 References
 ----------
@@ -24,6 +30,9 @@ References
    is a last resort), hence load shedding ranks after redispatch.
 .. [3] NERC MOD-025-2, R1-R2 (verified real and reactive capability).
 .. [4] pandapower ``runopp`` (PYPOWER interior-point AC OPF).
+.. [5] NERC TPL-001-5.1, R2.7 (corrective actions include switching) and Table 1, P3 (system adjustments after
+   a first outage include switching).
+.. [6] Wood, Wollenberg & Sheblé (2014), ch. 7 (line outage distribution factors).
 """
 
 from __future__ import annotations
@@ -51,6 +60,9 @@ from gridsage.tools.workspace import current_workspace
 #: corpus entries behind every remedial proposal, and behind load shedding as the last resort
 CORRECTIVE_ACTION_ENTRY = "nerc-tpl-001-corrective-action-plan"
 LAST_RESORT_ENTRY = "nerc-tpl-001-non-consequential-load-loss"
+#: corpus entries behind switching: system adjustments between events (TPL-001 Table 1, P3), feeder load transfer
+SYSTEM_ADJUSTMENT_ENTRY = "nerc-tpl-001-p3-generator-outage-plus-single-contingency"
+FEEDER_TRANSFER_ENTRY = "practice-feeder-load-transfer"
 #: a compact remedial view lists the worst violations and the best candidates
 VIOLATIONS_BRIEF, CANDIDATES_BRIEF = 3, 3
 
@@ -123,6 +135,23 @@ class LoadTransfer(_Action):
         "None leaves the loop closed, i.e. the make-before-break parallel."))
 
 
+class LineSwitching(_Action):
+    """Topology control: open an in-service branch, or close an out-of-service one or an open bus-bus switch.
+
+    References
+    ----------
+    .. [1] NERC TPL-001-5.1, R2.7 (switching among the corrective actions); Table 1, P3 (system adjustments).
+    .. [2] E. B. Fisher, R. P. O'Neill, M. C. Ferris, "Optimal Transmission Switching", IEEE Trans. Power Syst.
+       23(3), 2008.
+    """
+
+    type: Literal["line_switching"] = "line_switching"
+    element: Literal["line", "trafo", "switch"] = Field(description=(
+        "'line' or 'trafo': the branch itself (in_service); 'switch': a bus-bus switch (closed)."))
+    index: int = Field(ge=0, description="Index in that table.")
+    close: bool = Field(description="True closes it (back in service / switch closed); False opens it.")
+
+
 class Candidate(_Action):
     """A candidate that ``propose_remedial_actions`` returned, by that result's evidence id and the candidate's rank."""
 
@@ -131,9 +160,10 @@ class Candidate(_Action):
     rank: int = Field(ge=1, description="The candidate's rank in it.")
 
 
-RemedialAction = Annotated[Union[Redispatch, GenOutput, Dispatch, LoadShed, GenVoltage, LoadTransfer, Candidate],
-                           Field(discriminator="type")]
-UNION_TAGS.update(("redispatch", "gen_output", "dispatch", "load_shed", "gen_voltage", "load_transfer", "candidate"))
+RemedialAction = Annotated[Union[Redispatch, GenOutput, Dispatch, LoadShed, GenVoltage, LoadTransfer, LineSwitching,
+                                 Candidate], Field(discriminator="type")]
+UNION_TAGS.update(("redispatch", "gen_output", "dispatch", "load_shed", "gen_voltage", "load_transfer", "line_switching",
+                   "candidate"))
 _ACTIONS = TypeAdapter(RemedialAction)
 
 
@@ -253,6 +283,8 @@ def apply_action(net, action) -> str:
     ------
     UnknownElementError
         If the action names a missing element.
+    InputError
+        If a switching action finds its element already open (or closed).
     """
     def check(table: str, index: int, field: str) -> None:
         if index not in net[table].index:
@@ -300,6 +332,16 @@ def apply_action(net, action) -> str:
         check("line", action.open_line, "action.open_line")
         net.line.at[action.open_line, "in_service"] = False
         return f"{done}, then open {element_name(net, 'line', action.open_line)}"
+    if action.type == "line_switching":
+        check(action.element, action.index, "action.index")
+        column = "closed" if action.element == "switch" else "in_service"
+        if bool(net[action.element].at[action.index, column]) == action.close:
+            raise InputError(f"{action.element} {action.index} is already {'closed' if action.close else 'open'}",
+                             field="action.close", fix=f"{'open' if action.close else 'close'} it instead, or switch "
+                                                       f"another {action.element} (see grid_summary).")
+        net[action.element].at[action.index, column] = action.close
+        return (f"{'Close' if action.close else 'Open'} {element_name(net, action.element, action.index)}"
+                f" (switching: no MW moved)")
     check("gen", action.gen, "action.gen")
     old = float(net.gen.at[action.gen, "vm_pu"])
     net.gen.at[action.gen, "vm_pu"] = action.vm_pu
@@ -400,6 +442,218 @@ def _thermal_candidates(net, violation: Violation, sens, per_violation: int, tar
     return out
 
 
+#: switching: candidates screened by the linear (LODF) estimate per overloaded branch, and kept per violation
+SWITCH_SCREEN, SWITCH_PER_VIOLATION = 12, 3
+#: feeder reconfiguration: (tie, line) pairs screened by AC power flow per violation and per proposal (each costs a
+#: power flow), and kept per violation
+RECONFIG_SCREEN, RECONFIG_BUDGET, RECONFIG_PER_VIOLATION = 8, 20, 3
+
+
+def _energised_graph(net):
+    """The in-service topology (switches respected) restricted to buses with a voltage result, as a networkx MultiGraph."""
+    from pandapower.topology import create_nxgraph
+
+    graph = create_nxgraph(net, respect_switches=True)
+    live = set(net.res_bus.index[np.isfinite(net.res_bus.vm_pu.to_numpy(dtype=float))]) if len(net.res_bus) else set()
+    return graph.subgraph(live).copy()
+
+
+def _cycle_rank(graph) -> int:
+    """Independent loops of a graph, :math:`E - V + C` (0 for a forest: radial operation)."""
+    import networkx as nx
+
+    return graph.number_of_edges() - graph.number_of_nodes() + nx.number_connected_components(graph)
+
+
+def _branch_ends(net, element: str, index: int) -> tuple[int, int]:
+    a, b = ("from_bus", "to_bus") if element == "line" else ("hv_bus", "lv_bus")
+    return int(net[element].at[index, a]), int(net[element].at[index, b])
+
+
+def _splits(graph, net, element: str, index: int) -> bool:
+    """Whether opening one in-service branch separates its two ends (islands or de-energises buses)."""
+    import networkx as nx
+
+    u, v = _branch_ends(net, element, index)
+    key = (element, index)
+    if not graph.has_edge(u, v, key=key):
+        return False  # carries no flow (an open switch at it): opening it changes nothing
+    graph.remove_edge(u, v, key=key)
+    try:
+        return not nx.has_path(graph, u, v)
+    finally:
+        graph.add_edge(u, v, key=key)
+
+
+def _switching_candidates(net, violation: Violation, sens, thermal: Limit, graph, normally_open) -> list[LineSwitching]:
+    """Branch openings (ranked by LODF) and closings of normally-open elements that may relieve one overload.
+
+    Openings: every in-service line and two-winding trafo k is screened with its line outage distribution factor;
+    the estimated flows after opening it give the estimated total thermal excess, and the few with the least (and
+    some relief on the overloaded branch; the overloaded branch itself is among them, its flow then carried by the
+    rest) are kept, after dropping any whose opening separates its two ends
+    (islanding or de-energising anything is never offered).  Closings: lines, trafos and bus-bus switches that are
+    open in the grid as loaded (``normally_open``: not an element an event took out) with both ends energised,
+    nearest to the overloaded branch first.  The AC power flow judges them all afterwards.
+    """
+    import networkx as nx
+
+    ptdf, bus_col, branch_row = sens
+    if violation.element not in ("line", "trafo"):
+        return []
+    target = branch_row(violation.element, violation.index)
+    if target < 0:
+        return []
+    ppci = net._ppc["internal"]
+    f_bus, t_bus = ppci["branch"][:, 0].real.astype(int), ppci["branch"][:, 1].real.astype(int)
+    rows, keys, p, q, rating = [], [], [], [], []
+    for element, p_col, q_col in (("line", "p_from_mw", "q_from_mvar"), ("trafo", "p_hv_mw", "q_hv_mvar")):
+        if not len(net[element]):
+            continue
+        loading = branch_loading_percent(net, element)
+        res = net[f"res_{element}"]
+        for pos, index in enumerate(net[element].index):
+            row = branch_row(element, index) if net[element].at[index, "in_service"] else -1
+            flow, reactive = float(res.at[index, p_col]), float(res.at[index, q_col])
+            if row < 0 or not np.isfinite(loading[pos]) or not np.isfinite(flow) or loading[pos] <= 0.1:
+                continue
+            rows.append(row), keys.append((element, int(index))), p.append(flow), q.append(reactive)
+            rating.append(np.hypot(flow, reactive) / loading[pos] * 100)  # [MVA] at the solved voltage
+    if not rows or (violation.element, violation.index) not in keys:
+        return []
+    rows, p, q, rating = np.array(rows), np.array(p), np.array(q), np.array(rating)
+    b = keys.index((violation.element, violation.index))
+    h_self = ptdf[rows, f_bus[rows]] - ptdf[rows, t_bus[rows]]  # H_kk [MW/MW]
+    excess_now = np.clip(100 * np.hypot(p, q) / rating - thermal.upper, 0, None).sum()
+    screened = []
+    for k in range(len(rows)):
+        if abs(1 - h_self[k]) < 1e-6:
+            continue  # a bridge: opening it islands
+        lodf = (ptdf[rows, f_bus[rows[k]]] - ptdf[rows, t_bus[rows[k]]]) / (1 - h_self[k])
+        lodf[k] = -1.0
+        p_new = p + lodf * p[k]
+        relief = abs(p[b]) - abs(p_new[b])  # [MW] off the overloaded branch
+        excess = np.clip(100 * np.hypot(p_new, np.where(np.arange(len(rows)) == k, 0, q)) / rating - thermal.upper,
+                         0, None).sum()
+        if relief > 0.01 * abs(p[b]) and excess < excess_now:
+            screened.append((round(float(excess), 3), -relief, keys[k]))
+    out = []
+    for _, _, (element, index) in sorted(screened)[:SWITCH_SCREEN]:
+        if not _splits(graph, net, element, index):
+            out.append(LineSwitching(element=element, index=index, close=False))
+        if len(out) >= SWITCH_PER_VIOLATION:
+            break
+    start = _branch_ends(net, violation.element, violation.index)[0]
+    near = nx.single_source_shortest_path_length(graph, start, cutoff=6) if start in graph else {}
+    closable = []
+    for element, index in normally_open:
+        if element == "switch":
+            ends = (int(net.switch.at[index, "bus"]), int(net.switch.at[index, "element"]))
+        else:
+            ends = _branch_ends(net, element, index)
+        if all(e in near for e in ends):
+            closable.append((min(near[e] for e in ends), element, index))
+    out += [LineSwitching(element=e, index=int(i), close=True) for _, e, i in sorted(closable)[:2]]
+    return out
+
+
+def _normally_open(grid, net) -> list[tuple[str, int]]:
+    """Lines and trafos out of service, and open bus-bus switches, in the grid as loaded (the root of ``grid``'s
+    derivation), that are still open in ``net``: elements an event took out are not among them."""
+    workspace, root = current_workspace(), grid
+    while root.parent_id is not None:
+        try:
+            root = workspace.get(root.parent_id)
+        except InputError:
+            return []
+    base = root.net
+    found = [(element, int(i)) for element in ("line", "trafo") for i in base[element].index[~base[element].in_service.astype(bool)]
+             if i in net[element].index and not net[element].at[i, "in_service"]]
+    if len(base.switch):
+        opened = base.switch.index[(base.switch.et == "b") & ~base.switch.closed.astype(bool)]
+        found += [("switch", int(i)) for i in opened if i in net.switch.index and not net.switch.at[i, "closed"]]
+    return found
+
+
+def _reconfiguration_candidates(net, violation: Violation, graph, band: Limit, thermal: Limit,
+                                screened_pairs: dict | None = None) -> list[LoadTransfer]:
+    """Feeder reconfigurations that keep radial operation: close a normally-open tie, open a line on its loop.
+
+    A tie is an open switch whose closing joins two energised buses already connected (the loop it creates is
+    the path between them).  Ties whose loop holds the overloaded branch, or passes within 5 branches of the
+    low or high bus, are tried; the lines of the loop, nearest to the violated element first, are opened in turn
+    (at most :data:`RECONFIG_SCREEN` pairs, and :data:`RECONFIG_BUDGET` in one proposal), each screened by an AC
+    power flow; pairs that leave a loop
+    (:func:`_cycle_rank` above the grid's) or a dark bus are dropped, and the few with the least total excess
+    are kept.  ``screened_pairs`` carries each pair's screened total excess (None: not a candidate) from one
+    violation to the next, so that a pair is solved once per proposal.
+    """
+    import networkx as nx
+
+    memo = {} if screened_pairs is None else screened_pairs
+    if not len(net.switch):
+        return []
+    base_rank, base_live = _cycle_rank(graph), graph.number_of_nodes()
+    anchor = {violation.index} if violation.element == "bus" else set(_branch_ends(net, violation.element, violation.index)) \
+        if violation.element in ("line", "trafo") else set()
+    if not anchor or not anchor <= set(graph.nodes):
+        return []
+    pairs = []
+    for s in net.switch.index[~net.switch.closed.astype(bool)]:
+        et, bus, element = net.switch.at[s, "et"], int(net.switch.at[s, "bus"]), int(net.switch.at[s, "element"])
+        if et == "l" and net.line.at[element, "in_service"]:
+            a, b = _branch_ends(net, "line", element)
+            ends, joined = (a, b), ("line", element)
+        elif et == "b":
+            ends, joined = (bus, element), None
+        else:
+            continue
+        if not all(e in graph for e in ends) or not nx.has_path(graph, *ends):
+            continue
+        path = nx.shortest_path(graph, *ends)
+        loop = [key for u, v in zip(path, path[1:]) for key in graph[u][v] if key[0] == "line" and key != joined]
+        on_loop = (violation.element, violation.index) in [(k[0], int(k[1])) for k in
+                                                             (key for u, v in zip(path, path[1:]) for key in graph[u][v])]
+        if violation.element == "bus":
+            reach = nx.multi_source_dijkstra_path_length(graph, set(path), cutoff=5)
+            on_loop = violation.index in reach
+        if not on_loop:
+            continue
+        hops = nx.multi_source_dijkstra_path_length(graph, anchor, cutoff=len(path) + 5)
+        for key in loop:
+            u, v = _branch_ends(net, "line", int(key[1]))
+            pairs.append((min(hops.get(u, 99), hops.get(v, 99)), int(s), int(key[1])))
+    excess_before = _excess(summarize_solved(net, "ac", band, thermal)["violations"])
+    screened = []
+    for _, s, line in sorted(pairs)[:RECONFIG_SCREEN]:
+        if (s, line) not in memo:
+            if len(memo) >= RECONFIG_BUDGET:
+                break
+            memo[(s, line)] = _screen_transfer(net, s, line, band, thermal, base_rank, base_live)
+        if memo[(s, line)] is not None and memo[(s, line)] < excess_before:
+            screened.append((memo[(s, line)], s, line))
+    return [LoadTransfer(close_switch=s, open_line=line) for _, s, line in sorted(screened)[:RECONFIG_PER_VIOLATION]]
+
+
+def _screen_transfer(net, s: int, line: int, band: Limit, thermal: Limit, base_rank: int, base_live: int) -> float | None:
+    """Total excess after closing switch ``s`` and opening ``line`` (AC power flow, no Q limits: a screen), or None
+    if it does not solve, leaves a loop beyond the grid's own or darkens a bus."""
+    pp = pandapower()
+    trial = copy.deepcopy(net)
+    trial.switch.at[s, "closed"] = True
+    trial.line.at[line, "in_service"] = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pp.runpp(trial, numba=False, init="results")
+    except Exception:  # pandapower raises LoadflowNotConverged and others: not a candidate
+        return None
+    after = _energised_graph(trial)
+    if after.number_of_nodes() < base_live or _cycle_rank(after) > base_rank:
+        return None  # a dark bus or a loop left: radial operation not kept
+    return _excess(summarize_solved(trial, "ac", band, thermal)["violations"])
+
+
 #: an AC OPF candidate is tried on grids up to this many buses (bounds its run time)
 OPF_MAX_BUSES = 3000
 
@@ -475,7 +729,7 @@ def _voltage_candidates(net, violation: Violation, band: Limit) -> list:
         g = min(gens.index, key=lambda i: (hops[int(gens.at[i, "bus"])], i))
         step = 0.03 if violation.kind == "undervoltage" else -0.03
         target = float(np.clip(gens.at[g, "vm_pu"] + step, band.lower + 0.005, band.upper - 0.005))
-        if abs(target - gens.at[g, "vm_pu"]) > 1e-4:
+        if abs(target - gens.at[g, "vm_pu"]) > 1e-4 and 0.8 < round(target, 3) < 1.2:  # a set-point a unit can take
             out.append(GenVoltage(gen=int(g), vm_pu=round(target, 3)))
     if violation.kind == "undervoltage":
         near = net.load[net.load.in_service & (net.load.p_mw > 0) & net.load.bus.isin([b for b, d in hops.items() if d <= 2])]
@@ -496,6 +750,15 @@ def _citations(action_type: str) -> list[Citation]:
     """The clauses an action rests on: the corrective-action plan, plus the last-resort rule for shedding."""
     corrective = cite(CORRECTIVE_ACTION_ENTRY, "Redispatch and voltage set-points are corrective actions a plan may use; "
                                                "each is validated by AC power flow before it is offered.")
+    if action_type == "line_switching":
+        return [cite(CORRECTIVE_ACTION_ENTRY, "Switching is among the corrective actions a plan may list; the opening or "
+                                              "closing is validated by AC power flow and never islands or de-energises "
+                                              "anything."),
+                cite(SYSTEM_ADJUSTMENT_ENTRY, "Switching is a system adjustment after a first outage; it moves no MW and "
+                                              "ranks beside redispatch, ahead of load shedding.")]
+    if action_type == "load_transfer":
+        return [cite(FEEDER_TRANSFER_ENTRY, "A tie closed and a line on its loop opened: load moves to the next feeder "
+                                            "and radial operation is kept."), corrective]
     if action_type != "load_shed":
         return [corrective]
     return [cite(LAST_RESORT_ENTRY, "Interrupting firm demand is a last resort: load shedding ranks after redispatch."),
@@ -546,7 +809,7 @@ def _validate(base_net, action, targets, before: list[Violation], band: Limit, t
     """Apply ``action`` to a copy of the solved base and re-solve the AC power flow (Q limits enforced)."""
     net = copy.deepcopy(base_net)
     description = apply_action(net, action)
-    cost = 0.0 if action.type == "gen_voltage" else (
+    cost = 0.0 if action.type in ("gen_voltage", "line_switching", "load_transfer") else (
         sum(max(0.0, (p.p_mw or 0.0) - float(base_net.gen.at[p.gen, "p_mw"])) for p in action.setpoints
             if p.p_mw is not None) if action.type == "dispatch" else
         abs(action.p_mw - float(base_net.gen.at[action.gen, "p_mw"])) if action.type == "gen_output" else action.p_mw)
@@ -652,7 +915,10 @@ def _least_shed(net, candidate: ValidatedAction, before, band: Limit, thermal: L
 
 
 _OUTCOME_ORDER = {"clears_all": 0, "partial": 1, "ineffective": 2, "diverged": 3, "beyond_capability": 4}
-_TYPE_ORDER = {"redispatch": 0, "gen_output": 0, "dispatch": 0, "gen_voltage": 0, "load_transfer": 0, "load_shed": 1}
+#: within an outcome: redispatch and set-points, then switching (no MW moved, but one branch fewer or one loop moved
+#: for the next contingency), then load shedding (the last resort, NERC TPL-001-5.1 Table 1, footnote 12)
+_TYPE_ORDER = {"redispatch": 0, "gen_output": 0, "dispatch": 0, "gen_voltage": 0, "line_switching": 1,
+               "load_transfer": 1, "load_shed": 2}
 #: a candidate relieving less of its first target's excess than this is not a first step [%]
 MIN_TARGET_RELIEF_PERCENT = 10.0
 
@@ -666,6 +932,8 @@ def propose_remedial_actions(
     vm_max_pu: VmMaxPu = None,
     max_loading_percent: MaxLoadingPercent = None,
     opf: Annotated[bool, Field(description="Also offer a combined corrective redispatch from an AC OPF (slower).")] = True,
+    switch: Annotated[bool, Field(description=(
+        "Also offer switching: branch openings/closings on meshed grids, tie-switch reconfiguration on feeders."))] = True,
 ) -> RemedialResult:
     """Propose remedial actions for a grid's violations, validated by AC power flow on copies.
 
@@ -684,6 +952,9 @@ def propose_remedial_actions(
     opf : bool, default True
         Also offer one combined corrective redispatch from pandapower's AC OPF (least change of every unit's
         output within branch, voltage and unit P/Q limits); grids above 3000 buses skip it.
+    switch : bool, default True
+        Also offer switching (:class:`LineSwitching` on meshed grids, :class:`LoadTransfer` reconfigurations
+        through normally-open tie switches on feeders; see Notes).
 
     Returns
     -------
@@ -692,8 +963,10 @@ def propose_remedial_actions(
         violation first, then partial relief (a candidate relieving less than
         10 % of its first target's excess after those that relieve more),
         ineffective, diverged, and last those that need a unit beyond its P or
-        Q limits; within each, redispatch and set-points before load shedding,
-        then by remaining excess [%], then by MW moved.  Load shedding is
+        Q limits; within each, redispatch and set-points, then switching (no
+        MW moved, but the grid is left with one branch fewer, or a moved open
+        point, for the next contingency), then load shedding; then by
+        remaining excess [%], then by MW moved.  Load shedding is
         withheld when another candidate clears every violation, and a
         clearing shed is cut by bisection to the least MW that still clears.
         Models and MCP clients receive its compact view, :class:`RemedialView`
@@ -723,10 +996,30 @@ def propose_remedial_actions(
     :math:`R / (-e_k)`, capped by the load.  The linear estimate only sizes
     the candidate; the reported effect is the AC power flow's.
 
+    Switching (meshed grids, i.e. the in-service graph has a loop): opening
+    branch k from bus i to bus j changes the flow on branch m by
+    :math:`\mathrm{LODF}_{m,k} P_k` with
+    :math:`\mathrm{LODF}_{m,k} = (\mathrm{PTDF}_{m,i} - \mathrm{PTDF}_{m,j}) / (1 - (\mathrm{PTDF}_{k,i} - \mathrm{PTDF}_{k,j}))`
+    (a denominator of 0 marks a bridge, whose opening islands).  Every
+    in-service line and two-winding trafo is screened: the estimated flows
+    (reactive flows kept, the rating taken as the solved apparent power over
+    its loading) give the total thermal excess after the opening; openings
+    with relief on the overloaded branch and less total excess, least first,
+    are kept (at most 3 per overload) unless the opening separates its two
+    ends in the in-service graph.  Elements open in the grid as loaded (not
+    taken out by an event) and near the overload are tried closed.
+    Reconfiguration (feeders): a normally-open tie switch whose two sides are
+    energised is closed and a line on the loop it creates opened, nearest the
+    violated element first, each pair screened by an AC power flow (8 per
+    violation, 20 per call); a pair is kept only if the energised graph keeps its cycle rank
+    :math:`E - V + C` (0: a forest, radial) and no bus goes dark.
+
     References
     ----------
-    .. [1] Wood, Wollenberg & Sheblé (2014), ch. 7, linear sensitivity factors.
+    .. [1] Wood, Wollenberg & Sheblé (2014), ch. 7, linear sensitivity factors (PTDF, LODF).
     .. [2] NERC TPL-001-5.1, Table 1, footnote 12.
+    .. [3] NERC TPL-001-5.1, R2.7 (switching among corrective actions); Table 1, P3 (system adjustments).
+    .. [4] Distribution operating practice, feeder load transfer (corpus ``practice-feeder-load-transfer``).
     """
     grid = current_workspace().get(grid_id)
     band, thermal = voltage_band(vm_min_pu, vm_max_pu), thermal_limit(max_loading_percent)
@@ -751,19 +1044,30 @@ def propose_remedial_actions(
         for action in found:
             key = action.model_dump_json()
             proposals.setdefault(key, (action, []))[1].append(v.name)
+    switching: dict[str, tuple] = {}
+    if switch:
+        graph, normally_open = _energised_graph(net), _normally_open(grid, net)
+        radial, pairs = _cycle_rank(graph) == 0, {}
+        for v in before[:5]:
+            found = _switching_candidates(net, v, sens, thermal, graph, normally_open) \
+                if sens and v.kind == "thermal" and not radial else []
+            found += _reconfiguration_candidates(net, v, graph, band, thermal, pairs)
+            for action in found:
+                switching.setdefault(action.model_dump_json(), (action, []))[1].append(v.name)
     combined = _opf_candidate(net, band, thermal, target_loading_percent) if opf else None
     if combined is not None:
         proposals = {"opf": (combined, [v.name for v in before[:5]]), **proposals}
     base_units = unit_limit_excess(net)
     others = [(a, t) for a, t in proposals.values() if a.type != "load_shed"]
     sheds = [(a, t) for a, t in proposals.values() if a.type == "load_shed"]
-    validated = [_validate(net, a, t, before, band, thermal, base_units) for a, t in others[: max_candidates * 3]]
+    others = others[: max_candidates * 3] + list(switching.values())[:max_candidates]
+    validated = [_validate(net, a, t, before, band, thermal, base_units) for a, t in others]
     withheld = 0
     if any(c.outcome == "clears_all" for c in validated):
         withheld = len(sheds)  # firm load is shed only when nothing else clears (NERC TPL-001-5.1 fn. 12)
         if withheld:
-            notes.append(f"{withheld} load-shedding candidate(s) withheld: a redispatch or set-point candidate clears "
-                         "every violation.")
+            notes.append(f"{withheld} load-shedding candidate(s) withheld: a redispatch, set-point or switching "
+                         "candidate clears every violation.")
     else:
         validated += [_sized_shed(net, a, t, before, band, thermal, base_units) for a, t in sheds[:max_candidates]]
     validated.sort(key=lambda c: (_OUTCOME_ORDER[c.outcome], _TYPE_ORDER[c.action.type],
@@ -812,7 +1116,8 @@ def apply_actions(
     grid_id : str
     actions : list of RemedialAction
         Redispatch [MW], load shed [MW], generator voltage set-point [pu], load transfer (tie switch closed,
-        line opened), or a candidate of a ``propose_remedial_actions`` result by its evidence id and rank
+        line opened), line switching (a line or trafo opened or closed, a bus-bus switch opened or closed), or a
+        candidate of a ``propose_remedial_actions`` result by its evidence id and rank
         (``{"type": "candidate", "evidence_id": "ev-0005", "rank": 1}``, as its compact view gives it).
     new_grid_id : str, optional
 
@@ -825,7 +1130,8 @@ def apply_actions(
     UnknownGridError, UnknownElementError
         If the grid or an element named by an action does not exist.
     InputError
-        If a candidate reference names no proposed candidate.
+        If a candidate reference names no proposed candidate, or a switching action finds its element already
+        in the state it asks for.
     """
     parent = current_workspace().get(grid_id)
     net = current_workspace().copy_net(grid_id)

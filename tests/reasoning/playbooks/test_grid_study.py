@@ -152,3 +152,19 @@ def test_every_finding_risk_and_step_cites_a_corpus_entry(run):
     text = render(a, "text")
     assert "(ANSI C84.1, Table 1, Range A)" in text and "(NERC TPL-001, Table 1, steady state)" in text
     assert "[ansi-c84-1-range-a]" in text.split("STANDARDS APPLIED")[1]
+
+
+def test_a_switching_step_is_placed_at_the_bus_where_it_acts():
+    """The graph context of a plan step looks around the switched element's own end bus (pandapower's tables)."""
+    import pandapower.networks as pn
+
+    from gridsage.reasoning.playbooks.grid_study import _action_buses
+
+    net = pn.case9()
+    line = int(net.line.index[3])
+    opened = _action_buses(net, {"type": "line_switching", "element": "line", "index": line, "close": False})
+    assert opened == [("open", int(net.line.at[line, "from_bus"]))]
+    net = pn.example_simple()
+    switch = int(net.switch.index[net.switch.et == "b"][0])
+    closed = _action_buses(net, {"type": "line_switching", "element": "switch", "index": switch, "close": True})
+    assert closed == [("close", int(net.switch.at[switch, "bus"]))]

@@ -109,3 +109,11 @@ def test_a_candidate_applies_by_reference_as_its_compact_view_gives_it(overloade
         apply_actions(overloaded, [{"type": "load_shed", "load": 1, "p_mw": 1.0},
                                    {"type": "candidate", "evidence_id": "ev-9999", "rank": 1}])
     assert info.value.field == "actions[1].evidence_id"
+
+
+def test_a_band_below_any_set_point_gives_candidates_not_an_error(case14):
+    # every bus above a 0.75 pu ceiling: a set-point 0.005 pu inside the band (0.745 pu) is below what a unit takes
+    # (GenVoltage: 0.8-1.2 pu), so no set-point candidate is built; the result still says what it found
+    result = propose_remedial_actions(case14, vm_min_pu=0.6, vm_max_pu=0.75, opf=False)
+    assert result.status == "ok" and len(result.violations_before) == 14  # case14: every bus at 1.01-1.09 pu
+    assert not [c for c in result.candidates if c.action.type == "gen_voltage" and not 0.8 < c.action.vm_pu < 1.2]
