@@ -159,7 +159,7 @@ REQUIRED = {
     "load_grid": {"source": "case9"}, "grid_summary": {"grid_id": "g"}, "unload_grid": {"grid_id": "g"},
     "run_power_flow": {"grid_id": "g"}, "run_contingency_analysis": {"grid_id": "g"},
     "apply_events": {"grid_id": "g", "events": [{"type": "line_outage", "line": 0}]},
-    "propose_remedial_actions": {"grid_id": "g"},
+    "propose_remedial_actions": {"grid_id": "g"}, "simulate_cascade": {"grid_id": "g", "outages": ["line:0"]},
     "apply_actions": {"grid_id": "g", "actions": [{"type": "candidate", "evidence_id": "ev-1", "rank": 1}]},
     "sync_graph": {"grid_id": "g"}, "graph_neighbourhood": {"grid_id": "g", "bus": 0},
     "graph_elements_at_bus": {"grid_id": "g", "bus": 0}, "graph_path": {"grid_id": "g", "from_bus": 0, "to_bus": 1},
@@ -287,6 +287,7 @@ HINTS = {
     "list_grids": (True, False, True, False), "load_grid": (False, False, False, False),
     "grid_summary": (True, False, True, False), "unload_grid": (False, True, True, False),
     "run_power_flow": (True, False, True, False), "run_contingency_analysis": (True, False, True, False),
+    "simulate_cascade": (True, False, True, False),
     "apply_events": (False, False, False, False), "propose_remedial_actions": (True, False, True, False),
     "apply_actions": (False, False, False, False), "sync_graph": (False, False, True, False),
     "graph_neighbourhood": (True, False, True, False), "graph_elements_at_bus": (True, False, True, False),
@@ -317,6 +318,7 @@ async def test_annotations_match_the_table_and_the_behaviour(workspace, tmp_path
             read_only = {name: await client.call_tool(name, args) for name, args in [
                 ("list_grids", {}), ("grid_summary", {"grid_id": "g"}), ("run_power_flow", {"grid_id": "g"}),
                 ("run_contingency_analysis", {"grid_id": "g"}), ("read_evidence", {"evidence_id": "ev-0001"}),
+                ("simulate_cascade", {"grid_id": "g", "outages": ["line:3"]}),
                 ("dga_assessment", {"h2_ppm": 200, "ch4_ppm": 60, "c2h6_ppm": 20, "c2h4_ppm": 150, "c2h2_ppm": 90}),
                 ("transformer_thermal", {"load_pu": [1.0] * 8, "ambient_c": 30, "interval_min": 30})]}
             after_reads = grid_ids(workspace)
