@@ -195,6 +195,7 @@ class CascadeRun:
     citations: list[Citation]
     settings: dict
     nets: list = field(default_factory=list)  # the solved net of every stage, when asked for (debug / tests)
+    final_net: object = None  # the cascade's own copy of the net in its final state (for restoration planning)
 
 
 @dataclass
@@ -761,4 +762,4 @@ def cascade_on_net(net, initiators: list[tuple[str, int]], options: CascadeOptio
                                 "uvls_step_percent": s.uv_step if s.uvls else None,
                                 "ufls_stages_hz_percent": s.stages if s.ufls else [], "droop_percent": s.droop * 100,
                                 "f_hz_nominal": s.f0, "max_stages": s.max_stages},
-                      nets=cascade.nets)
+                      nets=cascade.nets, final_net=work)
