@@ -55,7 +55,6 @@ References
 from __future__ import annotations
 
 import copy
-import os
 import queue
 import time
 import warnings
@@ -67,6 +66,7 @@ from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.knowledge.limits import Limit, thermal_limit, voltage_band
+from gridsage.tools._threads import usable_cores as usable_cpus
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
 from gridsage.tools.grid._elements import BRANCH_TABLES, ElementRef, branch_loading_percent, element_ref
 from gridsage.tools.grid._violations import (Violation, ViolationBrief, brief, solved_violations, thermal_violations,
@@ -293,11 +293,6 @@ class _PandapowerEngine:
             )
         return _stack([self._memo[p] for p in positions], sum(n for _, n in _monitored(net)), len(net.bus)) + \
             (np.zeros(len(positions), dtype=bool),)
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one, else ``os.cpu_count()``) [-]."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _stack(rows, n_branch: int, n_bus: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
