@@ -22,8 +22,9 @@ under-frequency and under-voltage schemes, until no branch is over its protectio
    Too much generation (:math:`T < \\sum P_{min}`) trips units at their minimum, largest minimum first (cause
    ``unit_limit``).
 3. **Power flow**: AC with generator Q limits enforced (:func:`gridsage.tools.grid.power_flow.solve` and its retry
-   ladder); when AC has no solution the stage is solved DC and the stage record says so (no voltage, so no UVLS in
-   that stage).  The losses found are shared out again (up to :data:`BALANCE_ITERATIONS` solves) so that no slack
+   ladder; after a stage with no AC solution, the next tries AC once, with pandapower's default start, before
+   falling back to DC: a collapsing cascade would otherwise spend most of its time in failed attempts); when AC has
+   no solution the stage is solved DC and the stage record says so (no voltage, so no UVLS in that stage).  The losses found are shared out again (up to :data:`BALANCE_ITERATIONS` solves) so that no slack
    leaves its limits; a unit still beyond a limit afterwards trips (``unit_limit``).
 4. **Protection with time.**  A branch over its pickup (loading 100 % of its rating by default) runs an
    inverse-time overcurrent characteristic, IEEE C37.112-2018:
@@ -317,6 +318,7 @@ class _Cascade:
         self.uv_elapsed: dict[int, float] = {}  # seconds below the UVLS setting per bus
         self.frequency: dict[frozenset, float | None] = {}
         self.previous: set[frozenset] = set()  # the energised islands of the last stage
+        self.ac_failed = False  # the last AC attempt had no solution: the next stage tries AC once before DC
 
     # ---------------------------------------------------------------- bookkeeping
     def record(self, cause: str, element: ElementRef | None = None, load_mw: float = 0.0, gen_mw: float = 0.0,
@@ -522,7 +524,8 @@ class _Cascade:
                     slacks[frozenset(island)] = label
             if not live:
                 return "none", "no island with a source is left (blackout)", [], {}
-            attempts = solve(self.net, "ac")
+            attempts = solve(self.net, "ac", ladder=not self.ac_failed)
+            self.ac_failed = not attempts[-1].converged
             if attempts[-1].converged:
                 solution, note = "ac", None
             else:
@@ -564,16 +567,7 @@ class _Cascade:
     def island_sums(self, island: set[int]) -> tuple[float, float, float]:
         """Generation, load and branch losses of one island from the result tables [MW]."""
         net = self.net
-        gen = 0.0
-        for kind in ("ext_grid", "gen", "sgen"):
-            table, res = net[kind], net[f"res_{kind}"]
-            if len(table) and len(res):
-                here = table.index[table.in_service.astype(bool) & table.bus.isin(island)]
-                gen += float(np.nansum(res.p_mw.reindex(here).to_numpy(dtype=float)))
-        load = 0.0
-        if len(net.load) and len(net.res_load):
-            here = net.load.index[net.load.in_service.astype(bool) & net.load.bus.isin(island)]
-            load = float(np.nansum(net.res_load.p_mw.reindex(here).to_numpy(dtype=float)))
+        gen, load = island_generation_load(net, island)
         loss = 0.0
         for kind in MONITORED:
             table, res = net[kind], net.get(f"res_{kind}")
@@ -688,6 +682,34 @@ class _Cascade:
                                        f"for {self.s.uv_delay:g} s: UVLS shed {mw:.1f} MW")
 
 
+def island_generation_load(net, island: set[int]) -> tuple[float, float]:
+    """In-service generation (ext_grid, gen, sgen) and load of the buses ``island`` from the solved result tables [MW].
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+        A solved net (its ``res_*`` tables; rows without a result count as 0).
+    island : set of int
+        Bus indices [-].
+
+    Returns
+    -------
+    (float, float)
+        Generation and load [MW].
+    """
+    gen = 0.0
+    for kind in ("ext_grid", "gen", "sgen"):
+        table, res = net[kind], net[f"res_{kind}"]
+        if len(table) and len(res):
+            here = table.index[table.in_service.astype(bool) & table.bus.isin(island)]
+            gen += float(np.nansum(res.p_mw.reindex(here).to_numpy(dtype=float)))
+    load = 0.0
+    if len(net.load) and len(net.res_load):
+        here = net.load.index[net.load.in_service.astype(bool) & net.load.bus.isin(island)]
+        load = float(np.nansum(net.res_load.p_mw.reindex(here).to_numpy(dtype=float)))
+    return gen, load
+
+
 def _topology():
     _pandapower()
     import pandapower.topology as top
@@ -696,7 +718,7 @@ def _topology():
 
 
 def cascade_on_net(net, initiators: list[tuple[str, int]], options: CascadeOptions | None = None,
-                   keep_nets: bool = False) -> CascadeRun:
+                   keep_nets: bool = False, presolved: bool = False) -> CascadeRun:
     """Simulate a cascade on a copy of ``net`` (``net`` itself is left unchanged).
 
     Parameters
@@ -710,6 +732,10 @@ def cascade_on_net(net, initiators: list[tuple[str, int]], options: CascadeOptio
     keep_nets : bool, default False
         Keep a copy of every stage's solved net in ``CascadeRun.nets`` (for tests and debugging: memory grows with
         the stages).
+    presolved : bool, default False
+        ``net`` already holds its pre-event AC solution (:func:`~gridsage.tools.grid.power_flow.solve` with its
+        retry ladder, or DC where AC failed), as an ensemble solves it once for all its cascades; the pre-event
+        solve is then skipped (the results are the same).
 
     Returns
     -------
@@ -741,7 +767,7 @@ def cascade_on_net(net, initiators: list[tuple[str, int]], options: CascadeOptio
         if "scaling" not in work[kind] and len(work[kind]) and kind != "ext_grid":
             work[kind]["scaling"] = 1.0
     cascade = _Cascade(work, s, keep_nets)
-    if not solve(work, "ac")[-1].converged:  # the pre-event state: unit outputs and losses to start from
+    if not presolved and not solve(work, "ac")[-1].converged:  # the pre-event state: unit outputs and losses
         solve(work, "dc")
     pre_islands = cascade.islands()
     cascade.previous = {frozenset(i) for i in pre_islands if cascade.units(i)}
