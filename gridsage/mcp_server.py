@@ -132,9 +132,9 @@ def worker_lane(cost: str) -> anyio.CapacityLimiter:
     try:
         lanes = _LANES.get()
     except LookupError:
-        from gridsage.tools._threads import usable_cores
+        from gridsage.tools.grid.contingency import usable_cpus
 
-        cpus = usable_cores()
+        cpus = usable_cpus()
         lanes = {"quick": anyio.CapacityLimiter(config.MCP_QUICK_WORKERS), "solve": anyio.CapacityLimiter(cpus),
                  "load": anyio.CapacityLimiter(max(1, cpus // 2))}
         _LANES.set(lanes)

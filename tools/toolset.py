@@ -197,7 +197,7 @@ def toolset() -> Toolset:
 
 
 def _build() -> list[ToolSpec]:
-    from gridsage.tools import cascade, equipment, evidence_reader, forecast, grid, standards, telemetry
+    from gridsage.tools import cascade, cyber, equipment, evidence_reader, forecast, grid, standards, telemetry
 
     study = frozenset({"study"})  # the tools a scenario study needs, grid or telemetry (with the agent's load_study)
     return [
@@ -210,6 +210,9 @@ def _build() -> list[ToolSpec]:
         ToolSpec(grid.apply_events, "what_if", profiles=study),
         ToolSpec(grid.propose_remedial_actions, "analysis", profiles=study),
         ToolSpec(cascade.simulate_cascade, "analysis"),
+        # sends the grid to the dask scheduler named by DASK_SCHEDULER_ADDRESS when the operator configures one
+        ToolSpec(cascade.cascade_risk, "analysis", open_world=True),
+        ToolSpec(cascade.plan_restoration, "analysis"),
         ToolSpec(grid.apply_actions, "what_if", profiles=study),
         ToolSpec(grid.sync_graph, "writes_graph"),
         ToolSpec(grid.graph_neighbourhood, "analysis"),
@@ -229,4 +232,5 @@ def _build() -> list[ToolSpec]:
         ToolSpec(telemetry.monitor_telemetry, "analysis", profiles=study),
         ToolSpec(telemetry.score_telemetry, "analysis", profiles=study),
         ToolSpec(telemetry.simulate_telemetry, "writes_files"),
+        ToolSpec(cyber.ingest_logs, "analysis"),
     ]

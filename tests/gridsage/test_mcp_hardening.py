@@ -160,6 +160,7 @@ REQUIRED = {
     "run_power_flow": {"grid_id": "g"}, "run_contingency_analysis": {"grid_id": "g"},
     "apply_events": {"grid_id": "g", "events": [{"type": "line_outage", "line": 0}]},
     "propose_remedial_actions": {"grid_id": "g"}, "simulate_cascade": {"grid_id": "g", "outages": ["line:0"]},
+    "cascade_risk": {"grid_id": "g"}, "plan_restoration": {"grid_id": "g", "outages": ["line:0"]},
     "apply_actions": {"grid_id": "g", "actions": [{"type": "candidate", "evidence_id": "ev-1", "rank": 1}]},
     "sync_graph": {"grid_id": "g"}, "graph_neighbourhood": {"grid_id": "g", "bus": 0},
     "graph_elements_at_bus": {"grid_id": "g", "bus": 0}, "graph_path": {"grid_id": "g", "from_bus": 0, "to_bus": 1},
@@ -170,7 +171,7 @@ REQUIRED = {
     "dga_assessment": {"h2_ppm": 1.0, "ch4_ppm": 1.0, "c2h6_ppm": 1.0, "c2h4_ppm": 1.0, "c2h2_ppm": 1.0},
     "transformer_thermal": {"load_pu": [1.0]}, "transformer_health": {"load_pu": [1.0]},
     "ingest_telemetry": {"path": "x.csv"}, "monitor_telemetry": {"path": "x.csv"}, "score_telemetry": {"path": "x.csv"},
-    "simulate_telemetry": {"scenario_path": "x.json", "out_dir": "out"},
+    "simulate_telemetry": {"scenario_path": "x.json", "out_dir": "out"}, "ingest_logs": {"path": "x.log"},
 }
 
 
@@ -287,7 +288,8 @@ HINTS = {
     "list_grids": (True, False, True, False), "load_grid": (False, False, False, False),
     "grid_summary": (True, False, True, False), "unload_grid": (False, True, True, False),
     "run_power_flow": (True, False, True, False), "run_contingency_analysis": (True, False, True, False),
-    "simulate_cascade": (True, False, True, False),
+    "simulate_cascade": (True, False, True, False), "plan_restoration": (True, False, True, False),
+    "cascade_risk": (True, False, True, True),  # a configured DASK_SCHEDULER_ADDRESS receives the grid
     "apply_events": (False, False, False, False), "propose_remedial_actions": (True, False, True, False),
     "apply_actions": (False, False, False, False), "sync_graph": (False, False, True, False),
     "graph_neighbourhood": (True, False, True, False), "graph_elements_at_bus": (True, False, True, False),
@@ -300,6 +302,7 @@ HINTS = {
     "ingest_telemetry": (True, False, True, False), "monitor_telemetry": (True, False, True, False),
     "score_telemetry": (True, False, True, False),
     "simulate_telemetry": (False, True, True, False),  # writes its files into out_dir, replacing those there
+    "ingest_logs": (True, False, True, False),
 }
 
 
