@@ -3,7 +3,9 @@
 - :func:`plot_assessment`: a grid assessment's branch loadings before/after the events and the plan, and its N-1 risks;
 - :func:`plot_anomalies`: one telemetry stream with each anomaly marked;
 - :func:`plot_forecast`: a load forecast with its quantile bands and the capacity;
-- :func:`plot_thermal`: a transformer's hot-spot and top-oil temperatures against their limits.
+- :func:`plot_thermal`: a transformer's hot-spot and top-oil temperatures against their limits;
+- :func:`plot_cascade`: a cascade's timeline (load lost and served against time, each trip marked), its
+  restoration steps, and an ensemble's histogram of load lost.
 
 Every value drawn comes from a tool result or the assessment's evidence ledger; nothing is computed here
 but what the tools themselves compute for the same inputs.  Needs matplotlib (``pip install 'gridsage[plot]'``).
@@ -105,6 +107,8 @@ def plot_assessment(a: Assessment, path: str | Path) -> Path:
     the thermal limit (NERC TPL-001-5.1 Table 1).  Right: the worst single
     outages of the post-event grid, by highest branch loading [%].
     """
+    if a.playbook == "cascade":
+        return plot_cascade(*cascade_records(a), path=path)
     if a.kind == "telemetry":
         from gridsage.tools.telemetry import AnomalyReport
 
@@ -385,5 +389,151 @@ def plot_thermal(result, load_pu: list[float], ambient_c: list[float] | float, p
     fig.legend(handles=handles, loc="outside lower center", fontsize=8, ncols=4)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------ cascade
+
+
+def cascade_records(a: Assessment) -> tuple:
+    """The first cascade, restoration and ensemble results of a cascade assessment's evidence ledger.
+
+    Returns
+    -------
+    (dict, dict or None, list of float or None)
+        The ``simulate_cascade`` result, the ``plan_restoration`` result, and the ensemble's load lost per cascade
+        [% of the pre-event load] (from ``cascade_risk``'s outcomes).
+
+    Raises
+    ------
+    InputError
+        If the ledger holds no cascade simulation.
+    """
+    first = {}
+    for record in a.evidence.values():
+        first.setdefault(record.tool, record.result)
+    if "simulate_cascade" not in first:
+        raise InputError("the assessment holds no cascade simulation to draw", field="plot",
+                         fix="draw a cascade scenario's assessment, or use `gridsage cascade --plot`.")
+    risk = first.get("cascade_risk")
+    losses = [o["load_lost_percent"] for o in risk.get("outcomes", [])] if risk else None
+    return first["simulate_cascade"], first.get("plan_restoration"), losses
+
+
+def _get(obj, name: str, default=None):
+    """A field of a tool result given as a pydantic model or as its dict."""
+    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
+
+
+def cascade_series(result) -> dict:
+    """The numbers the timeline panel draws, from a ``simulate_cascade`` result (model or dict).
+
+    Returns
+    -------
+    dict
+        ``time_s`` [s], ``lost_mw`` and ``served_mw`` [MW] as step series (one point before the first event and one
+        per event: served = pre-event load - cumulative load lost), and ``trips``: (time [s], element label,
+        loading [%]) of each overload trip.
+    """
+    events = [e if isinstance(e, dict) else e.model_dump() for e in _get(result, "events", [])]
+    pre = float(_get(result, "pre_event_load_mw"))
+    t, lost = [0.0], [0.0]
+    for e in events:
+        t.append(float(e["time_s"]))
+        lost.append(float(e["cumulative_load_lost_mw"]))
+    trips = [(float(e["time_s"]), f"{e['element']['element']} {e['element']['index']}", e.get("loading_percent"))
+             for e in events if e["cause"] == "overload_trip" and e.get("element")]
+    return {"time_s": t, "lost_mw": lost, "served_mw": [pre - x for x in lost], "trips": trips}
+
+
+def restoration_series(result) -> dict:
+    """MW restored per step and the load served after it [% of the pre-event load], from a ``plan_restoration``
+    result (model or dict): the steps' own ``load_restored_mw`` and ``cumulative_percent``."""
+    steps = [s if isinstance(s, dict) else s.model_dump() for s in _get(result, "steps", []) or []]
+    return {"restored_mw": [float(s["load_restored_mw"]) for s in steps],
+            "cumulative_percent": [float(s["cumulative_percent"]) for s in steps],
+            "action": [str(s["action"]) for s in steps]}
+
+
+def plot_cascade(result, restoration=None, losses_percent: list[float] | None = None, *, path: str | Path) -> Path:
+    """Draw a cascade to ``path`` (.png, .svg or .pdf): its timeline, its restoration and an ensemble's histogram.
+
+    Parameters
+    ----------
+    result : CascadeResult or dict
+        The ``simulate_cascade`` result.
+    restoration : RestorationResult or dict, optional
+        The ``plan_restoration`` result: a panel of MW restored per step and the cumulative share [%].
+    losses_percent : list of float, optional
+        Load lost of each cascade of an ensemble [% of the pre-event load]: a histogram panel.
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        If matplotlib is missing or the suffix is not .png, .svg or .pdf.
+
+    Notes
+    -----
+    Timeline: load served :math:`P_0 - L(t)` and cumulative load lost :math:`L(t)` [MW] as steps against time
+    after the initiating outages [s]; each overload trip is a dotted line labelled with the branch and its loading
+    [% of rating] when its IEEE C37.112 relay operated.  Every value is the tool result's own.
+    """
+    path, plt = pyplot_for(path, "--plot")
+    series = cascade_series(result)
+    panels = 1 + (restoration is not None and bool(_get(restoration, "steps"))) + bool(losses_percent)
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.8), layout="constrained", squeeze=False)
+    ax = axes[0][0]
+    t = series["time_s"]
+    end = max(t[-1] * 1.15, t[-1] + 2.0)
+    ax.step(t + [end], series["served_mw"] + series["served_mw"][-1:], where="post", color="tab:blue", lw=1.6,
+            label="load served [MW]")
+    ax.step(t + [end], series["lost_mw"] + series["lost_mw"][-1:], where="post", color="tab:red", lw=1.6,
+            label="load lost, cumulative [MW]")
+    for k, (when, label, loading) in enumerate(series["trips"]):
+        ax.axvline(when, color="grey", ls=":", lw=1)
+        text = label + ("" if loading is None else f" {loading:.0f} %")
+        ax.annotate(text, (when, 1 - 0.07 * (k % 10)), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", va="top", fontsize=8, color="dimgrey")
+    ax.set_xlim(0, end)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("time after the initiating outages [s]")
+    ax.set_ylabel("[MW]")
+    lost, pct = _get(result, "load_lost_mw"), _get(result, "load_lost_percent")
+    ax.set_title(f"Cascade ({_get(result, 'status')}): {len(series['trips'])} trip(s), {lost:.1f} MW ({pct:.1f} %) lost "
+                 f"[{_get(result, 'evidence_id')}]", fontsize=10)
+    ax.legend(loc="center right", fontsize=8)
+    ax.grid(alpha=0.3)
+    col = 1
+    if panels > 1 and restoration is not None and _get(restoration, "steps"):
+        rs = restoration_series(restoration)
+        bx = axes[0][col]
+        steps = list(range(1, len(rs["restored_mw"]) + 1))
+        bx.bar(steps, rs["restored_mw"], color="tab:green", label="restored in the step [MW]")
+        bx.set_xlabel("restoration step")
+        bx.set_ylabel("load restored [MW]")
+        share = bx.twinx()
+        share.plot(steps, rs["cumulative_percent"], color="black", marker="o", lw=1.2, label="load served after it [%]")
+        share.set_ylim(0, 105)
+        share.set_ylabel("load served [% of the pre-event load]")
+        bx.set_xticks(steps if len(steps) <= 20 else steps[::max(1, len(steps) // 20)])
+        bx.set_title(f"Restoration, {len(steps)} step(s) [{_get(restoration, 'evidence_id')}]", fontsize=10)
+        handles = bx.get_legend_handles_labels()[0] + share.get_legend_handles_labels()[0]
+        bx.legend(handles=handles, loc="lower right", fontsize=8)
+        bx.grid(alpha=0.3)
+        col += 1
+    if losses_percent:
+        hx = axes[0][col]
+        hx.hist(losses_percent, bins=20, range=(0, max(1.0, max(losses_percent))), color="tab:orange")
+        hx.set_xlabel("load lost [% of the pre-event load]")
+        hx.set_ylabel("cascades")
+        hx.set_title(f"Ensemble of {len(losses_percent)} cascades", fontsize=10)
+        hx.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -87,6 +87,30 @@ class ActionStep(BaseModel):
     proposal: Literal[True] = Field(default=True, description="Always a proposal: GridSage operates nothing.")
 
 
+class TimelineEvent(BaseModel):
+    """One event of a simulated sequence (a cascade): what happened, when, and the load lost so far."""
+
+    time_s: float = Field(description="Time after the initiating event [s].")
+    event: str = Field(description="What happened, e.g. 'initiating', 'overload_trip', 'ufls', 'uvls', 'island_dark'.")
+    element: str | None = Field(default=None, description="The element concerned, e.g. 'line 11' or 'bus 4'.")
+    loading_percent: float | None = Field(default=None, description="Its loading when its protection operated [% of rating].")
+    load_lost_mw: float = Field(default=0.0, description="Load lost by this event [MW].")
+    cumulative_load_lost_mw: float = Field(default=0.0, description="Load lost so far [MW].")
+    detail: str = Field(default="", description="The event in words.")
+    evidence_ids: list[str] = Field(min_length=1)
+
+
+class RestorationStep(BaseModel):
+    """One step of a restoration plan (a proposal, validated by the tool that planned it)."""
+
+    order: int
+    description: str
+    restored_mw: float = Field(description="Load picked up in this step [MW].")
+    cumulative_percent: float | None = Field(default=None, description="Load served after the step [% of the pre-event load].")
+    evidence_ids: list[str] = Field(min_length=1)
+    proposal: Literal[True] = Field(default=True, description="Always a proposal: GridSage operates nothing.")
+
+
 class Assessment(BaseModel):
     """A grid assessment, as a senior engineer would write it, with its evidence."""
 
@@ -108,6 +132,8 @@ class Assessment(BaseModel):
     plan_outcome: str = Field(description="What the grid looks like after the whole plan.")
     final_grid_id: str | None = Field(description="The study grid with every plan step applied (= grid_id when no step).")
     telemetry_events: list[ObservedEvent] = Field(default_factory=list, description="Telemetry anomalies, attributed.")
+    timeline: list[TimelineEvent] = Field(default_factory=list, description="A simulated sequence (a cascade), in time order.")
+    restoration_plan: list[RestorationStep] = Field(default_factory=list, description="Steps restoring the load lost, in order.")
     assumptions: list[str]
     confidence: Literal["high", "medium", "low"]
     confidence_reason: str
@@ -119,6 +145,7 @@ class Assessment(BaseModel):
         """Every evidence id cited by a finding, risk or action step."""
         ids = {e for f in self.findings for e in f.evidence_ids}
         ids |= {e for r in self.contingency_risks for e in r.evidence_ids}
+        ids |= {e for t in self.timeline for e in t.evidence_ids} | {e for r in self.restoration_plan for e in r.evidence_ids}
         return ids | {e for s in self.action_plan for e in s.evidence_ids}
 
 

@@ -16,6 +16,8 @@ Format = Literal["text", "markdown", "json"]
 _MARK = {"critical": "!!! ", "high": "!!  ", "medium": "!   ", "low": ".   ", "info": "    "}
 #: findings listed in the text report (markdown and JSON list all)
 FINDINGS_SHOWN = 12
+#: timeline events listed in the text report (markdown and JSON list all)
+TIMELINE_SHOWN = 20
 
 
 def _ids(ids: list[str]) -> str:
@@ -52,6 +54,14 @@ def render_text(a: Assessment) -> str:
             out.append(_wrap(f"where: {f.context}", "               "))
     if len(a.findings) > FINDINGS_SHOWN:
         out.append(f"  ... and {len(a.findings) - FINDINGS_SHOWN} more of lower or equal severity (--format markdown or json lists all)")
+    if a.timeline:
+        out += ["", f"TIMELINE ({len(a.timeline)} events)", "  time [s]  event          element       loading %  MW lost  cumulative MW"]
+        for t in a.timeline[:TIMELINE_SHOWN]:
+            out.append(f"  {t.time_s:>8.2f}  {t.event:<14} {t.element or '':<13} "
+                       f"{'' if t.loading_percent is None else f'{t.loading_percent:.1f}':>9}  {t.load_lost_mw:>7.1f}  "
+                       f"{t.cumulative_load_lost_mw:>13.1f} {_ids(t.evidence_ids)}")
+        if len(a.timeline) > TIMELINE_SHOWN:
+            out.append(f"  ... and {len(a.timeline) - TIMELINE_SHOWN} more (--format markdown or json lists all)")
     out += ["", "AT RISK NEXT", _wrap(a.contingency_summary)]
     for r in a.contingency_risks[:5]:
         worst = f"{r.max_loading_element.name.split(' (')[0]} at {r.max_loading_percent:.1f} %" if r.max_loading_element else "n/a"
@@ -70,6 +80,11 @@ def render_text(a: Assessment) -> str:
         for c in s.citations:
             out.append(_wrap(f"Note: {c.note} ({c.brief()})", "     "))
     out += [_wrap(a.plan_outcome)]
+    if a.restoration_plan:
+        out += ["", "RESTORATION (proposals; GridSage operates nothing)"]
+        out += [_wrap(f"{r.order}. {r.description}: {r.restored_mw:.1f} MW" + ("" if r.cumulative_percent is None else
+                      f"; load served {r.cumulative_percent:.1f} % of pre-event") + f" {_ids(r.evidence_ids)}", "  ")
+                for r in a.restoration_plan]
     out += ["", f"CONFIDENCE: {a.confidence} ({a.confidence_reason})", "ASSUMPTIONS"]
     out += [_wrap(f"- {x}", "  ") for x in a.assumptions]
     out += ["", "STANDARDS APPLIED (gridsage knowledge show ID)"]
@@ -88,6 +103,12 @@ def render_markdown(a: Assessment) -> str:
     out += ["## What happened", "", a.situation, "", "## Findings", "", "| severity | finding | standard | evidence |", "|---|---|---|---|"]
     out += [f"| {f.severity} | {f.title}{'<br>' + f.context if f.context else ''} | {_cites(f.citations)} | "
             f"{', '.join(f.evidence_ids)} |" for f in a.findings]
+    if a.timeline:
+        out += ["", "## Timeline", "", "| time [s] | event | element | loading % | MW lost | cumulative MW | evidence |",
+                "|---|---|---|---|---|---|---|"]
+        out += [f"| {t.time_s:.2f} | {t.event} | {t.element or ''} | "
+                f"{'' if t.loading_percent is None else f'{t.loading_percent:.1f}'} | {t.load_lost_mw:.1f} | "
+                f"{t.cumulative_load_lost_mw:.1f} | {', '.join(t.evidence_ids)} |" for t in a.timeline]
     out += ["", "## At risk next (N-1)", "", a.contingency_summary, "",
             "| rank | outage | worst branch | loading % | violations | islanded buses | evidence |", "|---|---|---|---|---|---|---|"]
     out += [f"| {r.rank} | {r.outage.name} | {r.max_loading_element.name if r.max_loading_element else ''} | "
@@ -97,7 +118,14 @@ def render_markdown(a: Assessment) -> str:
     for s in a.action_plan:
         out.append(f"{s.order}. **{s.description}** ({s.outcome}; evidence {', '.join(s.evidence_ids)})  ")
         out.append(f"   {_effects(s, 8)}. {s.rationale}" + (f" Where: {s.context}." if s.context else ""))
-    out += ["", a.plan_outcome, "", "## Assumptions", ""] + [f"- {x}" for x in a.assumptions]
+    out += ["", a.plan_outcome]
+    if a.restoration_plan:
+        out += ["", "## Restoration", "", "| step | action | MW restored | load served % of pre-event | evidence |",
+                "|---|---|---|---|---|"]
+        out += [f"| {r.order} | {r.description} | {r.restored_mw:.1f} | "
+                f"{'' if r.cumulative_percent is None else f'{r.cumulative_percent:.1f}'} | {', '.join(r.evidence_ids)} |"
+                for r in a.restoration_plan]
+    out += ["", "## Assumptions", ""] + [f"- {x}" for x in a.assumptions]
     out += ["", "## Standards applied", ""] + [f"- {c.short()} (`{c.entry_id}`): {c.note or ''}" for c in a.citations]
     out += ["", "## Evidence", "", "| id | tool |", "|---|---|"] + [f"| {k} | {v.tool} |" for k, v in a.evidence.items()]
     return "\n".join(out) + "\n"

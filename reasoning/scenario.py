@@ -3,7 +3,8 @@
 A scenario names a grid, a load/generation scaling, the events to study, an
 optional operator question and an optional ``expect:`` block for the
 evaluation harness.  A telemetry scenario names readings (or a telemetry
-simulation) instead of a grid.  :func:`scenario_json_schema` exports the schema.
+simulation) instead of a grid.  A ``cascade:`` block studies the cascade the
+scenario's outage events (or ``cascade.outages``) set off.  :func:`scenario_json_schema` exports the schema.
 
 Example
 -------
@@ -130,6 +131,48 @@ class TelemetryStudy(_Strict):
         return self
 
 
+#: an initiating outage of a cascade, ``'<kind>:<index>'`` (kinds: line, trafo, trafo3w, impedance, gen, sgen, ext_grid)
+OutageRef = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^\s*(line|trafo|trafo3w|impedance|gen|sgen|ext_grid)\s*:\s*\d+\s*$")]
+#: the events that are outages (the initiators of a cascade when ``cascade.outages`` is not given)
+OUTAGE_EVENTS = ("line_outage", "trafo_outage", "branch_outage", "gen_trip")
+
+
+class CascadeStudy(_Strict):
+    """The "cascade" playbook: the cascade an N-k outage sets off, the stage-0 action that would have held the load
+    lost below a threshold, and the restoration plan (see reasoning/playbooks/cascade.py).
+
+    The initiating outages are ``outages`` when given (every event of the scenario is then applied first, e.g. a line
+    already out for maintenance); otherwise the scenario's outage events (line_outage, trafo_outage, branch_outage,
+    gen_trip), applied after its other events (load changes, rating changes).
+    """
+
+    outages: list[OutageRef] | None = Field(default=None, min_length=1, max_length=50, description=(
+        "Initiating outages, '<kind>:<index>', e.g. ['line:29', 'gen:2']; default the scenario's outage events."))
+    curve: Literal["moderately_inverse", "very_inverse", "extremely_inverse"] = Field(
+        default="very_inverse", description="IEEE C37.112 curve of the branch relays.")
+    time_dial: float = Field(default=1.0, gt=0, le=100, allow_inf_nan=False, description="Relay time dial TD [-].")
+    pickup_percent: float = Field(default=100.0, gt=0, le=500, allow_inf_nan=False, description="Relay pickup [% of rating].")
+    uvls: bool = Field(default=True, description="Model under-voltage load shedding (NERC PRC-010).")
+    ufls: bool = Field(default=True, description="Model under-frequency load shedding in islands short of generation (NERC PRC-006).")
+    max_stages: int = Field(default=100, ge=1, le=1000, description="Stage limit of the cascade model [-].")
+    loss_threshold_percent: float = Field(default=1.0, ge=0, le=100, allow_inf_nan=False, description=(
+        "A stage-0 action is reported when its cascade keeps the load lost below this [% of the pre-event load]."))
+    max_actions: int = Field(default=4, ge=0, le=8, description=(
+        "Remedial candidates re-simulated at most in the stage-0 search (each is one cascade run) [-]; 0 skips it."))
+    restore: bool = Field(default=True, description="Plan the restoration of the load lost (NERC EOP-005).")
+    black_start_units: list[Annotated[str, Field(pattern=r"^\s*(gen|ext_grid)\s*:\s*\d+\s*$")]] | None = Field(
+        default=None, max_length=200, description=(
+            "Restoration: black-start units, 'gen:<i>' or 'ext_grid:<i>'; default gens marked black_start and every ext_grid."))
+    critical_loads: list[Annotated[str, Field(pattern=r"^\s*load\s*:\s*\d+\s*$")]] | None = Field(
+        default=None, max_length=500, description="Restoration: critical loads, 'load:<i>', highest priority first.")
+    max_pickup_percent: float | None = Field(default=None, gt=0, le=100, allow_inf_nan=False, description=(
+        "Restoration: largest load block per step [% of the island's online unit capacity]; default the planner's."))
+    ensemble: str | None = Field(default=None, pattern=r"^(n1|n2:\d+|n1\+n2:\d+)$", description=(
+        "Also run an ensemble of initiators: 'n1' (every single branch), 'n2:N' (N sampled branch pairs) or "
+        "'n1+n2:N'; the distribution of load lost [%] is reported."))
+    seed: int = Field(default=0, ge=0, description="Seed of the ensemble's sampling.")
+
+
 class ExpectedEvent(_Strict):
     """A telemetry anomaly a correct answer must report, with the right origin."""
 
@@ -159,6 +202,9 @@ class Expect(_Strict):
     min_findings: int | None = Field(default=None, ge=0)
     top_risk: str | None = Field(default=None, description="Outage expected first in the N-1 ranking, e.g. 'line 96'.")
     plan_clears: bool | None = Field(default=None, description="Whether the action plan must clear every violation.")
+    first_trip: str | None = Field(default=None, description=(
+        "Cascade scenarios: the branch protection trips first, e.g. 'line 31' (the most loaded after the initiating "
+        "outages, so the shortest inverse-time relay time)."))
 
 
 class Scenario(_Strict):
@@ -174,6 +220,8 @@ class Scenario(_Strict):
     forecast: PeakForecast | None = Field(default=None, description="Study the grid at tomorrow's forecast peak (P50 and P90).")
     transformer: TransformerStudy | None = Field(default=None, description="Study one transformer's overheating and a load transfer.")
     telemetry: TelemetryStudy | None = Field(default=None, description="Study measured telemetry instead of a grid model.")
+    cascade: CascadeStudy | None = Field(default=None, description=(
+        "Study the cascade the outages set off: timeline, load lost, a stage-0 action, restoration."))
     question: str | None = Field(default=None, max_length=4000)
     expect: Expect | None = None
 
@@ -186,11 +234,14 @@ class Scenario(_Strict):
         if self.telemetry is None and self.grid is None:
             raise ValueError("a scenario needs grid: (a grid to study) or telemetry: (readings to study)")
         if self.telemetry is not None:
-            extra = [k for k in ("grid", "forecast", "transformer") if getattr(self, k) is not None] + \
+            extra = [k for k in ("grid", "forecast", "transformer", "cascade") if getattr(self, k) is not None] + \
                     (["events"] if self.events else [])
             if extra:
                 raise ValueError(f"a telemetry scenario studies measured readings, not a grid model: remove "
                                  f"{', '.join(extra)}, or split it into a grid scenario")
+        if self.cascade is not None and not self.cascade.outages and not any(e.type in OUTAGE_EVENTS for e in self.events):
+            raise ValueError("a cascade needs initiating outages: give cascade.outages (e.g. ['line:29']) or an outage "
+                             "event (line_outage, trafo_outage, branch_outage, gen_trip)")
         return self
 
 

@@ -2,6 +2,8 @@
 
 Built in, in the order they are tried:
 
+- ``cascade`` (a ``cascade:`` block): the cascade an N-k outage sets off (timeline, load lost), the stage-0 action
+  that would have held it, the restoration plan;
 - ``transformer_overheating`` (a ``transformer:`` block): time to the hot-spot limit, a validated load transfer;
 - ``telemetry_triage`` (a ``telemetry:`` block): limit checks and anomalies, each attributed to grid or sensor;
 - ``next_day_peak`` (a ``forecast:`` block): the grid study at tomorrow's forecast P50 and P90 peaks;
@@ -17,6 +19,7 @@ from pathlib import Path
 from gridsage.errors import ScenarioError
 from gridsage.reasoning.assessment import Assessment
 from gridsage.reasoning.playbooks.base import Playbook, Progress
+from gridsage.reasoning.playbooks.cascade import CascadePlaybook
 from gridsage.reasoning.playbooks.grid_study import GridStudy, NextDayPeak
 from gridsage.reasoning.playbooks.telemetry_triage import TelemetryTriage
 from gridsage.reasoning.playbooks.transformer_overheating import TransformerOverheating
@@ -25,7 +28,7 @@ from gridsage.tools.workspace import Workspace
 
 __all__ = ["Playbook", "Progress", "assess", "playbook_for", "playbooks", "register", "unregister"]
 
-_registry: list[Playbook] = [TransformerOverheating(), TelemetryTriage(), NextDayPeak(), GridStudy()]
+_registry: list[Playbook] = [CascadePlaybook(), TransformerOverheating(), TelemetryTriage(), NextDayPeak(), GridStudy()]
 
 
 def register(playbook: Playbook) -> Playbook:

@@ -38,9 +38,9 @@ def _path(name: str) -> Path:
 
 
 def test_every_shipped_scenario_is_covered():
-    assert len(NAMES) == 27 and set(NAMES) == set(library())
+    assert len(NAMES) == 28 and set(NAMES) == set(library())
     kinds = {n: key(_path(n), n1=False)["kind"] for n in NAMES}
-    assert sorted(kinds.values()).count("grid") == 22 and {kinds[n] for n in NAMES} == {"grid", "forecast", "transformer",
+    assert sorted(kinds.values()).count("grid") == 23 and {kinds[n] for n in NAMES} == {"grid", "forecast", "transformer",
                                                                                         "telemetry"}
 
 
