@@ -92,9 +92,10 @@ async def test_tools_are_listed_with_schemas_and_annotations(workspace):
 def test_annotations_say_which_tool_may_reach_the_network():
     from gridsage.tools.toolset import toolset
 
-    # forecast_load fetches Open-Meteo weather when given a latitude and longitude; nothing else leaves the machine
+    # forecast_load fetches Open-Meteo weather when given a latitude and longitude; cascade_risk sends the grid to the
+    # dask scheduler the operator names in DASK_SCHEDULER_ADDRESS; nothing else leaves the machine
     open_world = {spec.name for spec in toolset() if mcp_server.annotations(spec).open_world_hint}
-    assert open_world == {"forecast_load"}
+    assert open_world == {"forecast_load", "cascade_risk"}
 
 
 @pytest.mark.anyio

@@ -38,7 +38,12 @@ Priority of the next step (the first feasible one is taken):
 8. ``energise_branch`` towards the nearest dark bus with load to restore; when no route over the pre-event branches
    is left, a route may close normally-open branches (out of service before the event): rerouting by switching;
 9. ``resynchronise``: a branch joining two energised islands;
-10. ``energise_branch``: every other branch to re-close (to buses without load).
+10. ``energise_branch``: every other branch to re-close (to buses without load);
+11. relief by switching: when load at energised buses is still left because its pickup was refused (a branch
+    loaded to its limit, a bus at the edge of the band: the feed the cascade's trip showed too weak), a
+    normally-open branch whose two ends are energised is closed (``energise_branch`` within an island,
+    ``resynchronise`` between two; least reactance first), giving the area a second feed, and the refused loads are
+    tried again.  Each normally-open branch closes at most once, so this repeats a bounded number of times.
 
 A pickup block in island :math:`I` is at most :math:`B_I = (\\text{max\\_pickup\\_percent}/100) \\sum_{u \\in I}
 P_{max,u}` (online units; an ext_grid without ``max_p_mw`` is an unlimited neighbouring supply: no block limit),
@@ -826,7 +831,40 @@ class _Planner:
         if self.path_loop(energised, dark_load, "path to load", reroute=True):
             return True
         # 9-10. resynchronise islands, then every other branch to re-close
-        return self.close_between(energised, island_of, same=False) or self.close_between(energised, island_of, same=None)
+        if self.close_between(energised, island_of, same=False) or self.close_between(energised, island_of, same=None):
+            return True
+        # 11. relief by switching: load left at energised buses (its pickup refused) and a normally-open branch with
+        # both ends energised: close it (a second feed), then try the loads again
+        return self.relieve(energised, island_of)
+
+    def relieve(self, energised: set[int], island_of: dict) -> bool:
+        """Close a normally-open branch whose ends are both energised when load at energised buses is left (its
+        pickup refused by validation); least reactance first.  On success the refused loads are tried again (each
+        normally-open branch closes at most once, so this repeats a bounded number of times)."""
+        net = self.net
+        waiting = [i for i in self.target if self.left(i) > EPS_MW and int(net.load.at[i, "bus"]) in energised]
+        if not waiting:
+            return False
+        graph = self.graph(reroute=True)
+        closing = []
+        for kind, index in self.normally_open:
+            if bool(net[kind].at[index, "in_service"]) or ("branch", kind, index) in self.failed:
+                continue
+            ends = _ends(net, kind, index)
+            if all(b in energised for b in ends):
+                x = min((d["x"] for k, d in (graph.get_edge_data(ends[0], ends[1]) or {}).items()
+                         if (k[0], int(k[1])) == (kind, index)), default=math.inf)
+                closing.append((x, kind, index, len({island_of[b] for b in ends}) == 1))
+        for _, kind, index, same in sorted(closing):
+            action = "energise_branch" if same else "resynchronise"
+            why = ("normally-open branch closed: a second feed to relieve the branches or voltages that refused the "
+                   f"pickup of load {', '.join(map(str, sorted(waiting)[:5]))} (rerouting by switching)")
+            if self.close_branch(kind, index, action, why):
+                for i in waiting:
+                    self.failed.pop(("load", i), None)
+                    self.refused.pop(("load", i), None)
+                return True
+        return False
 
     def close_between(self, energised: set[int], island_of: dict, same: bool | None) -> bool:
         """Close a closable open branch: both ends in one island (``same`` True), joining two islands (False), or
@@ -1254,8 +1292,9 @@ def plan_restoration(
 
     The cascade of ``outages`` is simulated as by ``simulate_cascade`` (deterministic); from its final state the
     plan starts black-start units, builds cranking paths to the other units, picks up critical loads then the rest in
-    blocks, resynchronises islands and re-closes the tripped branches, until every load is back at its pre-event
-    demand or no further step validates.
+    blocks, resynchronises islands and re-closes the tripped branches, and, when load is still refused because its
+    feed is at a limit, closes a normally-open branch as a second feed (rerouting by switching), until every load is
+    back at its pre-event demand or no further step validates.
 
     Parameters
     ----------

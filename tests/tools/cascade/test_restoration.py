@@ -389,3 +389,128 @@ def test_public_case33bw_dark_area_restored_by_rerouting(workspace, line, dark_b
     assert last.within_limits == bool((vm >= 0.95 - 1e-4).all())
     assert last.vm_min_pu == pytest.approx(float(vm.min()), abs=1e-3)
     assert last.vm_max_pu == pytest.approx(float(vm.max()), abs=1e-3)
+
+
+def oberrhein_with_tie_66_closed():
+    """pandapower's ``mv_oberrhein`` (real 20 kV feeders of the Oberrhein region, two 25 MVA 110/20 kV substations,
+    cable/overhead ratings from the line types; pandapower's own "load" scenario: every load at scaling 0.6, sgens at
+    0).  Its six normally-open tie switches are written as plain out-of-service lines (switch closed, line out: the
+    same network for the power flow), so that the planner sees them as normally-open branches; tie line 66 (bus 54 -
+    bus 147) is in service before the event, meshing two feeders."""
+    import pandapower.networks as pn
+
+    net = pn.mv_oberrhein()
+    ties = []
+    for s in net.switch.index[(net.switch.et == "l") & ~net.switch.closed]:
+        line = int(net.switch.at[s, "element"])
+        ties.append(line)
+        net.switch.at[s, "closed"] = True
+        net.line.at[line, "in_service"] = False
+    net.line.at[66, "in_service"] = True
+    return net, sorted(ties)
+
+
+def test_public_mv_oberrhein_overload_cascade_then_all_load_restored():
+    """Acceptance on a public grid with a REAL cascade: ``mv_oberrhein`` with tie line 66 closed, line 27 lost.
+
+    Oracle 1 (plain pandapower): with line 27 out, ``pp.runpp`` gives line 39 as the most loaded branch (lines and
+    trafos), above 100 %; the very inverse relay (IEEE C37.112, TD 1, pickup 100 %) operates after
+    t = 19.61 / (M^2 - 1) + 0.491 s, M = loading / 100, so the cascade's first overload trip must be line 39 at that
+    loading and time.  With lines 27 and 39 out, the buses cut off from both ext_grids (plain networkx component
+    search over in-service branches) are dark: their load (p_mw x scaling 0.6) is the load lost.
+
+    Oracle 2 (plain pandapower): the final state rebuilt from the plain case - line 27 out, every branch the plan's
+    steps close in service (including the normally-open tie it closes), every sgen it starts in service, every load at
+    its pre-event p_mw, ext_grids at the plan's final set-points - solved with ``pp.runpp``: every bus within
+    0.95-1.05 pu (ANSI C84.1 Range A), every line and trafo within 100 % (NERC TPL-001), the served load = the
+    pre-event load.  The case has no gen and its ext_grids and sgens carry no P/Q limits (unlimited supply; sgens at
+    scaling 0), so the unit-limit check is that no gen exists and the sgens return at their pre-event output.
+
+    Oracle 3 (steps by topology): the all-open strategy opens every branch touching a dark bus, and the plan must
+    re-close each (none left open) plus at least one normally-open tie (the reclosed line 39 alone cannot carry the
+    area: that is why it tripped), and restart every in-service sgen of the dark area: so the step count is at least
+    (branches touching dark buses) + 1 + (dark sgens) + (one pickup); the count is printed.
+    """
+    import networkx as nx
+    import pandapower.topology as top
+
+    net, ties = oberrhein_with_tie_66_closed()
+    assert ties == [8, 23, 31, 66, 88, 188]
+    pre_event = float((net.load.p_mw * net.load.scaling)[net.load.in_service].sum())
+    assert pre_event == pytest.approx(0.6 * net.load.p_mw.sum())
+    plain = copy.deepcopy(net)
+    pp.runpp(plain, numba=False)
+    assert plain.res_bus.vm_pu.min() >= 0.95 and plain.res_bus.vm_pu.max() <= 1.05
+    assert plain.res_line.loading_percent.max() <= 100.0 and plain.res_trafo.loading_percent.max() <= 100.0
+
+    # oracle 1: the first trip, by plain pandapower and the C37.112 formula written out
+    cut = copy.deepcopy(net)
+    cut.line.at[27, "in_service"] = False
+    pp.runpp(cut, numba=False)
+    line_loading = cut.res_line.loading_percent[cut.line.in_service]
+    worst_line = int(line_loading.idxmax())
+    assert worst_line == 39 and line_loading.max() > cut.res_trafo.loading_percent.max() and line_loading.max() > 100.0
+    m = float(line_loading.max()) / 100.0
+    t_expected = 19.61 / (m * m - 1.0) + 0.491
+    cut.line.at[39, "in_service"] = False
+    graph = top.create_nxgraph(cut, include_out_of_service=False)
+    live = set().union(*(nx.node_connected_component(graph, int(b)) for b in net.ext_grid.bus))
+    dark = set(net.bus.index) - live
+    dark_load = float((net.load.p_mw * net.load.scaling)[net.load.bus.isin(dark)].sum())
+
+    cascade = cascade_on_net(net, [("line", 27)])
+    trips = [e for e in cascade.events if e.cause == "overload_trip"]
+    first = trips[0]
+    assert (first.element.element, first.element.index) == ("line", 39)
+    assert first.loading_percent == pytest.approx(100.0 * m, abs=0.1)
+    assert first.time_s == pytest.approx(t_expected, rel=1e-2)
+    assert len(trips) == 1 and cascade.dark_bus_count == len(dark) > 0
+    assert cascade.load_lost_mw == pytest.approx(dark_load, abs=1e-3) and dark_load > 10.0
+
+    plan = restoration_on_net(net, cascade.final_net, [("line", 27)])
+    print(f"mv_oberrhein tie 66 closed, line 27 lost: line 39 trips at {100 * m:.2f} % after {t_expected:.2f} s; "
+          f"{len(dark)} dark buses, {dark_load:.3f} MW lost; plan: {len(plan.steps)} steps, "
+          f"{plan.load_restored_mw} MW restored, {plan.rejected_attempts} rejected attempts, {plan.elapsed_s} s")
+    assert plan.status == "restored" and plan.all_load_restored and plan.load_unrestored_mw == 0.0
+    assert plan.load_restored_mw == pytest.approx(dark_load, abs=1e-3)
+    assert plan.branches_left_open == [] and plan.units_not_restarted == []
+    assert all(s.within_limits and s.units_within_limits and s.solution == "ac" for s in plan.steps)
+
+    # oracle 3: the steps by topology
+    closed = [(e.element, e.index) for s in plan.steps if s.action in ("energise_branch", "resynchronise")
+              for e in s.elements]
+    touching = {("line", int(i)) for i in net.line.index[net.line.in_service]
+                if i != 27 and ({int(net.line.at[i, "from_bus"]), int(net.line.at[i, "to_bus"])} & dark)}
+    touching |= {("trafo", int(i)) for i in net.trafo.index
+                 if {int(net.trafo.at[i, "hv_bus"]), int(net.trafo.at[i, "lv_bus"])} & dark}
+    tie_closed = [b for b in closed if b[0] == "line" and b[1] in ties and b[1] != 66]
+    assert ("line", 27) not in closed and ("line", 39) in closed
+    assert set(closed) == touching | set(tie_closed) and len(closed) == len(set(closed)) and tie_closed
+    dark_sgens = {int(i) for i in net.sgen.index[net.sgen.in_service & net.sgen.bus.isin(dark)]}
+    started = {e.index for s in plan.steps if s.action == "start_unit" for e in s.elements if e.element == "sgen"}
+    assert started == dark_sgens
+    pickups = [s for s in plan.steps if s.action == "pick_up_load"]
+    assert len(plan.steps) == len(closed) + len(started) + len(pickups)
+    assert len(plan.steps) >= len(touching) + 1 + len(dark_sgens) + 1
+    assert sum(s.load_restored_mw for s in pickups) == pytest.approx(dark_load, abs=1e-2)
+
+    # oracle 2: the final state re-solved with plain pandapower
+    final = copy.deepcopy(net)
+    final.line.at[27, "in_service"] = False
+    for kind, index in closed:
+        final[kind].at[index, "in_service"] = True
+    for i, vm in plan.final_net.ext_grid.vm_pu.items():
+        assert 0.95 <= float(vm) <= 1.05
+        final.ext_grid.at[i, "vm_pu"] = float(vm)
+    pp.runpp(final, numba=False)
+    assert float(final.res_load.p_mw.sum()) == pytest.approx(pre_event, abs=1e-6)
+    vm = final.res_bus.vm_pu
+    assert vm.notna().all() and (vm >= 0.95).all() and (vm <= 1.05).all()
+    assert (final.res_line.loading_percent[final.line.in_service] <= 100.0).all()
+    assert (final.res_trafo.loading_percent <= 100.0).all()
+    assert len(net.gen) == 0 and "max_p_mw" not in net.ext_grid
+    assert final.res_sgen.p_mw.sum() == pytest.approx(plain.res_sgen.p_mw.sum(), abs=1e-9)
+    last = plan.steps[-1]
+    assert last.vm_min_pu == pytest.approx(float(vm.min()), abs=1e-3)
+    assert last.vm_max_pu == pytest.approx(float(vm.max()), abs=1e-3)
+    assert last.cumulative_load_mw == pytest.approx(pre_event, abs=1e-3)
