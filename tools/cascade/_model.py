@@ -568,14 +568,7 @@ class _Cascade:
         """Generation, load and branch losses of one island from the result tables [MW]."""
         net = self.net
         gen, load = island_generation_load(net, island)
-        loss = 0.0
-        for kind in MONITORED:
-            table, res = net[kind], net.get(f"res_{kind}")
-            if len(table) and res is not None and len(res) and "pl_mw" in res:
-                end = "hv_bus" if kind in ("trafo", "trafo3w") else "from_bus"
-                here = table.index[table.in_service.astype(bool) & table[end].isin(island)]
-                loss += float(np.nansum(res.pl_mw.reindex(here).to_numpy(dtype=float)))
-        return gen, load, loss
+        return gen, load, island_branch_losses(net, island)
 
     def loadings(self) -> dict[tuple[str, int], float]:
         """Loading of every in-service monitored branch [% of rating] in the solved state."""
@@ -708,6 +701,31 @@ def island_generation_load(net, island: set[int]) -> tuple[float, float]:
         here = net.load.index[net.load.in_service.astype(bool) & net.load.bus.isin(island)]
         load = float(np.nansum(net.res_load.p_mw.reindex(here).to_numpy(dtype=float)))
     return gen, load
+
+
+def island_branch_losses(net, island: set[int]) -> float:
+    """Branch losses of the buses ``island``: the sum of ``pl_mw`` of its in-service monitored branches [MW].
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+        A solved net (rows without a result count as 0; a DC result has no losses).
+    island : set of int
+        Bus indices [-]; a branch belongs to the island of its from (HV) bus.
+
+    Returns
+    -------
+    float
+        Losses [MW].
+    """
+    loss = 0.0
+    for kind in MONITORED:
+        table, res = net[kind], net.get(f"res_{kind}")
+        if len(table) and res is not None and len(res) and "pl_mw" in res:
+            end = "hv_bus" if kind in ("trafo", "trafo3w") else "from_bus"
+            here = table.index[table.in_service.astype(bool) & table[end].isin(island)]
+            loss += float(np.nansum(res.pl_mw.reindex(here).to_numpy(dtype=float)))
+    return loss
 
 
 def _topology():

@@ -89,8 +89,8 @@ from gridsage.errors import InputError, UnknownElementError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import Limit, corpus_entry, figure, thermal_limit, voltage_band
 from gridsage.tools.base import MaxLoadingPercent, ToolResult, VmMaxPu, VmMinPu, tool
-from gridsage.tools.cascade._model import (MONITORED, CascadeOptions, Curve, cascade_on_net, island_generation_load,
-                                           parse_outages)
+from gridsage.tools.cascade._model import (MONITORED, CascadeOptions, Curve, cascade_on_net, island_branch_losses,
+                                           island_generation_load,                                            parse_outages)
 from gridsage.tools.cascade.simulate import MAX_OUTAGES, OutageRef
 from gridsage.tools.grid import ElementRef, branch_loading_percent, element_name
 from gridsage.tools.grid.power_flow import solve
@@ -484,15 +484,7 @@ class _Planner:
 
     def branch_losses(self, island: set[int]) -> float:
         """Branch losses of an island in the last solved state (sum of pl_mw of its in-service branches) [MW]."""
-        net = self.net
-        loss = 0.0
-        for kind in MONITORED:
-            table, res = net[kind], net.get(f"res_{kind}")
-            if len(table) and res is not None and len(res) and "pl_mw" in res:
-                end = "hv_bus" if kind in ("trafo", "trafo3w") else "from_bus"
-                here = table.index[table.in_service.astype(bool) & table[end].isin(island)]
-                loss += float(np.nansum(res.pl_mw.reindex(here).to_numpy(dtype=float)))
-        return max(loss, 0.0)
+        return max(island_branch_losses(self.net, island), 0.0)
 
     def voltage_schedule(self, excess: dict) -> tuple[str | None, dict, dict]:
         """Bring a slack unit back within its Q limits, or a bus back into the band, by voltage control.
