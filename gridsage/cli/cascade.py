@@ -25,8 +25,6 @@ from rich.table import Table
 from gridsage.cli._shared import (Dispatch, DispatchOption, GridOption, OutputFormat, app, err, fail, load_grid_id, out)
 from gridsage.errors import GridSageError, InputError
 
-#: ensemble cascades run serially below this count (a Dask cluster costs more than it saves)
-SERIAL_BELOW = 16
 #: timeline rows printed in the text report (json lists all)
 TIMELINE_ROWS = 40
 
@@ -59,8 +57,8 @@ def _ensemble(grid_id: str, ensemble: str, seed: int, options, scheduler: str | 
     """Run the ensemble with a progress bar on stderr; its statistics and outcomes as one dict."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from gridsage.tools.cascade.risk import (cascade_ensemble, initiator_sets, loss_distribution, loss_histogram,
-                                            most_dangerous, most_tripped)
+    from gridsage.tools.cascade.risk import (SERIAL_BELOW, above_threshold, cascade_ensemble, initiator_sets,
+                                            loss_distribution, loss_histogram, most_dangerous, most_tripped)
     from gridsage.tools.workspace import current_workspace
 
     net = current_workspace().get(grid_id).net
@@ -83,12 +81,11 @@ def _ensemble(grid_id: str, ensemble: str, seed: int, options, scheduler: str | 
             raise InputError(f"cannot reach the dask scheduler ({type(exc).__name__})", field="--scheduler",
                              fix="give the address of a running scheduler, e.g. tcp://127.0.0.1:8786, or leave "
                                  "--scheduler out to start a local cluster.") from None
-    n = len(outcomes)
-    above = sum(o.load_lost_percent > threshold for o in outcomes)
-    return {"ensemble": ensemble, "seed": seed, "cascades": n,
+    above, probability = above_threshold(outcomes, threshold)
+    return {"ensemble": ensemble, "seed": seed, "cascades": len(outcomes),
             "executed": "serial" if serial else f"dask ({scheduler or 'DASK_SCHEDULER_ADDRESS or a LocalCluster'})",
             "loss": loss_distribution(outcomes).model_dump(), "loss_threshold_percent": threshold,
-            "probability_above_threshold": round(above / n, 4) if n else 0.0, "count_above_threshold": above,
+            "probability_above_threshold": probability, "count_above_threshold": above,
             "histogram": [b.model_dump() for b in loss_histogram(outcomes)],
             "top_initiators": [r.model_dump() for r in most_dangerous(outcomes, 10)],
             "most_tripped": [b.model_dump() for b in most_tripped(outcomes, 10)],

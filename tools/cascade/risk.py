@@ -428,6 +428,24 @@ def loss_distribution(outcomes: list[EnsembleOutcome]) -> LossDistribution:
     return LossDistribution(**{k: round(v, 2) for k, v in fields.items()})
 
 
+def above_threshold(outcomes: list[EnsembleOutcome], threshold_percent: float) -> tuple[int, float]:
+    """Cascades losing more than ``threshold_percent`` of the pre-event load: their count and share [-].
+
+    Parameters
+    ----------
+    outcomes : list of EnsembleOutcome
+    threshold_percent : float
+        X of P(load lost > X %) [% of the pre-event load].
+
+    Returns
+    -------
+    (int, float)
+        Count and probability (count / cascades, 0 for no cascades; every initiator weighted equally) [-].
+    """
+    above = sum(o.load_lost_percent > threshold_percent for o in outcomes)
+    return above, round(above / len(outcomes), 4) if outcomes else 0.0
+
+
 def loss_histogram(outcomes: list[EnsembleOutcome]) -> list[LossBin]:
     """Cascades per bin of :data:`LOSS_BINS_PERCENT`: '0' for no load lost, then (lower, upper] [%]."""
     n = len(outcomes) or 1
@@ -634,7 +652,7 @@ def cascade_risk(
     executed = ("serial" if serial else "dask, scheduler from DASK_SCHEDULER_ADDRESS" if address
                 else "dask, LocalCluster of 2 worker processes")
     n = len(outcomes)
-    above = sum(o.load_lost_percent > loss_threshold_percent for o in outcomes)
+    above, probability = above_threshold(outcomes, loss_threshold_percent)
     loss = loss_distribution(outcomes)
     settings, citations = _settings_dict(options)
     counts = Counter(o.status for o in outcomes)
@@ -663,7 +681,7 @@ def cascade_risk(
     return CascadeRiskResult(
         status="partial" if counts.get("error") else "ok", grid_id=grid_id, ensemble=label, cascades=n,
         status_counts=dict(sorted(counts.items())), pre_event_load_mw=round(pre, 3), loss=loss,
-        loss_threshold_percent=loss_threshold_percent, probability_above_threshold=round(above / n, 4) if n else 0.0,
+        loss_threshold_percent=loss_threshold_percent, probability_above_threshold=probability,
         count_above_threshold=above, expected_load_lost_mw=loss.mean_mw, elapsed_s=round(elapsed, 3),
         executed=executed, histogram=loss_histogram(outcomes), top_initiators=most_dangerous(outcomes, top),
         most_tripped=trips[:top], most_tripped_omitted=max(0, len(trips) - top),
