@@ -244,7 +244,25 @@ def settings_of(options: CascadeOptions) -> tuple[_Settings, list[Citation]]:
 
 
 def trip_time_s(m: float, s: _Settings) -> float:
-    """IEEE C37.112 operate time [s] at ``m`` times pickup (infinite at or below pickup)."""
+    """IEEE C37.112 inverse-time overcurrent operate time.
+
+    Parameters
+    ----------
+    m : float
+        Current as a multiple of the pickup current, here loading / pickup [-].
+    s : _Settings
+        The curve constants A [s], B [s], p [-] and the time dial TD [-] (:func:`settings_of`).
+
+    Returns
+    -------
+    float
+        Operate time :math:`t = TD\\,(A / (m^p - 1) + B)` [s]; infinite at or below pickup (:math:`m \\le 1`).
+
+    References
+    ----------
+    .. [1] IEEE C37.112-2018, inverse-time characteristic equations; Table 1 constants (moderately, very and
+       extremely inverse).
+    """
     if m <= 1.0:
         return math.inf
     return s.td * (s.a / (m ** s.p - 1.0) + s.b)

@@ -447,7 +447,18 @@ def above_threshold(outcomes: list[EnsembleOutcome], threshold_percent: float) -
 
 
 def loss_histogram(outcomes: list[EnsembleOutcome]) -> list[LossBin]:
-    """Cascades per bin of :data:`LOSS_BINS_PERCENT`: '0' for no load lost, then (lower, upper] [%]."""
+    """The blackout-size histogram: cascades per bin of load lost.
+
+    Parameters
+    ----------
+    outcomes : list of EnsembleOutcome
+
+    Returns
+    -------
+    list of LossBin
+        '0' (no load lost), then the bins (lower, upper] of :data:`LOSS_BINS_PERCENT` [% of the pre-event load],
+        each with its count and share of the cascades [-].
+    """
     n = len(outcomes) or 1
     bins = [LossBin(bin="0", lower_percent=0.0, upper_percent=0.0,
                     count=sum(o.load_lost_mw <= 0.0 for o in outcomes), share=0.0)]
@@ -462,7 +473,19 @@ def loss_histogram(outcomes: list[EnsembleOutcome]) -> list[LossBin]:
 
 
 def most_dangerous(outcomes: list[EnsembleOutcome], top: int) -> list[InitiatorRisk]:
-    """The ``top`` initiators by load lost, ties by trips, then by ensemble order."""
+    """The most dangerous initiators.
+
+    Parameters
+    ----------
+    outcomes : list of EnsembleOutcome
+    top : int
+        How many to return [-].
+
+    Returns
+    -------
+    list of InitiatorRisk
+        The ``top`` initiators by load lost [MW], ties broken by trips, then by ensemble order.
+    """
     order = sorted(range(len(outcomes)), key=lambda k: (-outcomes[k].load_lost_mw, -outcomes[k].trip_count, k))
     return [InitiatorRisk(outages=o.outages, status=o.status, load_lost_mw=o.load_lost_mw,
                           load_lost_percent=o.load_lost_percent, trip_count=o.trip_count)
@@ -470,7 +493,20 @@ def most_dangerous(outcomes: list[EnsembleOutcome], top: int) -> list[InitiatorR
 
 
 def most_tripped(outcomes: list[EnsembleOutcome], top: int) -> list[BranchTrips]:
-    """The ``top`` branches by the number of cascades that tripped them, ties in order of first appearance."""
+    """The branches that trip most often.
+
+    Parameters
+    ----------
+    outcomes : list of EnsembleOutcome
+    top : int
+        How many to return [-].
+
+    Returns
+    -------
+    list of BranchTrips
+        The ``top`` branches by the number of cascades that tripped them (a branch counts once per cascade), with
+        that count's share of the cascades [-]; ties in order of first appearance.
+    """
     counts = Counter(b for o in outcomes for b in dict.fromkeys(o.tripped))
     n = len(outcomes) or 1
     return [BranchTrips(branch=b, trips=c, share=round(c / n, 4)) for b, c in counts.most_common(top)]
