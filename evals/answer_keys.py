@@ -98,6 +98,15 @@ interpolated at the anomaly's start, times 1 + amplitude, both ways for an oscil
 voltage stream leave it anywhere in the simulated window; then ``citations`` = [``ansi-c84-1-range-b``]. ``at_risk``
 with a grid event and no breach; else ``secure``.
 
+Cyber scenarios (``cyber:``)
+----------------------------
+The key comes from the simulation's injected attack chains (``cyber.simulation.attacks``: the scenario's data, one
+chain per technique, not GridSage's detection): ``techniques`` = the injected ATT&CK for ICS ids; the verdict is
+``attack_suspected`` when one of them is a technique the triage states as high or critical severity
+(:data:`HIGH_SEVERITY_TECHNIQUES`), ``at_risk`` for other injected techniques, ``secure`` with none (routine traffic,
+prompt-injection lines included); ``citations`` = [``nerc-cip-008-incident-reporting``] when anything is injected.
+Log files (no simulation) carry no truth: their key is not computed.
+
 Set by hand
 -----------
 ``min_findings`` (how many findings a complete answer has at least) is a judgement of how findings are grouped;
@@ -162,7 +171,11 @@ CYCLE_TROUGH_PU, CYCLE_PEAK_H = 0.6, 18.0
 #: ANSI C84.1 Range B [pu]
 RANGE_B = (0.917, 1.058)
 GRID_FIELDS = ("verdict", "overloaded", "undervoltage", "overvoltage")
-LISTS = ("overloaded", "undervoltage", "overvoltage", "at_risk", "citations")
+LISTS = ("overloaded", "undervoltage", "overvoltage", "at_risk", "citations", "techniques")
+#: ATT&CK for ICS techniques whose injected chain makes the verdict 'attack_suspected' (the triage's stated rule:
+#: commands, parameter changes, program downloads, denial of service or view, account takeover and rogue masters are
+#: high or critical severity); any other injected technique makes it 'at_risk'
+HIGH_SEVERITY_TECHNIQUES = {"T0855", "T0836", "T0843", "T0814", "T0815", "T0859", "T0848"}
 EVENT_LISTS = ("grid_events", "sensor_faults")
 HAND_FIELDS = ("min_findings",)
 _FACTORIES = {"cigre_hv": "create_cigre_network_hv", "cigre_mv": "create_cigre_network_mv",
@@ -749,10 +762,21 @@ def telemetry_key(scenario: dict, base_dir: Path) -> dict:
                          if {"device_id": a["device_id"], "sensor_type": a["sensor_type"], "type": a["type"]} not in grid + faults]}
 
 
+def cyber_key(scenario: dict) -> dict:
+    """The key of a cyber scenario from its simulation's injected attack chains (see the module docstring)."""
+    spec = scenario["cyber"]
+    if not spec.get("simulation"):
+        raise ValueError("log files carry no injected truth: their key is set by hand")
+    attacks = sorted(set(spec["simulation"].get("attacks") or []))
+    verdict = "attack_suspected" if set(attacks) & HIGH_SEVERITY_TECHNIQUES else "at_risk" if attacks else "secure"
+    return {"expect": {"verdict": verdict, "techniques": attacks,
+                       "citations": ["nerc-cip-008-incident-reporting"] if attacks else []}}
+
+
 # ---------------------------------------------------------------------------------------------------- the key
 def kind(scenario: dict) -> str:
-    """``'telemetry'``, ``'transformer'``, ``'forecast'`` or ``'grid'``."""
-    return next((k for k in ("telemetry", "transformer", "forecast") if scenario.get(k)), "grid")
+    """``'cyber'``, ``'telemetry'``, ``'transformer'``, ``'forecast'`` or ``'grid'``."""
+    return next((k for k in ("cyber", "telemetry", "transformer", "forecast") if scenario.get(k)), "grid")
 
 
 def study(path: str | Path) -> dict:
@@ -814,6 +838,11 @@ def _key(path: str, mtime: int, n1: bool | None) -> dict:
     scenario = yaml.safe_load(p.read_text())
     shipped = scenario.get("expect") or {}
     out = {"kind": kind(scenario), "hand": {k: shipped[k] for k in HAND_FIELDS if k in shipped}, "figures": {}}
+    if out["kind"] == "cyber":
+        try:
+            return out | cyber_key(scenario)
+        except ValueError as exc:
+            return out | {"expect": {}, "not_computed": str(exc)}
     if out["kind"] == "telemetry":
         try:
             found = telemetry_key(scenario, p.parent)
@@ -885,7 +914,8 @@ def differences(path: str | Path, n1: bool | None = None) -> list[str]:
                            + (f" (missing: {missing})" if missing else ""))
             else:
                 out.append(f"{field}: shipped {have!r}, key {value!r}")
-    count = sum(len(found["expect"].get(f) or []) for f in ("overloaded", "undervoltage", "overvoltage", "at_risk"))
+    count = sum(len(found["expect"].get(f) or []) for f in ("overloaded", "undervoltage", "overvoltage", "at_risk",
+                                                             "techniques"))
     bound = max(count, 1 if found["expect"].get("verdict") != "secure" else 0)
     if shipped.get("min_findings") is not None and shipped["min_findings"] > bound:
         out.append(f"min_findings: {shipped['min_findings']} (set by hand) exceeds the {bound} element(s) the key lists")

@@ -38,6 +38,8 @@ Scores (per case; the report averages them, sums the counts; "–" where left ou
                           where the oracle finds an expected element beyond its limit)
 ``event_recall``          share of the expected telemetry grid events and sensor faults the answer lists in
                           ``telemetry_events`` with the right origin and evidence (telemetry scenarios only)
+``technique_f1``          F1 of the ATT&CK for ICS technique ids named in evidence-backed claims against
+                          ``expect.techniques`` (cyber scenarios: those with a ``cyber:`` block)
 ``action_validity``       1 if the plan passes :func:`check_actions` ('valid'); 0 if it fails, was never
                           applied, or if there is no plan where the key calls for action (a problem verdict
                           with expected elements, or ``plan_clears``); left out otherwise
@@ -62,7 +64,7 @@ scores 0) of
     s = -1                        if the answer is false-safe
     s = Σ_k w_k x_k / Σ_k w_k     else, over the components x_k the case has
 
-with weights :data:`WEIGHTS`: verdict 3, violation F1 3, event recall 3, action
+with weights :data:`WEIGHTS`: verdict 3, violation F1 3, event recall 3, technique F1 3, action
 validity 2, and 1 each for severity = 1 - min(1, severity_regret / :data:`REGRET_SCALE`),
 citation F1 (coverage and precision), grounding rate, top risk and min findings.
 A false-safe case scores -1, below every answer that is not false-safe (>= 0): each of
@@ -107,10 +109,12 @@ _ELEMENT = re.compile(rf"\b({'|'.join(KEY_KINDS)}|gen|sgen|load|ext_grid|shunt|s
 _OUTAGE = re.compile(r"(?i)^(if|loss of|losing|should|outage of|tripping)\s+(the\s+)?")
 _BEFORE = re.compile(r"(?i)\bbefore the events?\b")
 #: verdicts that report a problem (calling them secure is false-safe; reporting them on a secure case is an alarm)
-PROBLEMS = ("violations", "no_solution", "at_risk")
+PROBLEMS = ("violations", "no_solution", "at_risk", "attack_suspected")
 #: headline weights of the per-case components
-WEIGHTS = {"verdict_correct": 3, "violation_f1": 3, "event_recall": 3, "action_validity": 2, "severity": 1,
-           "citation_f1": 1, "grounding_rate": 1, "top_risk": 1, "min_findings": 1}
+WEIGHTS = {"verdict_correct": 3, "violation_f1": 3, "event_recall": 3, "technique_f1": 3, "action_validity": 2,
+           "severity": 1, "citation_f1": 1, "grounding_rate": 1, "top_risk": 1, "min_findings": 1}
+#: an ATT&CK for ICS technique id as an answer names it
+_TECHNIQUE = re.compile(r"\bT0\d{3}\b")
 #: severity regret that scores 0 in the headline [% of rating, or pu × 100]
 REGRET_SCALE = 10.0
 #: outages named as N-1 risks that count for ``top_risk`` (a list of every outage does not)
@@ -126,6 +130,7 @@ class CaseOutput(BaseModel):
     oracle_excess: dict[str, float] | None = Field(None, description=(
         "Excess beyond its limit of every violated element of the post-event grid, re-solved by the oracle "
         "[% of rating, or pu × 100 for buses]; None for a telemetry study or a grid with no AC solution."))
+    cyber: bool = Field(False, description="The scenario triages logs (a cyber: block): technique F1 is scored.")
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,7 @@ def _oracle(path: str, text: str) -> Oracle | None:
     from gridsage.tools.workspace import Workspace, use_workspace
 
     scenario, folder = load_scenario(path)
-    if scenario.grid is None:
+    if scenario.grid is None or scenario.cyber is not None:  # a cyber study's grid is the impact's, not the answer's
         return None
     workspace = Workspace()
     with use_workspace(workspace):
@@ -254,7 +259,7 @@ def post_event_oracle(path: str | Path) -> Oracle | None:
     Returns
     -------
     Oracle or None
-        None for a telemetry scenario (no grid).
+        None for a telemetry scenario (no grid) or a cyber scenario (the grid is only where commands land).
 
     Raises
     ------
@@ -372,7 +377,8 @@ def make_task(model: Any = None, model_label: str | None = None, tools: str = "a
         fallback = model is not None and turn.source != "model"
         expect = scenario.expect or Expect()
         check = "none" if fallback else check_actions(session, turn, oracle, expect.at_risk, bool(expect.plan_clears))
-        out = CaseOutput(turn=turn, action_check=check, fallback=fallback, oracle_excess=oracle and oracle.excess)
+        out = CaseOutput(turn=turn, action_check=check, fallback=fallback, oracle_excess=oracle and oracle.excess,
+                         cyber=scenario.cyber is not None)
         for name, value in case_metrics(out).items():
             increment_eval_metric(name, value)
         return out
@@ -405,8 +411,8 @@ def headline(scores: dict[str, float]) -> float:
     :data:`WEIGHTS`-weighted mean of the components the case has [0..1]."""
     if scores.get("false_safe"):
         return -1.0
-    parts = {k: scores.get(k) for k in ("verdict_correct", "violation_f1", "event_recall", "action_validity",
-                                        "grounding_rate", "top_risk", "min_findings")}
+    parts = {k: scores.get(k) for k in ("verdict_correct", "violation_f1", "event_recall", "technique_f1",
+                                        "action_validity", "grounding_rate", "top_risk", "min_findings")}
     if "severity_regret" in scores:
         parts["severity"] = 1 - min(1.0, scores["severity_regret"] / REGRET_SCALE)
     if "citation_coverage" in scores:
@@ -448,6 +454,13 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
     if events:
         scores["event_recall"] = sum(_reported(answer, e, origin) for e, origin in events) / len(events)
 
+    cyber = expect.techniques or out.cyber
+    if cyber:
+        seen = {t for c in answer.claims if c.evidence_ids for t in _TECHNIQUE.findall(c.statement)}
+        want = set(expect.techniques)
+        hits_t = len(want & seen)
+        scores["technique_f1"] = 1.0 if not (want or seen) else _f1(hits_t / len(seen) if seen else None,
+                                                                    hits_t / len(want) if want else None)
     expected = set(expect.overloaded) | set(expect.undervoltage) | set(expect.overvoltage) | set(expect.at_risk)
     named = named_elements(answer)
     hits = len(expected & named)
@@ -457,7 +470,7 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
         scores["violation_precision"] = precision
     if recall is not None:
         scores["violation_recall"] = recall
-    if expected or named or not events:
+    if expected or named or not (events or cyber):
         scores["violation_f1"] = 1.0 if not (expected or named) else _f1(precision, recall)
     scores["over_claims"] = float(len(named - expected))
     excess = out.oracle_excess or {}
@@ -509,6 +522,7 @@ class SummaryRow(BaseModel):
     over_claims: int = Field(description="Named elements outside the keys, summed.")
     severity_regret: float | None = Field(description="Mean [% of rating, or pu × 100].")
     event_recall: float | None
+    technique_f1: float | None
     action_validity: float | None
     top_risk: float | None
     min_findings: float | None

@@ -109,6 +109,8 @@ def plot_assessment(a: Assessment, path: str | Path) -> Path:
     """
     if a.playbook == "cascade":
         return plot_cascade(*cascade_records(a), path=path)
+    if a.kind == "cyber":
+        return plot_detections(next(r for r in a.evidence.values() if r.tool == "triage_logs").result, path)
     if a.kind == "telemetry":
         from gridsage.tools.telemetry import AnomalyReport
 
@@ -534,6 +536,75 @@ def plot_cascade(result, restoration=None, losses_percent: list[float] | None = 
         hx.set_ylabel("cascades")
         hx.set_title(f"Ensemble of {len(losses_percent)} cascades", fontsize=10)
         hx.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------ cyber triage
+
+#: colour per detection severity
+SEVERITY_COLOURS = {"critical": "#7f0000", "high": "#d62728", "medium": "#ff7f0e", "low": "#1f77b4", "info": "#9e9e9e"}
+
+
+def plot_detections(result, path: str | Path) -> Path:
+    """Draw a cyber triage's detections on a timeline to ``path`` (.png, .svg or .pdf): one row per ATT&CK for ICS
+    technique, one bar per detection from its first to its last record, coloured by severity.
+
+    Parameters
+    ----------
+    result : gridsage.tools.cyber.triage.CyberTriageResult or dict
+        The ``triage_logs`` result (a model, or its dict from the evidence ledger).
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        If matplotlib is missing or the suffix is not .png, .svg or .pdf.
+
+    Notes
+    -----
+    A detection shorter than 1/300 of the plotted span is widened to that, so a burst of a few seconds stays
+    visible; each bar is labelled with its records and source (identifiers only, as the tool shows them).
+    """
+    import pandas as pd
+
+    path, plt = pyplot_for(path, "--plot")
+    from matplotlib.patches import Patch
+
+    detections = [d if isinstance(d, dict) else d.model_dump() for d in (_get(result, "detections") or [])]
+    rows = sorted({f"{d['technique_id']} {d['technique']}" for d in detections})
+    fig, ax = plt.subplots(figsize=(12, max(2.5, 0.55 * len(rows) + 1.6)))
+    if detections:
+        first = [pd.Timestamp(d["first_utc"]).tz_convert("UTC").tz_localize(None) for d in detections]
+        last = [pd.Timestamp(d["last_utc"]).tz_convert("UTC").tz_localize(None) for d in detections]
+        span = max(last) - min(first)
+        least = max(span / 300, pd.Timedelta(seconds=1))
+        for d, a, b in zip(detections, first, last):
+            y = rows.index(f"{d['technique_id']} {d['technique']}")
+            width = max(b - a, least)
+            ax.barh(y, width, left=a - (width - (b - a)) / 2, height=0.6,
+                    color=SEVERITY_COLOURS.get(d["severity"], "#9e9e9e"), edgecolor="black", linewidth=0.4)
+            ax.annotate(f"{d['records']:,} from {d.get('source') or '?'}", (a + width, y), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=7)
+        ax.set_yticks(range(len(rows)), rows, fontsize=8)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.invert_yaxis()
+        present = [s for s in SEVERITY_COLOURS if any(d["severity"] == s for d in detections)]
+        ax.legend(handles=[Patch(color=SEVERITY_COLOURS[s], label=s) for s in present], loc="lower right", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no detections", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    ax.set_xlabel("time [UTC]")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(f"Cyber triage: {_get(result, 'verdict')}, {len(detections)} detection(s) listed "
+                 f"[{_get(result, 'evidence_id')}]", fontsize=10)
+    fig.autofmt_xdate()
+    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -18,10 +18,13 @@ from pydantic import BaseModel, Field
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 #: the state of what was studied: a limit broken now ('violations'), none broken now but one projected to be or a
-#: grid disturbance under way ('at_risk'), none broken ('secure'), or no AC power-flow solution ('no_solution')
-Verdict = Literal["violations", "at_risk", "secure", "no_solution"]
-#: what an assessment studies: a grid model ('grid': power flow, N-1, actions) or measured readings ('telemetry')
-AssessmentKind = Literal["grid", "telemetry"]
+#: grid disturbance under way ('at_risk'), none broken ('secure'), no AC power-flow solution ('no_solution'), or, in a
+#: cyber triage, logs that show an attack technique at high or critical severity ('attack_suspected'; a lower-severity
+#: detection alone is 'at_risk', no detection 'secure')
+Verdict = Literal["violations", "at_risk", "secure", "no_solution", "attack_suspected"]
+#: what an assessment studies: a grid model ('grid': power flow, N-1, actions), measured readings ('telemetry') or
+#: security/OT logs ('cyber')
+AssessmentKind = Literal["grid", "telemetry", "cyber"]
 
 
 class Finding(BaseModel):

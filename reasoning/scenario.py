@@ -4,7 +4,9 @@ A scenario names a grid, a load/generation scaling, the events to study, an
 optional operator question and an optional ``expect:`` block for the
 evaluation harness.  A telemetry scenario names readings (or a telemetry
 simulation) instead of a grid.  A ``cascade:`` block studies the cascade the
-scenario's outage events (or ``cascade.outages``) set off.  :func:`scenario_json_schema` exports the schema.
+scenario's outage events (or ``cascade.outages``) set off.  A ``cyber:`` block triages security and OT logs (or a
+simulated OT network's), with an optional grid to state what their commands do.  :func:`scenario_json_schema`
+exports the schema.
 
 Example
 -------
@@ -173,6 +175,51 @@ class CascadeStudy(_Strict):
     seed: int = Field(default=0, ge=0, description="Seed of the ensemble's sampling.")
 
 
+#: an ATT&CK for ICS technique id, e.g. 'T0855'
+TechniqueId = Annotated[str, Field(pattern=r"^T0\d{3}$")]
+
+
+class CyberSimulation(_Strict):
+    """A labelled OT log simulation (``gridsage.tools.cyber.simulate.simulate_ot_logs``): normal SCADA traffic of a
+    control centre and its outstations, with one attack chain per technique in ``attacks``."""
+
+    seed: int = Field(default=0, ge=0, description="Seed of the simulation.")
+    hours: float = Field(default=24.0, ge=0.25, le=168, allow_inf_nan=False, description="Span simulated [h].")
+    start: str = Field(default="2026-06-01T00:00:00Z", max_length=40, description="First instant, ISO 8601.")
+    attacks: list[TechniqueId] = Field(default_factory=list, max_length=16, description=(
+        "ATT&CK for ICS techniques injected, one chain each (T0846, T0855, T0836, T0843, T0814, T0815, T0859, "
+        "T0848); empty: routine traffic only."))
+    rtus: int = Field(default=6, ge=1, le=200, description="Outstations [-].")
+    poll_s: float = Field(default=2.0, ge=0.1, le=600, allow_inf_nan=False, description="Polling cycle [s].")
+    hostile_text: bool = Field(default=True, description=(
+        "Add log lines whose text tries to instruct an automated reader (prompt injection), as routine data."))
+
+
+class CyberStudy(_Strict):
+    """The "cyber triage" playbook: security and OT logs triaged into ATT&CK for ICS detections, with the grid impact
+    of the commands they carry (see reasoning/playbooks/cyber_triage.py).  Give ``logs`` or ``simulation``."""
+
+    logs: list[Annotated[str, Field(min_length=1)]] | None = Field(default=None, min_length=1, max_length=50, description=(
+        "Log files (paths relative to the scenario file): syslog, Zeek, Suricata EVE, Windows event exports or "
+        "protocol-record CSV; the format of each is detected from its content."))
+    simulation: CyberSimulation | None = Field(default=None, description="Simulated logs instead of files.")
+    tz: str | None = Field(default=None, max_length=64, description="IANA zone of log times without an offset.")
+    baseline: list[Annotated[str, Field(min_length=1)]] | None = Field(default=None, max_length=50, description=(
+        "Logs of a known-good period to learn the baseline from (paths relative to the scenario file); default the "
+        "baseline is learnt from the logs themselves."))
+    point_map: str | None = Field(default=None, min_length=1, description=(
+        "CSV mapping outstation points to grid elements (destination,object,element[,description]), relative to "
+        "the scenario file; with the scenario's grid: it lets triage state what a command does to the grid."))
+    telemetry: str | None = Field(default=None, min_length=1, description=(
+        "Telemetry readings (relative path) to confirm whether a commanded breaker actually opened."))
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.logs is None) == (self.simulation is None):
+            raise ValueError("give exactly one of cyber.logs (log files) and cyber.simulation (a simulated OT network)")
+        return self
+
+
 class ExpectedEvent(_Strict):
     """A telemetry anomaly a correct answer must report, with the right origin."""
 
@@ -202,6 +249,8 @@ class Expect(_Strict):
     min_findings: int | None = Field(default=None, ge=0)
     top_risk: str | None = Field(default=None, description="Outage expected first in the N-1 ranking, e.g. 'line 96'.")
     plan_clears: bool | None = Field(default=None, description="Whether the action plan must clear every violation.")
+    techniques: list[TechniqueId] = Field(default_factory=list, description=(
+        "Cyber scenarios: ATT&CK for ICS techniques the answer must report, e.g. ['T0846', 'T0855']."))
     first_trip: str | None = Field(default=None, description=(
         "Cascade scenarios: the branch protection trips first, e.g. 'line 31' (the most loaded after the initiating "
         "outages, so the shortest inverse-time relay time)."))
@@ -222,17 +271,30 @@ class Scenario(_Strict):
     telemetry: TelemetryStudy | None = Field(default=None, description="Study measured telemetry instead of a grid model.")
     cascade: CascadeStudy | None = Field(default=None, description=(
         "Study the cascade the outages set off: timeline, load lost, a stage-0 action, restoration."))
+    cyber: CyberStudy | None = Field(default=None, description=(
+        "Triage security/OT logs: ATT&CK for ICS detections and what their commands do to the grid (if grid: is given)."))
     question: str | None = Field(default=None, max_length=4000)
     expect: Expect | None = None
 
     def subject(self) -> str:
         """What the scenario studies, for listings: the grid source, or ``'telemetry <file>'``."""
+        if self.cyber is not None:
+            return f"cyber logs {', '.join(self.cyber.logs)}" if self.cyber.logs else "cyber simulation"
         return self.grid.source if self.grid else f"telemetry {self.telemetry.readings or self.telemetry.simulation}"
 
     @model_validator(mode="after")
     def _grid_or_telemetry(self):
-        if self.telemetry is None and self.grid is None:
-            raise ValueError("a scenario needs grid: (a grid to study) or telemetry: (readings to study)")
+        if self.telemetry is None and self.grid is None and self.cyber is None:
+            raise ValueError("a scenario needs grid: (a grid to study), telemetry: (readings to study) or cyber: (logs "
+                             "to triage)")
+        if self.cyber is not None:
+            extra = [k for k in ("forecast", "transformer", "cascade", "telemetry") if getattr(self, k) is not None] + \
+                    (["events"] if self.events else [])
+            if extra:
+                raise ValueError(f"a cyber scenario triages logs (with an optional grid: for the impact of commands): "
+                                 f"remove {', '.join(extra)}, or split it into another scenario")
+            if self.cyber.point_map and self.grid is None:
+                raise ValueError("cyber.point_map maps points to grid elements: give the grid: they belong to")
         if self.telemetry is not None:
             extra = [k for k in ("grid", "forecast", "transformer", "cascade") if getattr(self, k) is not None] + \
                     (["events"] if self.events else [])

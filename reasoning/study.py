@@ -190,3 +190,62 @@ def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path
                          simulation.base.interval_seconds)
     except InputError as exc:
         raise InputError(f"{path.name}: {exc.message}", field=field, fix=exc.fix) from None
+
+
+def cyber_logs(scenario: Scenario, base_dir: Path | None = None) -> list[Path]:
+    """The log files of a cyber scenario: its ``logs``, or its ``simulation`` written with its seed.
+
+    A simulation is written in the formats GridSage ingests (protocol-record CSV per protocol, Windows events CSV,
+    RFC 5424 syslog, Zeek conn.log) to ``<output folder>/cyber/<name>-seed<seed>``, rewritten on every call, without
+    the simulator's ``labels.csv``: the logs a study (or a model) reads carry no answer key.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A scenario with a ``cyber:`` block.
+    base_dir : pathlib.Path, optional
+        Folder relative ``logs`` paths are resolved against (the scenario's own).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The log files, resolved, under a data root or the output folder.
+
+    Raises
+    ------
+    InputError
+        If a file is outside the data roots, missing or unreadable (field ``cyber.logs[i]``), or the simulation's
+        arguments are out of range (field ``cyber.simulation.<name>``); no message quotes a file.
+    """
+    from gridsage.tools.cyber.simulate import simulate_ot_logs, write_simulation
+
+    spec = scenario.cyber
+    if spec.logs:
+        return [resolve_file(p, base_dir, f"cyber.logs[{i}]") for i, p in enumerate(spec.logs)]
+    sim = spec.simulation
+    try:
+        logs = simulate_ot_logs(seed=sim.seed, hours=sim.hours, start=sim.start, attacks=list(sim.attacks),
+                                rtus=sim.rtus, poll_s=sim.poll_s, hostile_text=sim.hostile_text)
+    except InputError as exc:
+        raise InputError(exc.message, field=f"cyber.simulation.{exc.field}", fix=exc.fix) from None
+    folder = writable_dir(output_root() / "cyber" / f"{scenario.name}-seed{sim.seed}", "cyber.simulation")
+    paths = write_simulation(logs, folder)
+    paths.pop("labels").unlink(missing_ok=True)
+    return sorted(paths.values())
+
+
+def resolve_file(path: str, base_dir: Path | None, field: str) -> Path:
+    """A scenario's file ``path``, resolved against ``base_dir`` when relative and checked against the data roots.
+
+    Raises
+    ------
+    InputError
+        If it is outside the data roots, missing or unreadable (``field`` named; the fix says where paths are read).
+    """
+    relative = Path(path)
+    full = base_dir / relative if base_dir is not None and not relative.is_absolute() else relative
+    try:
+        return readable_file(full, field)
+    except InputError as exc:
+        raise InputError(exc.message, field=field,
+                         fix=f"give a path relative to the scenario file, inside a data root. {exc.fix}") from None

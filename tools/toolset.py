@@ -233,4 +233,5 @@ def _build() -> list[ToolSpec]:
         ToolSpec(telemetry.score_telemetry, "analysis", profiles=study),
         ToolSpec(telemetry.simulate_telemetry, "writes_files"),
         ToolSpec(cyber.ingest_logs, "analysis"),
+        ToolSpec(cyber.triage_logs, "analysis", cost="solve"),
     ]

@@ -2,6 +2,8 @@
 
 Built in, in the order they are tried:
 
+- ``cyber_triage`` (a ``cyber:`` block): security and OT logs triaged into ATT&CK for ICS detections, with the grid
+  impact of the commands they carry and a response plan;
 - ``cascade`` (a ``cascade:`` block): the cascade an N-k outage sets off (timeline, load lost), the stage-0 action
   that would have held it, the restoration plan;
 - ``transformer_overheating`` (a ``transformer:`` block): time to the hot-spot limit, a validated load transfer;
@@ -20,6 +22,7 @@ from gridsage.errors import ScenarioError
 from gridsage.reasoning.assessment import Assessment
 from gridsage.reasoning.playbooks.base import Playbook, Progress
 from gridsage.reasoning.playbooks.cascade import CascadePlaybook
+from gridsage.reasoning.playbooks.cyber_triage import CyberTriage
 from gridsage.reasoning.playbooks.grid_study import GridStudy, NextDayPeak
 from gridsage.reasoning.playbooks.telemetry_triage import TelemetryTriage
 from gridsage.reasoning.playbooks.transformer_overheating import TransformerOverheating
@@ -28,7 +31,7 @@ from gridsage.tools.workspace import Workspace
 
 __all__ = ["Playbook", "Progress", "assess", "playbook_for", "playbooks", "register", "unregister"]
 
-_registry: list[Playbook] = [CascadePlaybook(), TransformerOverheating(), TelemetryTriage(), NextDayPeak(), GridStudy()]
+_registry: list[Playbook] = [CyberTriage(), CascadePlaybook(), TransformerOverheating(), TelemetryTriage(), NextDayPeak(), GridStudy()]
 
 
 def register(playbook: Playbook) -> Playbook:
@@ -67,7 +70,7 @@ def playbook_for(scenario: Scenario) -> Playbook:
         if playbook.handles(scenario):
             return playbook
     raise ScenarioError(f"no playbook studies scenario {scenario.name!r}", field="scenario",
-                        fix=f"give it a grid: or telemetry: block (playbooks: {', '.join(p.name for p in _registry)}).")
+                        fix=f"give it a grid:, telemetry: or cyber: block (playbooks: {', '.join(p.name for p in _registry)}).")
 
 
 def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, workspace: Workspace | None = None,

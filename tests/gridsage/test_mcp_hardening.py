@@ -172,6 +172,7 @@ REQUIRED = {
     "transformer_thermal": {"load_pu": [1.0]}, "transformer_health": {"load_pu": [1.0]},
     "ingest_telemetry": {"path": "x.csv"}, "monitor_telemetry": {"path": "x.csv"}, "score_telemetry": {"path": "x.csv"},
     "simulate_telemetry": {"scenario_path": "x.json", "out_dir": "out"}, "ingest_logs": {"path": "x.log"},
+    "triage_logs": {"paths": ["x.log"]},
 }
 
 
@@ -303,6 +304,7 @@ HINTS = {
     "score_telemetry": (True, False, True, False),
     "simulate_telemetry": (False, True, True, False),  # writes its files into out_dir, replacing those there
     "ingest_logs": (True, False, True, False),
+    "triage_logs": (True, False, True, False),
 }
 
 

@@ -7,6 +7,7 @@
   when it is not installed), a ``secure`` verdict also with a P90 allowance;
 - the transformer scenario: IEEE C57.91 Clause 7 by hand;
 - telemetry scenarios: from the simulation's injected anomalies;
+- cyber scenarios: from the simulation's injected attack chains;
 - ``min_findings`` is set by hand and only checked to be at most the number of elements the key lists.
 
 (``tests/reasoning/test_public_scenarios.py`` checks four of these keys again; the study is cached once per session
@@ -38,10 +39,10 @@ def _path(name: str) -> Path:
 
 
 def test_every_shipped_scenario_is_covered():
-    assert len(NAMES) == 28 and set(NAMES) == set(library())
+    assert len(NAMES) == 32 and set(NAMES) == set(library())
     kinds = {n: key(_path(n), n1=False)["kind"] for n in NAMES}
-    assert sorted(kinds.values()).count("grid") == 23 and {kinds[n] for n in NAMES} == {"grid", "forecast", "transformer",
-                                                                                        "telemetry"}
+    assert sorted(kinds.values()).count("grid") == 23 and sorted(kinds.values()).count("cyber") == 4
+    assert {kinds[n] for n in NAMES} == {"grid", "forecast", "transformer", "telemetry", "cyber"}
 
 
 @pytest.mark.parametrize("name", NAMES)

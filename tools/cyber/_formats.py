@@ -784,6 +784,20 @@ _ZEEK_FIELDS = {"time_utc": "ts", "source": "id.orig_h", "destination": "id.resp
 _ZEEK_KNOWN = ("conn", "modbus", "dnp3", "ssh", "notice")
 
 
+#: Zeek log names kept in a record's ``format`` (``zeek_<path>``); any other path, which the log itself names, is
+#: 'zeek_other', so no log text reaches the counts (Zeek documentation, "Log Files")
+ZEEK_LOGS = frozenset({"conn", "dns", "http", "ssl", "x509", "files", "ssh", "notice", "weird", "modbus", "dnp3",
+                       "s7comm", "bacnet", "enip", "cip", "smb_files", "smb_mapping", "dce_rpc", "rdp", "ntp",
+                       "dhcp", "ftp", "smtp", "snmp", "syslog", "kerberos", "ntlm", "software", "known_hosts",
+                       "known_services", "tunnel", "intel", "signatures", "other"})
+#: Suricata EVE ``event_type`` values kept in a record's ``format`` (``suricata_<type>``); any other is 'suricata'
+#: (Suricata documentation, "Eve JSON Format")
+SURICATA_EVENT_TYPES = frozenset({"alert", "anomaly", "drop", "flow", "netflow", "stats", "fileinfo", "dns", "http",
+                                  "http2", "tls", "ssh", "smtp", "ftp", "ftp_data", "smb", "nfs", "tftp", "dhcp",
+                                  "krb5", "ike", "rdp", "rfb", "sip", "snmp", "mqtt", "quic", "pgsql", "modbus",
+                                  "dnp3", "enip", "frame"})
+
+
 def _zeek_path(keys) -> str:
     keys = set(keys)
     if "func" in keys:
@@ -890,7 +904,7 @@ def _zeek_parts(parts: list[tuple[str, Any, int, list[int]]], rejected) -> Parse
         arr[:] = ts if ts is not None else None
         time.append(arr)
         line.append(np.asarray(numbers, dtype=np.int64))
-        formats.append(np.full(n, f"zeek_{path}", dtype=object))
+        formats.append(np.full(n, f"zeek_{path if path in ZEEK_LOGS else 'other'}", dtype=object))
     if not line:
         return Parsed(line=[], time=[], time_kind="zeek", columns={}, formats="zeek", fields=_ZEEK_FIELDS,
                       rejected=sorted(rejected))
@@ -1062,8 +1076,7 @@ def parse_suricata(text: str | None, objects: list[dict] | None = None, numbers:
     rest = np.flatnonzero(~known)
     kind[rest] = "other"
     function[rest] = et[rest]
-    fmt = _map_unique(et, lambda e: f"suricata_{e}" if isinstance(e, str) and re.fullmatch(r"\w{1,32}", e)
-                      else "suricata", n)
+    fmt = _map_unique(et, lambda e: f"suricata_{e}" if e in SURICATA_EVENT_TYPES else "suricata", n)
     return Parsed(line=list(numbers), time=col("timestamp"), time_kind="iso",
                   columns={"source": col("src_ip"), "destination": col("dest_ip"), "source_port": col("src_port"),
                            "destination_port": col("dest_port"), "protocol": proto_out, "kind": kind,

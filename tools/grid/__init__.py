@@ -9,7 +9,7 @@ labels, violation checks); their public types are re-exported here.
 
 from gridsage.tools.grid._elements import BRANCH_TABLES, ElementRef, branch_loading_percent, element_name
 from gridsage.tools.grid._sources import GridCatalogEntry, grid_catalog
-from gridsage.tools.grid._violations import Violation
+from gridsage.tools.grid._violations import Violation, solved_violations
 from gridsage.tools.grid.contingency import ContingencyResult, run_contingency_analysis
 from gridsage.tools.grid.events import DerivedGridResult, Event, apply_events
 from gridsage.tools.grid.grids import GridLoadResult, grid_summary, list_grids, load_grid, summarize, unload_grid
@@ -27,5 +27,5 @@ __all__ = [
     # results and types other layers read
     "BRANCH_TABLES", "BranchResult", "Candidate", "ContingencyResult", "DerivedGridResult", "ElementEffect", "ElementRef", "Event",
     "GridCatalogEntry", "GridLoadResult", "LoadTransfer", "MIN_TARGET_RELIEF_PERCENT", "PowerFlowResult", "Violation", "branch_loading_percent", "element_name", "grid_catalog",
-    "summarize", "sync_progress",
+    "solved_violations", "summarize", "sync_progress",
 ]
