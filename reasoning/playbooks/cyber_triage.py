@@ -61,6 +61,8 @@ IEC_62443_ENTRY = "iec-62443-3-3-foundational-requirements"
 CHANGES = {"T0836", "T0843", "T0839", "T0821"}
 #: techniques whose detections operate the process (field state checked before anything is restored)
 COMMANDS = {"T0855", "T0831", "T0848"}
+#: techniques whose detections blind the control centre to outstations
+VIEW_LOSS = {"T0814", "T0815"}
 _SEVERITY = ("critical", "high", "medium", "low", "info")
 
 
@@ -106,12 +108,17 @@ def response_plan(result) -> list[str]:
     elif techniques & COMMANDS:
         steps.append("check the field state of every point the commands addressed (no point map was given, so "
                      "the grid elements are not known)")
+    if techniques & VIEW_LOSS:
+        steps.append("until the silent outstations report again, treat their last values as stale and confirm the "
+                     "state of their substations by another path (field crew, neighbouring stations' measurements)")
     if techniques & CHANGES:
         steps.append("restore the changed settings and programs from the approved baseline (NERC CIP-010 R1) and "
                      "verify them before returning the devices to service")
     if techniques:
+        deadline = (f": the initial notification is due within {result.reporting_deadline_h:g} h of determining a "
+                    "Reportable Cyber Security Incident" if result.reporting_deadline_h is not None else "")
         steps.append("preserve the logs as evidence, at least 90 days (NERC CIP-007 R4.3), and classify the incident "
-                     "for reporting: within 1 h of determining a Reportable Cyber Security Incident (NERC CIP-008 R4)")
+                     f"for reporting (NERC CIP-008 R4){deadline}")
     return steps
 
 

@@ -42,6 +42,8 @@ from gridsage.tools.cyber.ingest import Format, LogCounts
 
 __all__ = ["CyberTriageResult", "FileError", "IMPACT_TECHNIQUES", "triage_logs", "triage_records", "verdict_of"]
 
+#: corpus entry of the incident-reporting deadline
+REPORTING_ENTRY = "nerc-cip-008-incident-reporting"
 #: detections whose commands are joined to the grid
 IMPACT_TECHNIQUES = ("T0855", "T0831", "T0836")
 #: most log files (and most baseline files) per triage
@@ -96,6 +98,9 @@ class CyberTriageResult(ToolResult):
                                                           "not in the point map.")
     not_checked: list[str] = Field(default_factory=list, description="What this triage did not check, and why.")
     citations: list[str] = Field(description="Standards-corpus entry ids the triage rests on.")
+    reporting_deadline_h: float | None = Field(default=None, description=(
+        "With an attack suspected: the initial-notification deadline once the entity determines a Reportable Cyber "
+        "Security Incident [h] (NERC CIP-008-6 R4, corpus entry nerc-cip-008-incident-reporting)."))
     attack_version: str = ATTACK_ICS_VERSION
     attribution: str = ATTACK_ICS_ATTRIBUTION
     summary: str
@@ -115,8 +120,17 @@ class CyberTriageResult(ToolResult):
             detections_total=self.detections_total, by_technique=self.by_technique, by_severity=self.by_severity,
             detections=detections, impacts=impacts, commands_unmapped=self.commands_unmapped or None,
             file_errors=len(self.file_errors) or None, not_checked=self.not_checked, summary=self.summary,
-            citations=self.citations, attack_version=self.attack_version, attribution=self.attribution,
+            citations=self.citations, reporting_deadline_h=self.reporting_deadline_h,
+            attack_version=self.attack_version, attribution=self.attribution,
             omitted={k: v for k, v in omitted.items() if v})
+
+
+def _reporting_deadline_h() -> float:
+    """NERC CIP-008-6 R4's initial-notification deadline for a Reportable Cyber Security Incident [h], from the corpus
+    (after any configured override)."""
+    from gridsage.knowledge.limits import figure
+
+    return figure(REPORTING_ENTRY, "initial_notification_reportable_incident_t_h_max")[0]
 
 
 def _headline(r) -> str:
@@ -180,6 +194,7 @@ class CyberTriageView(CompactView):
     commands_unmapped: int | None = None
     file_errors: int | None = Field(default=None, description="Files that could not be read.")
     not_checked: list[str] = Field(default_factory=list)
+    reporting_deadline_h: float | None = Field(default=None, description="NERC CIP-008 R4 initial notification [h].")
     summary: str
     attack_version: str
     attribution: str
@@ -373,7 +388,8 @@ def triage_records(records, *, baseline=None, net=None, point_map=None, telemetr
         baseline="self" if known is None else "known_good", detections_total=len(detections), detections=listed,
         detections_omitted=len(detections) - len(listed), by_technique=by_technique, by_severity=by_severity,
         impacts=impacts, impacts_omitted=impacts_omitted, commands_unmapped=unmapped, not_checked=not_checked,
-        citations=citations, summary="")
+        citations=citations, reporting_deadline_h=_reporting_deadline_h() if verdict == "attack_suspected" else None,
+        summary="")
     result.summary = _summary(result, ordered)
     return result
 
