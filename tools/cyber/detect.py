@@ -17,6 +17,8 @@ on which host, which logons are usual.  Two modes:
     established only when it recurs in at least :data:`SELF_ESTABLISHED_BINS` distinct time bins and in at least
     :data:`SELF_ESTABLISHED_SHARE` of the batch's bins (one bin is 1/24 of the span, between 2.5 min and 1 h): a
     short burst (a scan, a flood, a rogue master, an attacker's session) is never established by its own records.
+    A batch spanning fewer bins than that (under 7.5 min) is too short to learn a routine from: everything in it is
+    taken as routine, only the explicit rules can fire, and :attr:`DetectionReport.notes` says so.
     A legitimate but occasional master (e.g. a backup master polling a few hours a day) is established only by a
     known-good baseline (mode a).
 
@@ -352,12 +354,15 @@ class DetectionReport:
         Per record: the id of its detection, or ``''``.
     baseline : Baseline
         The baseline used (learned from the batch itself when none was given).
+    notes : list of str
+        What the detection could not do, e.g. learn a routine from a batch too short for one.
     """
 
     detections: list[Detection]
     record_technique: "numpy.ndarray"
     record_detection: "numpy.ndarray"
     baseline: Baseline
+    notes: list[str] = dc_field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -530,6 +535,8 @@ def _learn(f: _Frame, established_bins: int) -> Baseline:
     bins = int(len(np.unique(b)))
     if established_bins > KNOWN_GOOD_BINS:  # self mode: recurrence over the batch, not just a few bins of it
         established_bins = max(established_bins, int(np.ceil(SELF_ESTABLISHED_SHARE * bins)))
+        if bins < established_bins:  # too short to tell a routine from a burst: what is there counts as routine
+            established_bins = KNOWN_GOOD_BINS
     base = Baseline(bin_s=bin_s, bins=bins, established_bins=established_bins)
     # hosts (either end): distinct bins per host code
     codes = np.concatenate([f.src_code, f.dst_code])
@@ -1199,8 +1206,14 @@ def detect_threats(records: "pandas.DataFrame", baseline: Baseline | None = None
     import numpy as np
 
     f = _Frame(records)
+    notes = []
     if baseline is None:
         baseline = _learn(f, SELF_ESTABLISHED_BINS)
+        if f.n and baseline.established_bins == KNOWN_GOOD_BINS:
+            notes.append(f"the logs span {baseline.bins} time bin(s) of {baseline.bin_s:g} s, too few to learn a "
+                         f"routine from (at least {SELF_ESTABLISHED_BINS} needed): everything in them was taken as "
+                         "routine, so only the explicit rules (scans, floods, brute force, program downloads, "
+                         "operate without select) could fire; give known-good logs as the baseline")
     elif not isinstance(baseline, Baseline):
         raise InputError("baseline must be a Baseline", field="baseline",
                          fix="give learn_baseline(known_good_records) or Baseline.from_dict(data).")
@@ -1220,7 +1233,8 @@ def detect_threats(records: "pandas.DataFrame", baseline: Baseline | None = None
     det = np.full(f.n, "", dtype=object)
     tech[f.order] = tech_sorted
     det[f.order] = det_sorted
-    return DetectionReport(detections=detections, record_technique=tech, record_detection=det, baseline=baseline)
+    return DetectionReport(detections=detections, record_technique=tech, record_detection=det, baseline=baseline,
+                           notes=notes)
 
 
 def _distinct(values, limit):

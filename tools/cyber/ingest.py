@@ -65,12 +65,12 @@ from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError, RequestTooLargeError
 from gridsage.tools.base import ToolResult, tool
-from gridsage.tools.cyber._formats import (COLUMNS, KINDS, PROTOCOLS, Parsed, detect, detect_keys, normalise_function,
-                                           parse_protocol_csv, parse_suricata, parse_syslog, parse_windows_csv,
+from gridsage.tools.cyber._formats import (COLUMNS, KINDS, MODBUS_EXCEPTIONS, PROTOCOLS, Parsed, detect, detect_keys,
+                                           normalise_function, parse_protocol_csv, parse_suricata, parse_syslog, parse_windows_csv,
                                            parse_windows_json, parse_zeek, select_execute_kind, zeek_objects)
 from gridsage.tools.paths import readable_file
 
-__all__ = ["COLUMNS", "FORMATS", "KINDS", "PROTOCOLS", "LogBatch", "LogCounts", "LogIngestResult", "RejectedLine",
+__all__ = ["COLUMNS", "FORMATS", "KINDS", "MODBUS_EXCEPTIONS", "PROTOCOLS", "LogBatch", "LogCounts", "LogIngestResult", "RejectedLine",
            "ingest_logs", "read_logs"]
 
 #: most lines (records) read in one batch

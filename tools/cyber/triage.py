@@ -316,6 +316,7 @@ def triage_records(records, *, baseline=None, net=None, point_map=None, telemetr
 
     if len(records):
         report = detect_threats(records, known)
+        not_checked.extend(report.notes)
         detections = list(report.detections)
         record_technique = np.asarray(report.record_technique, dtype=object)
         record_detection = np.asarray(report.record_detection, dtype=object)

@@ -357,3 +357,19 @@ def test_injection_payloads_in_every_field_change_no_detection(baseline):
     for d in b.detections:
         text = d.model_dump_json()
         assert not any(p[:20] in text for p in PAYLOADS)
+
+
+def test_a_batch_too_short_to_learn_a_routine_says_so_and_only_explicit_rules_fire():
+    """5 minutes of polls (2 bins of 150 s, fewer than the 3 a routine needs): the new host's direct operate cannot be
+    judged against a routine (nothing is flagged for it), while the scan rule (300 half-open connections to 120
+    addresses, an explicit rule) still fires; the report says why."""
+    rows = polls(hours=5 / 60, every_s=10.0)
+    rows.append(rec(200, "10.0.9.20", "10.0.2.12", "dnp3", "operate", "DIRECT_OPERATE", "g12v1:3", "TRIP"))
+    rows += [rec(100 + 0.2 * k, "10.0.9.9", f"10.0.2.{k % 120 + 1}", "tcp", "connection", "S0", status="failure",
+                 dport=502) for k in range(300)]
+    report = detect_threats(frame(rows))
+    assert report.notes and "too few to learn a routine" in report.notes[0]
+    assert {d.technique_id for d in report.detections} == {"T0846"}
+    longer = detect_threats(frame(polls(hours=1.0) + [rec(1800, "10.0.9.20", "10.0.2.12", "dnp3", "operate",
+                                                          "DIRECT_OPERATE", "g12v1:3", "TRIP")]))
+    assert not longer.notes and {d.technique_id for d in longer.detections} == {"T0855"}
