@@ -68,10 +68,9 @@ _SEVERITY = ("critical", "high", "medium", "low", "info")
 
 def _technique_entry(technique_id: str) -> str | None:
     """The corpus entry of an ATT&CK for ICS technique, when the corpus has one (``attack-ics-t0855-...``)."""
-    from gridsage.knowledge.corpus import load_corpus
+    from gridsage.tools.cyber.triage import technique_entries
 
-    prefix = f"attack-ics-{technique_id.lower()}-"
-    return next((k for k in sorted(load_corpus()) if k.startswith(prefix)), None)
+    return next(iter(technique_entries([technique_id])), None)
 
 
 def _cites(*entry_ids: str | None) -> list[Citation]:

@@ -40,7 +40,8 @@ from gridsage.tools.cyber.detect import Detection
 from gridsage.tools.cyber.impact import MAX_IMPACTS, MAX_N1, CommandImpact
 from gridsage.tools.cyber.ingest import Format, LogCounts
 
-__all__ = ["CyberTriageResult", "FileError", "IMPACT_TECHNIQUES", "triage_logs", "triage_records", "verdict_of"]
+__all__ = ["CyberTriageResult", "FileError", "IMPACT_TECHNIQUES", "technique_entries", "triage_logs", "triage_records",
+           "verdict_of"]
 
 #: corpus entry of the incident-reporting deadline
 REPORTING_ENTRY = "nerc-cip-008-incident-reporting"
@@ -211,8 +212,20 @@ def verdict_of(detections) -> Verdict:
     return "suspicious" if severities else "no_findings"
 
 
-def _technique_entries(technique_ids) -> list[str]:
-    """Corpus entry ids (knowledge/corpus/attack-ics) of these techniques, where the corpus has one."""
+def technique_entries(technique_ids) -> list[str]:
+    """Corpus entry ids (knowledge/corpus/attack-ics) of these ATT&CK for ICS techniques, where the corpus has one.
+
+    Parameters
+    ----------
+    technique_ids : iterable of str
+        e.g. ``['T0855', 'T0846']``.
+
+    Returns
+    -------
+    list of str
+        e.g. ``['attack-ics-t0855-unauthorized-command-message', ...]``, in the order given; techniques without
+        an entry are left out.
+    """
     from gridsage.knowledge.corpus import CORPUS_DIR
 
     folder = Path(CORPUS_DIR) / "attack-ics"
@@ -370,7 +383,7 @@ def triage_records(records, *, baseline=None, net=None, point_map=None, telemetr
         not_checked.append(f"{len(file_errors)} file(s) could not be read at all (file_errors)")
 
     techniques = list(by_technique)
-    citations = list(dict.fromkeys([*TRIAGE_CITATIONS, *_technique_entries(techniques),
+    citations = list(dict.fromkeys([*TRIAGE_CITATIONS, *technique_entries(techniques),
                                     *(c for i in impacts for c in i.citations)]))
     if not len(records):
         status = "no_records"
