@@ -8,13 +8,12 @@ the converter's output.  No data set file is needed.
 import socket
 import struct
 
+import dpkt
 import numpy as np
 import pytest
 
-dpkt = pytest.importorskip("dpkt", reason="dpkt (pcap reader) belongs to the eval extras")
-
-from gridsage.errors import InputError  # noqa: E402
-from gridsage.evals import cyber_public as cp  # noqa: E402
+from gridsage.errors import InputError
+from gridsage.evals import cyber_public as cp
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 MASTER, RTU, SCANNER, RTU2 = "10.0.0.1", "10.0.0.2", "10.0.0.9", "10.0.0.3"
