@@ -29,7 +29,7 @@ def _grid_scenarios() -> list[str]:
     names = []
     for name in sorted(library()):
         scenario, _ = load_scenario(name)
-        if scenario.grid is not None and scenario.transformer is None:
+        if scenario.grid is not None and scenario.transformer is None and scenario.cyber is None:
             names.append(name)
     return names
 
