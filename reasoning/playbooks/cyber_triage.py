@@ -78,7 +78,19 @@ def _cites(*entry_ids: str | None) -> list[Citation]:
 
 
 def detection_finding(d, evidence_id: str) -> Finding:
-    """One detection as a finding: technique, tactic, what was seen, when, and the rule that saw it."""
+    """One detection as a finding: technique, tactic, what was seen, when, and the rule that saw it.
+
+    Parameters
+    ----------
+    d : gridsage.tools.cyber.detect.Detection
+    evidence_id : str
+        The ``triage_logs`` evidence the detection belongs to.
+
+    Returns
+    -------
+    Finding
+        The detection's severity; cites its ATT&CK for ICS corpus entry (where the corpus has one) and NERC CIP-007 R4.
+    """
     title = (f"{d.technique_id} {d.technique} ({', '.join(d.tactics)}): {d.reason}; {d.first_utc:%Y-%m-%d %H:%M:%S} to "
              f"{d.last_utc:%H:%M:%S} UTC [rule {d.rule}, {d.basis}]")
     return Finding(severity=d.severity, title=title, evidence_ids=[evidence_id],
@@ -86,14 +98,39 @@ def detection_finding(d, evidence_id: str) -> Finding:
 
 
 def impact_finding(impact, evidence_id: str) -> Finding:
-    """One command's grid impact as a finding: the consequence sentence with its load cut off [MW]."""
+    """One command's grid impact as a finding: the consequence sentence with its load cut off [MW].
+
+    Parameters
+    ----------
+    impact : gridsage.tools.cyber.impact.CommandImpact
+    evidence_id : str
+        The ``triage_logs`` evidence the impact belongs to.
+
+    Returns
+    -------
+    Finding
+        ``value`` the load cut off [MW]; 'critical' when load is cut off or N-1 afterwards is insecure, else 'high';
+        cites ATT&CK for ICS T0855 and IEC 62443-3-3.
+    """
     severity = "critical" if impact.load_cut_mw > 0 or impact.n1_insecure else "high"
     return Finding(severity=severity, title=impact.consequence, value=impact.load_cut_mw, unit="MW",
                    evidence_ids=[evidence_id], citations=_cites(_technique_entry("T0855"), IEC_62443_ENTRY))
 
 
 def response_plan(result) -> list[str]:
-    """The incident-response steps the detections call for, in order (proposals; nothing is operated)."""
+    """The incident-response steps the detections call for, in order (proposals; nothing is operated).
+
+    Parameters
+    ----------
+    result : gridsage.tools.cyber.triage.CyberTriageResult
+
+    Returns
+    -------
+    list of str
+        Contain the sources (IEC 62443-3-3 FR 5), check commanded elements, confirm the state of silent outstations,
+        restore changed settings from the approved baseline (NERC CIP-010 R1), preserve logs (NERC CIP-007 R4.3) and
+        classify for reporting (NERC CIP-008 R4, with ``result.reporting_deadline_h`` [h]); empty with no detection.
+    """
     techniques = {d.technique_id for d in result.detections}
     sources = sorted({d.source for d in result.detections if d.source})
     steps = []
