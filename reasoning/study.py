@@ -173,12 +173,8 @@ def telemetry_readings(scenario: Scenario, base_dir: Path | None = None) -> Path
 
     spec = scenario.telemetry
     field = "telemetry.readings" if spec.readings else "telemetry.simulation"
-    try:
-        path = readable_file(telemetry_source(scenario, base_dir), field,
-                             suffixes=None if spec.readings else (".json",))
-    except InputError as exc:
-        raise InputError(exc.message, field=field,
-                         fix=f"give a path relative to the scenario file, inside a data root. {exc.fix}") from None
+    path = resolve_file(str(telemetry_source(scenario, base_dir)), None, field,
+                        suffixes=None if spec.readings else (".json",))
     if spec.readings:
         return path
     try:
@@ -234,8 +230,9 @@ def cyber_logs(scenario: Scenario, base_dir: Path | None = None) -> list[Path]:
     return sorted(paths.values())
 
 
-def resolve_file(path: str, base_dir: Path | None, field: str) -> Path:
-    """A scenario's file ``path``, resolved against ``base_dir`` when relative and checked against the data roots.
+def resolve_file(path: str, base_dir: Path | None, field: str, suffixes: tuple[str, ...] | None = None) -> Path:
+    """A scenario's file ``path``, resolved against ``base_dir`` when relative and checked against the data roots
+    (and, when given, its ``suffixes``).
 
     Raises
     ------
@@ -245,7 +242,7 @@ def resolve_file(path: str, base_dir: Path | None, field: str) -> Path:
     relative = Path(path)
     full = base_dir / relative if base_dir is not None and not relative.is_absolute() else relative
     try:
-        return readable_file(full, field)
+        return readable_file(full, field, suffixes=suffixes)
     except InputError as exc:
         raise InputError(exc.message, field=field,
                          fix=f"give a path relative to the scenario file, inside a data root. {exc.fix}") from None
