@@ -83,7 +83,9 @@ the scenario gives them, GridSage's documented defaults, typical values that no 
 top oil 80 K minus the top-oil rise); the
 loading type's limits are the guide's suggested limits (normal life expectancy: hot spot 120 degC, top oil 105
 degC).  ``at_risk`` = [the trafo] and verdict ``at_risk`` when a limit is passed within the horizon and the grid is
-within its limits; ``citations`` = the C57.91 loading-limits entry, which that finding applies.
+within its limits; ``citations`` = the C57.91 loading-limits entry, which that finding applies.  With a simulated
+``history:`` whose ``planted`` causes are given, ``root_cause`` = the planted node with the largest shift (the cause
+put there by construction; the simulator's structural equations are not read).
 
 Telemetry scenarios (``telemetry:``)
 -----------------------------------
@@ -879,6 +881,9 @@ def _key(path: str, mtime: int, n1: bool | None) -> dict:
                               "citations": ["ieee-c57-91-loading-beyond-nameplate-limits"] if due else []}
             if due and out["expect"]["verdict"] == "secure":
                 out["expect"]["verdict"] = "at_risk"
+        planted = ((spec.get("history") or {}).get("simulation") or {}).get("planted") or []
+        if planted:  # the simulated history's planted cause is the root cause by construction
+            out["expect"]["root_cause"] = max(planted, key=lambda c: abs(float(c["shift"])))["node"]
     n1_fields = [f for f in ("top_risk", "plan_clears") if (f in shipped if n1 is None else n1)]
     if n1_fields and out["kind"] == "grid" and grid["converged_with"] is not None:
         _, net, limits = build(path)

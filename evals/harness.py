@@ -40,6 +40,8 @@ Scores (per case; the report averages them, sums the counts; "–" where left ou
                           ``telemetry_events`` with the right origin and evidence (telemetry scenarios only)
 ``technique_f1``          F1 of the ATT&CK for ICS technique ids named in evidence-backed claims against
                           ``expect.techniques`` (cyber scenarios: those with a ``cyber:`` block)
+``root_cause``            1 if the first evidence-backed claim naming a "root cause" names ``expect.root_cause``
+                          as the first causal-graph node it mentions (transformer scenarios with a history)
 ``action_validity``       1 if the plan passes :func:`check_actions` ('valid'); 0 if it fails, was never
                           applied, or if there is no plan where the key calls for action (a problem verdict
                           with expected elements, or ``plan_clears``); left out otherwise
@@ -65,7 +67,7 @@ scores 0) of
     s = Σ_k w_k x_k / Σ_k w_k     else, over the components x_k the case has
 
 with weights :data:`WEIGHTS`: verdict 3, violation F1 3, event recall 3, technique F1 3, action
-validity 2, and 1 each for severity = 1 - min(1, severity_regret / :data:`REGRET_SCALE`),
+validity 2, root cause 2, and 1 each for severity = 1 - min(1, severity_regret / :data:`REGRET_SCALE`),
 citation F1 (coverage and precision), grounding rate, top risk and min findings.
 A false-safe case scores -1, below every answer that is not false-safe (>= 0): each of
 N cases called safe wrongly costs the headline at least 1/N more than the worst safe-side answer.
@@ -112,9 +114,12 @@ _BEFORE = re.compile(r"(?i)\bbefore the events?\b")
 PROBLEMS = ("violations", "no_solution", "at_risk", "attack_suspected")
 #: headline weights of the per-case components
 WEIGHTS = {"verdict_correct": 3, "violation_f1": 3, "event_recall": 3, "technique_f1": 3, "action_validity": 2,
-           "severity": 1, "citation_f1": 1, "grounding_rate": 1, "top_risk": 1, "min_findings": 1}
+           "root_cause": 2, "severity": 1, "citation_f1": 1, "grounding_rate": 1, "top_risk": 1, "min_findings": 1}
 #: an ATT&CK for ICS technique id as an answer names it
 _TECHNIQUE = re.compile(r"\bT0\d{3}\b")
+#: a causal-graph node as an answer names it (gridsage.tools.causal.feeder_causal_graph's names)
+_NODE = re.compile(r"\b(ambient_c|irradiance_w_m2|(?:feeder|busbar|switch|trafo|line|sgen|load)_\w+?_(?:p_mw|theta_\w+?_c))\b")
+_ROOT = re.compile(r"(?i)\broot cause")
 #: severity regret that scores 0 in the headline [% of rating, or pu × 100]
 REGRET_SCALE = 10.0
 #: outages named as N-1 risks that count for ``top_risk`` (a list of every outage does not)
@@ -412,7 +417,7 @@ def headline(scores: dict[str, float]) -> float:
     if scores.get("false_safe"):
         return -1.0
     parts = {k: scores.get(k) for k in ("verdict_correct", "violation_f1", "event_recall", "technique_f1",
-                                        "action_validity", "grounding_rate", "top_risk", "min_findings")}
+                                        "action_validity", "root_cause", "grounding_rate", "top_risk", "min_findings")}
     if "severity_regret" in scores:
         parts["severity"] = 1 - min(1.0, scores["severity_regret"] / REGRET_SCALE)
     if "citation_coverage" in scores:
@@ -481,6 +486,10 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
     if out.action_check != "none" or needs_plan:
         scores["action_validity"] = float(out.action_check == "valid")
     backed = [c for c in answer.claims if c.evidence_ids]
+    if expect.root_cause:
+        named_root = next((m.group(1) for c in backed if _ROOT.search(c.statement)
+                           for m in [_NODE.search(c.statement)] if m), None)
+        scores["root_cause"] = float(named_root == expect.root_cause)
     if expect.top_risk:
         outages = list(dict.fromkeys(filter(None, (outage_subject(c.statement) for c in backed))))
         scores["top_risk"] = float(expect.top_risk in outages[:TOP_RISK_RANK])
@@ -523,6 +532,7 @@ class SummaryRow(BaseModel):
     severity_regret: float | None = Field(description="Mean [% of rating, or pu × 100].")
     event_recall: float | None
     technique_f1: float | None
+    root_cause: float | None
     action_validity: float | None
     top_risk: float | None
     min_findings: float | None

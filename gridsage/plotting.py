@@ -5,7 +5,10 @@
 - :func:`plot_forecast`: a load forecast with its quantile bands and the capacity;
 - :func:`plot_thermal`: a transformer's hot-spot and top-oil temperatures against their limits;
 - :func:`plot_cascade`: a cascade's timeline (load lost and served against time, each trip marked), its
-  restoration steps, and an ensemble's histogram of load lost.
+  restoration steps, and an ensemble's histogram of load lost;
+- :func:`plot_detections`: a cyber triage's detections on a timeline;
+- :func:`plot_attribution`: a causal attribution's contribution per cause with its interval (an assessment with
+  ``causes`` draws this one).
 
 Every value drawn comes from a tool result or the assessment's evidence ledger; nothing is computed here
 but what the tools themselves compute for the same inputs.  Needs matplotlib (``pip install 'gridsage[plot]'``).
@@ -82,7 +85,8 @@ def loading_table(a: Assessment) -> dict[str, dict[str, float]]:
 
 def plot_assessment(a: Assessment, path: str | Path) -> Path:
     """Draw an assessment to an image file: a grid study's branch loadings and N-1 risks, or, for a telemetry
-    study, the stream with the most anomalies, each marked (:func:`plot_anomalies`).
+    study, the stream with the most anomalies, each marked (:func:`plot_anomalies`); for a cyber triage its
+    detections, for a cascade its timeline, and for an assessment with causes its attribution.
 
     Parameters
     ----------
@@ -109,6 +113,8 @@ def plot_assessment(a: Assessment, path: str | Path) -> Path:
     """
     if a.playbook == "cascade":
         return plot_cascade(*cascade_records(a), path=path)
+    if a.causes:
+        return plot_attribution(next(r for r in a.evidence.values() if r.tool == "attribute_anomaly").result, path)
     if a.kind == "cyber":
         return plot_detections(next(r for r in a.evidence.values() if r.tool == "triage_logs").result, path)
     if a.kind == "telemetry":
@@ -604,6 +610,55 @@ def plot_detections(result, path: str | Path) -> Path:
     ax.set_title(f"Cyber triage: {_get(result, 'verdict')}, {len(detections)} detection(s) listed "
                  f"[{_get(result, 'evidence_id')}]", fontsize=10)
     fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_attribution(result, path: str | Path) -> Path:
+    """Draw a causal attribution (``attribute_anomaly`` or ``explain_change``) as a bar per cause to ``path``
+    (.png, .svg or .pdf): each cause's contribution [target's unit] with its bootstrap interval, largest first.
+
+    Parameters
+    ----------
+    result : gridsage.tools.causal.AnomalyAttributionResult or DistributionChangeResult, or its dict
+        From the evidence ledger or the tool.
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        If matplotlib is missing or the suffix is not .png, .svg or .pdf.
+    """
+    path, plt = pyplot_for(path, "--plot")
+    rows = [c if isinstance(c, dict) else c.model_dump() for c in (_get(result, "contributions") or [])]
+    unit = _get(result, "unit") or ""
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.45 * len(rows) + 1.6)))
+    if rows:
+        values = [r["contribution"] for r in rows]
+        # the point estimate comes from the fit on every row, the interval from refits on subsets: it may lie outside
+        low = [max(0.0, r["contribution"] - r["ci_low"]) if r.get("ci_low") is not None else 0.0 for r in rows]
+        high = [max(0.0, r["ci_high"] - r["contribution"]) if r.get("ci_high") is not None else 0.0 for r in rows]
+        colours = ["#c62828" if v > 0 else "#1565c0" for v in values]
+        ax.barh(range(len(rows)), values, xerr=[low, high], color=colours, edgecolor="black", linewidth=0.4,
+                capsize=3)
+        ax.set_yticks(range(len(rows)), [f"{r['node']} ({r['share_percent']:.0f} %)" for r in rows], fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", linewidth=0.6)
+    else:
+        ax.text(0.5, 0.5, "nothing attributed", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    ax.set_xlabel(f"contribution [{unit}]")
+    ax.grid(axis="x", alpha=0.3)
+    what = _get(result, "anomaly_time")
+    title = (f"Why {_get(result, 'target')} read {_get(result, 'value'):.1f} {unit} at {what}" if what else
+             f"Why the mean of {_get(result, 'target')} changed by {_get(result, 'change'):+.2f} {unit}")
+    ax.set_title(f"{title} [{_get(result, 'evidence_id')}]", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

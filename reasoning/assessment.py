@@ -56,6 +56,21 @@ class ObservedEvent(BaseModel):
     evidence_ids: list[str] = Field(min_length=1)
 
 
+class CauseShare(BaseModel):
+    """One upstream cause of an observed deviation and its estimated share (causal attribution, DoWhy GCM)."""
+
+    node: str = Field(description="Causal-graph node, e.g. 'ambient_c', 'busbar_1_load_p_mw', 'trafo_0_theta_h_c'.")
+    role: str | None = Field(default=None, description="weather, load, generation, switching, flow, thermal or reading.")
+    description: str | None = None
+    contribution: float = Field(description="Part of the deviation explained by this cause [unit].")
+    unit: str
+    share_percent: float = Field(description=(
+        "Share of the deviation beyond the normal daily cycle [%]; negative for a cause pushing the other way."))
+    ci_low: float | None = Field(default=None, description="Bootstrap interval, lower end [unit].")
+    ci_high: float | None = Field(default=None, description="Bootstrap interval, upper end [unit].")
+    evidence_ids: list[str] = Field(min_length=1)
+
+
 class ContingencyRisk(BaseModel):
     """One ranked N-1 outage of the post-event grid."""
 
@@ -137,6 +152,8 @@ class Assessment(BaseModel):
     telemetry_events: list[ObservedEvent] = Field(default_factory=list, description="Telemetry anomalies, attributed.")
     timeline: list[TimelineEvent] = Field(default_factory=list, description="A simulated sequence (a cascade), in time order.")
     restoration_plan: list[RestorationStep] = Field(default_factory=list, description="Steps restoring the load lost, in order.")
+    causes: list[CauseShare] = Field(default_factory=list, description=(
+        "Root causes of the observed deviation with their shares (causal attribution), largest first."))
     assumptions: list[str]
     confidence: Literal["high", "medium", "low"]
     confidence_reason: str

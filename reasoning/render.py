@@ -39,6 +39,11 @@ def _cites(citations) -> str:
     return "; ".join(c.brief() for c in citations)
 
 
+def _interval(c) -> str:
+    """``' (interval +1.20..+3.40 °C)'`` of a cause's bootstrap interval, or ``''``."""
+    return "" if c.ci_low is None or c.ci_high is None else f" (interval {c.ci_low:+.2f}..{c.ci_high:+.2f} {c.unit})"
+
+
 def render_text(a: Assessment) -> str:
     """The Assessment as a plain-text engineer's report (about 40 lines)."""
     studied = {"grid": f"Grid {a.source} -> {a.grid_id}", "cyber": f"Logs {a.source}"}.get(a.kind, f"Telemetry {a.source}")
@@ -54,6 +59,10 @@ def render_text(a: Assessment) -> str:
             out.append(_wrap(f"where: {f.context}", "               "))
     if len(a.findings) > FINDINGS_SHOWN:
         out.append(f"  ... and {len(a.findings) - FINDINGS_SHOWN} more of lower or equal severity (--format markdown or json lists all)")
+    if a.causes:
+        out += ["", "WHY (causal attribution of the deviation; shares of the excess)"]
+        out += [f"  {c.share_percent:>6.1f} %  {c.node:<28} {c.contribution:+.2f} {c.unit}{_interval(c)}  "
+                f"{c.description or ''} {_ids(c.evidence_ids)}".rstrip() for c in a.causes]
     if a.timeline:
         out += ["", f"TIMELINE ({len(a.timeline)} events)", "  time [s]  event          element       loading %  MW lost  cumulative MW"]
         for t in a.timeline[:TIMELINE_SHOWN]:
@@ -104,6 +113,11 @@ def render_markdown(a: Assessment) -> str:
     out += ["## What happened", "", a.situation, "", "## Findings", "", "| severity | finding | standard | evidence |", "|---|---|---|---|"]
     out += [f"| {f.severity} | {f.title}{'<br>' + f.context if f.context else ''} | {_cites(f.citations)} | "
             f"{', '.join(f.evidence_ids)} |" for f in a.findings]
+    if a.causes:
+        out += ["", "## Why (causal attribution)", "", "| share % | cause | contribution | interval | what | evidence |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| {c.share_percent:.1f} | `{c.node}` | {c.contribution:+.2f} {c.unit} | {_interval(c).strip(' ()')} | "
+                f"{c.description or ''} | {', '.join(c.evidence_ids)} |" for c in a.causes]
     if a.timeline:
         out += ["", "## Timeline", "", "| time [s] | event | element | loading % | MW lost | cumulative MW | evidence |",
                 "|---|---|---|---|---|---|---|"]

@@ -246,3 +246,79 @@ def resolve_file(path: str, base_dir: Path | None, field: str, suffixes: tuple[s
     except InputError as exc:
         raise InputError(exc.message, field=field,
                          fix=f"give a path relative to the scenario file, inside a data root. {exc.fix}") from None
+
+
+def thermal_history(scenario: Scenario, net, base_dir: Path | None = None) -> Path:
+    """The history file of a transformer scenario: its ``history.csv``, or its ``history.simulation`` written.
+
+    A simulation runs the physics-based structural simulator
+    (:func:`gridsage.tools.causal.simulate_feeder_history`) on ``net`` (the study grid) with the scenario's seed and
+    planted causes, and is written to ``<output folder>/causal/<name>-seed<seed>/history.csv`` (a ``time`` column and
+    one column per causal-graph node), rewritten on every call, without the planted causes or the noise: the file a
+    study (or a model) reads carries no answer key.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A scenario whose ``transformer:`` block has a ``history:``.
+    net : pandapowerNet
+        The study grid the simulation runs on.
+    base_dir : pathlib.Path, optional
+        Folder a relative ``history.csv`` is resolved against (the scenario's own).
+
+    Returns
+    -------
+    pathlib.Path
+        The history CSV, resolved, under a data root or the output folder.
+
+    Raises
+    ------
+    InputError
+        If the file is outside the data roots or missing (field ``transformer.history.csv``), or a planted node is not
+        a node of the transformer's causal graph (field ``transformer.history.simulation.planted``).
+    """
+    from gridsage.tools.causal import PlantedCause, simulate_feeder_history
+
+    spec = scenario.transformer
+    history = spec.history
+    if history.csv:
+        return resolve_file(history.csv, base_dir, "transformer.history.csv", suffixes=(".csv",))
+    sim = history.simulation
+    try:
+        simulated = simulate_feeder_history(
+            net, spec.trafo, days=sim.days, interval_min=sim.interval_min, seed=sim.seed,
+            ambient_mean_c=sim.ambient_mean_c, cooling=spec.cooling,
+            planted=[PlantedCause(node=c.node, shift=c.shift) for c in sim.planted])
+    except InputError as exc:
+        raise InputError(exc.message, field=f"transformer.history.simulation.{exc.field}", fix=exc.fix) from None
+    folder = writable_dir(output_root() / "causal" / f"{scenario.name}-seed{sim.seed}", "transformer.history.simulation")
+    return write_history(simulated.data, folder, "transformer.history.simulation")
+
+
+def write_history(data, folder: Path, field: str) -> Path:
+    """Write a history frame (``time`` [UTC] and one column per causal-graph node) to ``folder/history.csv``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        ``SimulatedHistory.data``: a datetime ``time`` column and float columns.
+    folder : pathlib.Path
+        From :func:`gridsage.tools.paths.writable_dir`.
+    field : str
+        The argument the folder came from, for errors.
+
+    Returns
+    -------
+    pathlib.Path
+        The CSV written: ISO 8601 UTC times, values to 4 decimals.
+
+    Raises
+    ------
+    InputError
+        If ``history.csv`` there exists and is not a regular file.
+    """
+    path = writable_file(folder, "history.csv", field)
+    frame = data.copy()
+    frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame.to_csv(path, index=False, float_format="%.4f")
+    return path

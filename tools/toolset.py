@@ -197,7 +197,7 @@ def toolset() -> Toolset:
 
 
 def _build() -> list[ToolSpec]:
-    from gridsage.tools import cascade, cyber, equipment, evidence_reader, forecast, grid, standards, telemetry
+    from gridsage.tools import causal, cascade, cyber, equipment, evidence_reader, forecast, grid, standards, telemetry
 
     study = frozenset({"study"})  # the tools a scenario study needs, grid or telemetry (with the agent's load_study)
     return [
@@ -234,4 +234,7 @@ def _build() -> list[ToolSpec]:
         ToolSpec(telemetry.simulate_telemetry, "writes_files"),
         ToolSpec(cyber.ingest_logs, "analysis"),
         ToolSpec(cyber.triage_logs, "analysis", cost="solve"),
+        ToolSpec(causal.attribute_anomaly, "analysis"),
+        ToolSpec(causal.estimate_effect, "analysis"),
+        ToolSpec(causal.explain_change, "analysis"),
     ]

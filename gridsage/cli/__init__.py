@@ -11,7 +11,7 @@ from gridsage.cli._shared import app
 
 # importing a command module registers its commands on app, in this order (the order of `gridsage --help`)
 from gridsage.cli import grid, study, cascade, serve  # noqa: E402,F401,I001
-from gridsage.cli import graph, knowledge, forecast, health, telemetry, cyber  # noqa: E402,I001
+from gridsage.cli import graph, knowledge, forecast, health, telemetry, cyber, causal  # noqa: E402,I001
 
 #: the modules whose commands sit on app itself (imported for that)
 COMMAND_MODULES = (grid, study, cascade, serve)
@@ -21,6 +21,7 @@ app.add_typer(forecast.forecast_app)
 app.add_typer(health.health_app)
 app.add_typer(telemetry.telemetry_app)
 app.add_typer(cyber.cyber_app)
+app.add_typer(causal.causal_app)
 
 __all__ = ["app", "main"]
 

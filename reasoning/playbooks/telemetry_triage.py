@@ -19,7 +19,10 @@ Given a scenario with a ``telemetry:`` block, :meth:`TelemetryTriage.assess`
    A multivariate (cross-sensor) anomaly that overlaps a per-sensor anomaly of the same device adds nothing new
    and is folded into it;
    These rules are GridSage's operating judgement, not a standard's; every assessment states them as assumptions.
-5. gives the verdict: ``violations`` when a limit is broken, ``at_risk`` when a grid event is under way with no
+5. attributes each grid event to its upstream cause among its device's own measurements, linked by physics
+   (:func:`gridsage.reasoning.causal.explain_telemetry_events`: DoWhy anomaly attribution); when they do not explain
+   it, its cause lies upstream of the device, and the advice says to look there;
+6. gives the verdict: ``violations`` when a limit is broken, ``at_risk`` when a grid event is under way with no
    limit broken, else ``secure``.  Sensor faults never change the verdict.
 
 References
@@ -168,12 +171,31 @@ def _verdict(monitor: GridMonitorResult, events: list[ObservedEvent]) -> Verdict
     return "at_risk" if any(e.origin == "grid" for e in events) else "secure"
 
 
-def _plan_text(events: list[ObservedEvent], monitor: GridMonitorResult) -> str:
+def _upstream_causes(scenario: Scenario, path: str, events: list[ObservedEvent], workspace: Workspace, say) -> list:
+    """The upstream cause of each grid event among its device's measurements (:mod:`gridsage.reasoning.causal`)."""
+    grid = [e for e in events if e.origin == "grid"]
+    if not grid:
+        return []
+    from gridsage.reasoning.causal import explain_telemetry_events
+    from gridsage.tools.paths import output_root, writable_dir
+    from gridsage.tools.telemetry.ingest import read_telemetry
+
+    say("upstream causes")
+    with use_workspace(workspace):
+        folder = writable_dir(output_root() / "causal" / f"{scenario.name}-telemetry", "telemetry")
+        return explain_telemetry_events(read_telemetry(path).accepted, grid, folder)
+
+
+def _plan_text(events: list[ObservedEvent], monitor: GridMonitorResult, causes=()) -> str:
     """What to do next, by origin (advice, not switching: no action here is validated by power flow)."""
     steps = []
     if monitor.findings_total:
         steps.append("treat the limit breaches first: find their cause (a fault, a regulator or capacitor bank "
                      "operation) and restore the band")
+    outside = sorted({f"{c.device_id} {c.sensor_type}" for c in causes if c.node == c.sensor_type})
+    if outside:
+        steps.append(f"look upstream of {', '.join(outside)} (the source side): the device's own measurements do not "
+                     "explain the event")
     grid = sorted({f"{e.device_id} {e.sensor_type} {e.type}" for e in events if e.origin == "grid"})
     if grid:
         steps.append(f"investigate the grid events ({'; '.join(grid)}) with protection and regulator logs")
@@ -196,7 +218,7 @@ class TelemetryTriage(Playbook):
 
     name = "telemetry_triage"
     kind = "telemetry"
-    steps = ("read telemetry", "limit checks", "anomaly scoring", "attribute anomalies")
+    steps = ("read telemetry", "limit checks", "anomaly scoring", "attribute anomalies", "upstream causes")
 
     def handles(self, scenario: Scenario) -> bool:
         return scenario.telemetry is not None
@@ -258,8 +280,11 @@ class TelemetryTriage(Playbook):
                                 origin=x.origin, start_utc=x.anomaly.start, end_utc=x.anomaly.end, reason=x.reason,
                                 evidence_ids=[scored.evidence_id] + ([monitor.evidence_id] if x.breach else []))
                   for x in attributed]
+        causes = _upstream_causes(scenario, path, events, workspace, say)
         findings = _breach_findings(monitor)
         findings += [_event_finding(e, x) for e, x in zip(events, attributed)][:MAX_EVENT_FINDINGS]
+        findings += [Finding(severity="info", evidence_ids=[c.evidence_id],
+                             title=f"Root cause of the {c.device_id} {c.sensor_type} grid event: {c.text}") for c in causes]
         c = ingested.counts
         findings.append(Finding(severity="info" if not c.rejected else "medium", evidence_ids=[ingested.evidence_id],
                                 title=f"Telemetry read: {c.accepted} of {c.rows_read} rows kept in {c.streams} stream(s); "
@@ -279,10 +304,14 @@ class TelemetryTriage(Playbook):
             scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=None, source=path,
             verdict=verdict, situation=situation, events=[], findings=findings, contingency_risks=[],
             contingency_summary="N-1 is not part of the telemetry triage (it studies measurements, not a grid model).",
-            action_plan=[], plan_outcome=_plan_text(events, monitor), final_grid_id=None, telemetry_events=events,
+            action_plan=[], plan_outcome=_plan_text(events, monitor, causes), final_grid_id=None, telemetry_events=events,
             assumptions=[f"Anomalies within {CORROBORATION_S:g} s of a limit breach or of another sensor's anomaly are "
                          "one event, confirmed as a grid event; a dropout, flatline or stale stream is a telemetry fault.",
                          "A single sensor's anomaly with no limit broken is left unconfirmed: the sensor may be at fault.",
+                         *(["A grid event's upstream cause is attributed (DoWhy GCM) over its device's own measurements, "
+                            "linked by physics (ambient -> power -> current -> voltage drop and heating); a share of "
+                            "its own means a cause outside what the device measures. No hidden common cause is assumed."]
+                           if causes else []),
                          *monitor.notices,
                          "Advice only: no switching is proposed, since measured events are not a grid model to validate on."],
             confidence="high" if not c.rejected else "medium",

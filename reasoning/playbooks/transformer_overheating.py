@@ -7,6 +7,9 @@ Given a scenario with a ``transformer:`` block, :meth:`TransformerOverheating.as
 2. runs the IEEE C57.91 thermal model over today's load cycle (thermal state, ageing) and over the
    projection: the cycle repeated for ``horizon_days`` and grown by ``load_growth_pct_per_day``, whose
    first limit crossing is the time to limit;
+   with a ``history:``, the hot-spot reading to explain is attributed to its causes (ambient, feeder loads,
+   switching, the top oil's cooling, the sensor itself) by :func:`gridsage.reasoning.causal.explain_reading`, and
+   the advice follows the cause: a sensor fault is checked, never switched for;
 3. finds the buses the transformer feeds and the open tie switches that reach another transformer's
    feeder, from the topology graph (``graph_downstream``) or, without it, the pandapower switch and line tables;
 4. studies every transfer that keeps the network radial: close a tie switch and open one line on the
@@ -316,6 +319,21 @@ def _no_solution(scenario: Scenario, post: DerivedGridResult, pf: PowerFlowResul
         evidence={r.evidence_id: r for r in workspace.ledger.since(None)}, generated_utc=datetime.now(timezone.utc))
 
 
+def _root_cause(scenario: Scenario, net, grid_id: str, base_dir: Path | None):
+    """The causal root cause of the transformer's hot-spot reading in the scenario's history (None if not anomalous)."""
+    from gridsage.reasoning.causal import explain_reading
+    from gridsage.reasoning.study import thermal_history
+
+    spec = scenario.transformer
+    try:
+        history = thermal_history(scenario, net, base_dir)
+        return explain_reading(history, grid_id, spec.trafo, f"trafo_{spec.trafo}_theta_h_c", spec.history.anomaly_time,
+                               _trafo_name(net, spec.trafo))
+    except InputError as exc:
+        field = exc.field if exc.field.startswith("transformer.") else f"transformer.history.{exc.field}"
+        raise ScenarioError(exc.message, field=f"scenario.{field}", fix=exc.fix) from None
+
+
 class TransformerOverheating(Playbook):
     """Time to one transformer's hot-spot limit (IEEE C57.91 cl. 7) and a validated radial load transfer.
 
@@ -324,7 +342,7 @@ class TransformerOverheating(Playbook):
 
     name = "transformer_overheating"
     kind = "grid"
-    steps = ("load grid", "apply events", "post-event power flow", "thermal projection", "topology context",
+    steps = ("load grid", "apply events", "post-event power flow", "thermal projection", "root cause", "topology context",
              "remedial actions", "verify plan")
 
     def handles(self, scenario: Scenario) -> bool:
@@ -405,6 +423,10 @@ class TransformerOverheating(Playbook):
             today = _thermal(spec, cycle, k, sn[hot])
             horizon = _thermal(spec, cycle, k, sn[hot], spec.horizon_days)
 
+            root = None
+            if spec.history is not None:
+                say("root cause")
+                root = _root_cause(scenario, net, post.grid_id, base_dir)
             say("topology context")
             g, areas = _topology(net)
             graph_ids, graph_note, fed_mw = [], None, None
@@ -507,12 +529,16 @@ class TransformerOverheating(Playbook):
                             f"[{hot_after.evidence_id}, {other_after.evidence_id}]; {len(best.pf.violations)} violation(s), "
                             f"voltages {best.pf.vm_min_pu}-{best.pf.vm_max_pu} pu [{best.pf.evidence_id}].")
         elif not needed:
-            plan_outcome = f"No action needed: {name} {_limit_text(horizon, spec)} [{horizon.evidence_id}]."
+            plan_outcome = f"No action needed on the grid: {name} {_limit_text(horizon, spec)} [{horizon.evidence_id}]."
         else:
             why = f"all {len(studied)} studied fail validation" if studied else "no open tie reaches another transformer's feeder"
             situation += f" No validated load transfer relieves it ({why})."
             plan_outcome = f"No validated tie-switch transfer ({why}); reduce the load or plan a transformer upgrade."
 
+        if root is not None:
+            findings += root.findings
+            situation += f" Why: {root.advice}"
+            plan_outcome = f"{root.advice} {plan_outcome}"
         rated = horizon.rating
         shape = (f"the {spec.load_profile_csv} series normalised to its maximum" if spec.load_profile_csv else
                  f"the default cosine day (trough {CYCLE_TROUGH_PU:g} pu at 06:00, peak at {CYCLE_PEAK_H:g}:00)")
@@ -529,7 +555,15 @@ class TransformerOverheating(Playbook):
             + ("; typical values where no heat-run data was given." if defaults else "."),
             "Opening a line stands for opening its sectionalising switch or breaker; each transfer keeps the network radial.",
             "Actions are proposals for an operator; GridSage changes nothing in a real system.",
-        ] + ([f"{graph_note}; the feeder topology comes from the pandapower switch and line tables."] if graph_note else [])
+        ] + ([f"{graph_note}; the feeder topology comes from the pandapower switch and line tables."] if graph_note else []) \
+            + (root.assumptions if root is not None else [])
+        confidence, confidence_reason = ("medium", "the load cycle or thermal constants are assumed (typical values)") \
+            if defaults else ("high", "measured load cycle and heat-run rises, converged AC power flows")
+        if root is not None and root.refuted:
+            confidence = "low" if confidence == "medium" else "medium"
+            confidence_reason += f"; the root-cause estimate failed {', '.join(root.refuted)} [{root.effect.evidence_id}]"
+        elif root is not None:
+            confidence_reason += "; the causal graph's edges and the absence of hidden common causes are assumed"
         findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
         citations = {c.short(): c for group in [f.citations for f in findings] + [s.citations for s in steps] for c in group}
         return Assessment(
@@ -539,8 +573,6 @@ class TransformerOverheating(Playbook):
             verdict="violations" if pf.violations else "at_risk" if horizon.time_to_limit_h is not None else "secure", findings=findings, contingency_risks=[],
             contingency_summary="N-1 is not part of the overheating playbook (run the scenario without its transformer block).",
             action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id, assumptions=assumptions,
-            confidence="medium" if defaults else "high",
-            confidence_reason="the load cycle or thermal constants are assumed (typical values)" if defaults else
-            "measured load cycle and heat-run rises, converged AC power flows",
+            causes=root.causes if root is not None else [], confidence=confidence, confidence_reason=confidence_reason,
             citations=list(citations.values()), evidence={r.evidence_id: r for r in workspace.ledger.since(None)},
             generated_utc=datetime.now(timezone.utc))

@@ -173,6 +173,10 @@ REQUIRED = {
     "ingest_telemetry": {"path": "x.csv"}, "monitor_telemetry": {"path": "x.csv"}, "score_telemetry": {"path": "x.csv"},
     "simulate_telemetry": {"scenario_path": "x.json", "out_dir": "out"}, "ingest_logs": {"path": "x.log"},
     "triage_logs": {"paths": ["x.log"]},
+    "attribute_anomaly": {"data_csv": "x.csv", "target": "y"},
+    "estimate_effect": {"data_csv": "x.csv", "treatment": "x", "outcome": "y"},
+    "explain_change": {"data_csv": "x.csv", "target": "y", "period_a": ["2026-01-01", "2026-01-02"],
+                       "period_b": ["2026-01-02", "2026-01-03"]},
 }
 
 
@@ -305,6 +309,8 @@ HINTS = {
     "simulate_telemetry": (False, True, True, False),  # writes its files into out_dir, replacing those there
     "ingest_logs": (True, False, True, False),
     "triage_logs": (True, False, True, False),
+    "attribute_anomaly": (True, False, True, False), "estimate_effect": (True, False, True, False),
+    "explain_change": (True, False, True, False),
 }
 
 

@@ -53,7 +53,9 @@ def test_the_sag_is_a_cited_limit_breach_and_the_oscillation_a_grid_event(sag):
     assert not [e for e in a.telemetry_events if e.type == "multivariate"]  # folded into the per-sensor events
     assert a.cited_ids() <= set(a.evidence)
     # the simulated readings are written label-free for the study, then read like any readings file
-    assert [r.tool for r in a.evidence.values()] == ["ingest_telemetry", "monitor_telemetry", "score_telemetry"]
+    tools = [r.tool for r in a.evidence.values()]
+    assert tools[:3] == ["ingest_telemetry", "monitor_telemetry", "score_telemetry"]
+    assert set(tools[3:]) == {"attribute_anomaly"}  # each voltage grid event's upstream cause (F12's current)
     text = render(a)
     assert "Telemetry " in text and "verdict: violations" in text and "advice; GridSage operates nothing" in text
     assert "investigate the grid events" in a.plan_outcome and "check feeder-F12 current" in a.plan_outcome
