@@ -1,7 +1,8 @@
 """Evaluate GridSage's causal root-cause tools on simulated transformer histories with planted causes.
 
 Each case is one seed of :func:`gridsage.tools.causal.simulate.simulate_feeder_history` on
-``pandapower.networks.create_cigre_network_mv(with_der="pv_wind")``, transformer 0 (14 days, hourly), with one
+``pandapower.networks.create_cigre_network_mv(with_der="pv_wind")``, transformer 0 (14 days, hourly; ``--grid`` and
+``--trafo`` pick another pandapower network and transformer, e.g. ``--grid mv_oberrhein``), with one
 cause planted at one row (drawn among the last 48 rows, so at any hour of the day), drawn per seed among:
 
 * ``ambient``: a heat spike, ``ambient_c`` noise + 6..10 K;
@@ -47,10 +48,11 @@ import warnings
 GOAL_RANK_RATE = 0.9
 GOAL_EFFECT_ERROR = 0.05
 KINDS = ("ambient", "load", "transfer", "sensor")
+#: the default target (CIGRE MV trafo 0's hot-spot reading)
 TARGET = "trafo_0_theta_h_c"
 
 
-def plant(history_graph, data, kind: str, rng, sn_mva: float):
+def plant(history_graph, data, kind: str, rng, sn_mva: float, target: str = TARGET):
     """The planted node and its shift [node's unit] for a case of ``kind``."""
     names = history_graph.names
     loads = [n for n in names if n.endswith("_load_p_mw")]
@@ -64,10 +66,11 @@ def plant(history_graph, data, kind: str, rng, sn_mva: float):
         return node, float(rng.uniform(0.10, 0.20) * sn_mva)
     if kind == "transfer":
         return switches[int(rng.integers(len(switches)))], float(rng.uniform(0.15, 0.30) * sn_mva)
-    return TARGET, float(rng.uniform(6, 12))
+    return target, float(rng.uniform(6, 12))
 
 
-def run(cases: int, effect_cases: int, bootstrap: int, seed0: int, effect_days: float = 60.0) -> int:
+def run(cases: int, effect_cases: int, bootstrap: int, seed0: int, effect_days: float = 60.0, grid: str = "cigre_mv",
+        trafo: int = 0) -> int:
     import numpy as np
     import pandapower.networks as pn
 
@@ -76,9 +79,11 @@ def run(cases: int, effect_cases: int, bootstrap: int, seed0: int, effect_days: 
     from gridsage.tools.causal.simulate import PlantedCause, simulate_feeder_history
 
     warnings.filterwarnings("ignore")
-    net = pn.create_cigre_network_mv(with_der="pv_wind")
-    sn = float(net.trafo.sn_mva.at[0])
-    probe = simulate_feeder_history(net, 0, seed=seed0)
+    net = pn.create_cigre_network_mv(with_der="pv_wind") if grid == "cigre_mv" else getattr(pn, grid)()
+    sn = float(net.trafo.sn_mva.at[trafo])
+    target, flow, top_oil = (f"trafo_{trafo}_{q}" for q in ("theta_h_c", "p_mw", "theta_to_c"))
+    probe = simulate_feeder_history(net, trafo, seed=seed0)
+    print(f"{grid}, trafo {trafo}: {len(probe.graph.nodes)} nodes, {len(probe.graph.edges)} edges")
     n_rows = len(probe.data)
 
     rows, times = [], []
@@ -86,12 +91,12 @@ def run(cases: int, effect_cases: int, bootstrap: int, seed0: int, effect_days: 
         seed = seed0 + i
         rng = np.random.default_rng(10_000 + seed)
         kind = KINDS[i % len(KINDS)]
-        node, shift = plant(probe.graph, probe.data, kind, rng, sn)
+        node, shift = plant(probe.graph, probe.data, kind, rng, sn, target)
         row = int(n_rows - 1 - rng.integers(48))
-        hist = simulate_feeder_history(net, 0, seed=seed, planted=[PlantedCause(node=node, shift=shift)],
+        hist = simulate_feeder_history(net, trafo, seed=seed, planted=[PlantedCause(node=node, shift=shift)],
                                        anomaly_rows=[row])
         t = time.perf_counter()
-        res = attribute_frame(hist.data, hist.graph, TARGET, row, num_bootstrap=bootstrap, seed=seed)
+        res = attribute_frame(hist.data, hist.graph, target, row, num_bootstrap=bootstrap, seed=seed)
         times.append(time.perf_counter() - t)
         rank = next((k + 1 for k, c in enumerate(c for c in res.contributions if c.node != "hour_of_day")
                      if c.node == node), None)
@@ -111,18 +116,18 @@ def run(cases: int, effect_cases: int, bootstrap: int, seed0: int, effect_days: 
               f"{sum(r[5] is not None and r[5] <= 2 for r in sub):5d} {sum(r[7] for r in sub):19d}")
 
     print()
-    print(f"Effects on trafo_0_theta_h_c ({effect_days:g} days hourly per seed), truth from SimulatedHistory.intervene:")
+    print(f"Effects on {target} ({effect_days:g} days hourly per seed), truth from SimulatedHistory.intervene:")
     print(f"{'seed':>5s} {'treatment':14s} {'estimate':>9s} {'truth':>9s} {'error%':>7s} {'refuters':>9s} "
           f"{'wrong graph flagged':>20s} {'time s':>7s}")
     errors, passes, flagged, e_times, covered = [], [], [], [], []
     by_treatment: dict[str, list[float]] = {}
     for i in range(effect_cases):
         seed = seed0 + 5000 + i
-        hist = simulate_feeder_history(net, 0, seed=seed, days=effect_days)
-        for treatment, delta in (("trafo_0_p_mw", 1.0), ("ambient_c", 1.0)):
-            truth = float(np.mean(hist.intervene({treatment: delta})[TARGET] - hist.data[TARGET]))
+        hist = simulate_feeder_history(net, trafo, seed=seed, days=effect_days)
+        for treatment, delta in ((flow, 1.0), ("ambient_c", 1.0)):
+            truth = float(np.mean(hist.intervene({treatment: delta})[target] - hist.data[target]))
             t = time.perf_counter()
-            res = effect_frame(hist.data, hist.graph, treatment, TARGET, treatment_delta=delta, seed=seed)
+            res = effect_frame(hist.data, hist.graph, treatment, target, treatment_delta=delta, seed=seed)
             e_times.append(time.perf_counter() - t)
             err = (res.estimate - truth) / truth
             errors.append(abs(err))
@@ -131,9 +136,9 @@ def run(cases: int, effect_cases: int, bootstrap: int, seed0: int, effect_days: 
             ok = all(r.passed for r in res.refutations)
             passes.append(ok)
             wrong = ""
-            if treatment == "trafo_0_p_mw":
+            if treatment == flow:
                 g = hist.graph
-                bad = CausalGraph(nodes=g.nodes, edges=[e for e in g.edges if e != ("ambient_c", "trafo_0_theta_to_c")],
+                bad = CausalGraph(nodes=g.nodes, edges=[e for e in g.edges if e != ("ambient_c", top_oil)],
                                   source="given", assumptions=g.assumptions)
                 ref = graph_refutation(hist.data, bad)
                 flagged.append(not ref.passed)
@@ -164,9 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1, help="num_bootstrap of each attribution [default 1]")
     parser.add_argument("--seed", type=int, default=0, help="first seed [default 0]")
     parser.add_argument("--effect-days", type=float, default=60.0, help="days simulated per effect case [default 60]")
+    parser.add_argument("--grid", default="cigre_mv", help="cigre_mv (with PV and wind), or a pandapower.networks "
+                        "function name, e.g. mv_oberrhein [default cigre_mv]")
+    parser.add_argument("--trafo", type=int, default=0, help="transformer index [default 0]")
     args = parser.parse_args(argv)
     effect_cases = args.effect_cases if args.effect_cases is not None else max(2, args.cases // 5)
-    return run(args.cases, effect_cases, args.bootstrap, args.seed, args.effect_days)
+    return run(args.cases, effect_cases, args.bootstrap, args.seed, args.effect_days, args.grid, args.trafo)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ _ELEMENT = re.compile(rf"\b({'|'.join(KEY_KINDS)}|gen|sgen|load|ext_grid|shunt|s
 #: a claim about an outage ("If line 96 trips", "Loss of line 96") or about the state before the events
 _OUTAGE = re.compile(r"(?i)^(if|loss of|losing|should|outage of|tripping)\s+(the\s+)?")
 _BEFORE = re.compile(r"(?i)\bbefore the events?\b")
+#: a claim that its element is within its limits names it as neither violated nor at risk
+_WITHIN = re.compile(r"(?i)\b(stays? within|no violations?\b|0 violation)")
 #: verdicts that report a problem (calling them secure is false-safe; reporting them on a secure case is an alarm)
 PROBLEMS = ("violations", "no_solution", "at_risk", "attack_suspected")
 #: headline weights of the per-case components
@@ -344,10 +346,11 @@ def claim_subject(statement: str) -> str | None:
     """The branch or bus a claim is about: its first ``line/trafo/trafo3w/impedance/bus N`` outside parentheses.
 
     A claim about an outage ("If line 96 trips", "Loss of ...", "Should ..."), about the state before the
-    events, or whose first element is a unit or load (``gen 3 at bus 5``) names none.
+    events, one that says its element is within its limits ("stays within", "0 violation(s)"), or whose first
+    element is a unit or load (``gen 3 at bus 5``) names none.
     """
     text = re.sub(r"\([^)]*\)", " ", statement).strip()
-    if _OUTAGE.match(text) or _BEFORE.search(text):
+    if _OUTAGE.match(text) or _BEFORE.search(text) or _WITHIN.search(text):
         return None
     match = _ELEMENT.search(text)
     return f"{match.group(1)} {match.group(2)}" if match and match.group(1) in KEY_KINDS else None

@@ -73,22 +73,11 @@ def _label(c) -> str:
     return f"{c.node} {c.share_percent:.0f} %"
 
 
-def _abnormal_shares(att) -> tuple[float | None, list[CauseShare]]:
-    """The daily cycle's contribution [unit] (None without one) and every other cause, its share renormalised.
-
-    The attribution explains the deviation from the target's mean; part of it is the normal daily cycle
-    (``hour_of_day``), which is no cause to act on.  The shares of the rest [%] are of the excess beyond that cycle,
-    positive for a cause pushing the way the excess goes (up for a hot spot above its mean, down for a sag).
-    """
-    from gridsage.tools.causal.analysis import HOUR
-
-    cycle = next((c.contribution for c in att.contributions if c.node == HOUR), None)
-    rest = [c for c in att.contributions if c.node != HOUR]
-    total = sum(abs(c.contribution) for c in rest) or 1.0
-    sign = -1.0 if sum(c.contribution for c in rest) < 0 else 1.0  # a share is positive when it pushes the way the excess goes
-    return cycle, [CauseShare(node=c.node, role=c.role, description=c.description, contribution=c.contribution,
-                              unit=att.unit, share_percent=round(sign * 100 * c.contribution / total, 1),
-                              ci_low=c.ci_low, ci_high=c.ci_high, evidence_ids=[att.evidence_id]) for c in rest]
+def _shares(att) -> list[CauseShare]:
+    """The attribution's contributions as the assessment's causes (shares of the excess beyond the daily cycle)."""
+    return [CauseShare(node=c.node, role=c.role, description=c.description, contribution=c.contribution, unit=att.unit,
+                       share_percent=c.share_percent, ci_low=c.ci_low, ci_high=c.ci_high, evidence_ids=[att.evidence_id])
+            for c in att.contributions]
 
 
 def explain_reading(history: Path, grid_id: str, trafo: int, target: str, anomaly_time: str | None = None,
@@ -128,19 +117,18 @@ def explain_reading(history: Path, grid_id: str, trafo: int, target: str, anomal
                             grid_id=grid_id, trafo=trafo)
     if att.status != "ok" or att.root_cause is None:
         return None
-    unit = att.unit
-    cycle, causes = _abnormal_shares(att)
-    top = next(c for c in causes if c.node == att.root_cause)
+    unit, causes = att.unit, _shares(att)
+    top = causes[0]
     kind = _kind(top.node, top.role, target)
     shares = "; ".join(_label(c) for c in causes[:TITLE_CAUSES])
-    normal = f", {cycle:+.1f} {unit} of it the normal daily cycle" if cycle is not None else ""
+    normal = f", {att.daily_cycle:+.1f} {unit} of it the normal daily cycle" if att.daily_cycle is not None else ""
     what = {"sensor": "the reading itself (its sensor or channel)", "cooling": "the top-oil temperature's own rise (cooling)",
             "load": top.description or "load", "ambient": top.description or "ambient temperature"}[kind]
     findings = [Finding(
         severity="medium" if kind in ("sensor", "cooling") else "high" if att.value > att.expected else "info",
-        title=f"Root cause of {label}'s reading {att.value:.1f} {unit} at {att.anomaly_time} ({att.excess:+.1f} {unit} "
-              f"from its mean {att.expected:.1f} {unit}{normal}): {top.node}, {what}, {top.share_percent:.0f} % of the "
-              f"excess beyond the daily cycle; shares {shares}",
+        title=f"Root cause: {top.node} ({what}), {top.share_percent:.0f} % of the excess beyond the daily cycle of "
+              f"{target} = {att.value:.1f} {unit} at {att.anomaly_time} ({label}; {att.excess:+.1f} {unit} from its "
+              f"mean {att.expected:.1f} {unit}{normal}); shares {shares}",
         elements=[], value=att.value, unit=unit, evidence_ids=[att.evidence_id],
         context=f"{att.method}; {att.rows_used} intervals of history")]
 
@@ -161,8 +149,9 @@ def explain_reading(history: Path, grid_id: str, trafo: int, target: str, anomal
                 context=f"{effect.method}; {effect.estimand}"))
     if kind == "sensor":
         advice = (f"Check {label}'s hot-spot sensor (probe, transducer and RTU channel) against its top-oil reading and "
-                  f"the IEEE C57.91 calculation before any switching: {top.share_percent:.0f} % of the excess beyond the daily "
-                  f"cycle is the reading's own [{att.evidence_id}], which no load transfer or shedding would correct.")
+                  f"the IEEE C57.91 calculation before any switching: {top.share_percent:.0f} % of the excess beyond "
+                  f"the daily cycle is the reading's own [{att.evidence_id}], which no load transfer or shedding would "
+                  "correct.")
     elif kind == "cooling":
         advice = (f"Inspect {label}'s cooling (fans, pumps, radiators, oil level): its top oil rose beyond what ambient "
                   f"and load explain ({top.share_percent:.0f} % [{att.evidence_id}]); hold its loading down until cooling "
@@ -270,9 +259,8 @@ def explain_telemetry_events(readings, events, folder: Path) -> list[EventCause]
         att = attribute_anomaly(data_csv=str(path), target=sensor, anomaly_time=at.isoformat(), edges=edges)
         if att.status != "ok" or att.root_cause is None:
             continue
-        rest = _abnormal_shares(att)[1]
-        top = next(c for c in rest if c.node == att.root_cause)
-        shares = ", ".join(_label(c) for c in rest[:TITLE_CAUSES])
+        top = att.contributions[0]
+        shares = ", ".join(_label(c) for c in att.contributions[:TITLE_CAUSES])
         text = (f"not explained by {event.device_id}'s other measurements ({top.share_percent:.0f} % its own): its cause "
                 f"lies outside what the device measures (upstream of it)" if top.node == sensor else
                 f"driven by {event.device_id}'s {top.node} ({top.share_percent:.0f} %)") + f"; shares {shares}"

@@ -280,10 +280,9 @@ def thermal_history(scenario: Scenario, net, base_dir: Path | None = None) -> Pa
     from gridsage.tools.causal import PlantedCause, simulate_feeder_history
 
     spec = scenario.transformer
-    history = spec.history
-    if history.csv:
-        return resolve_file(history.csv, base_dir, "transformer.history.csv", suffixes=(".csv",))
-    sim = history.simulation
+    if spec.history.csv:
+        return history_path(scenario, base_dir)
+    sim = spec.history.simulation
     try:
         simulated = simulate_feeder_history(
             net, spec.trafo, days=sim.days, interval_min=sim.interval_min, seed=sim.seed,
@@ -291,8 +290,23 @@ def thermal_history(scenario: Scenario, net, base_dir: Path | None = None) -> Pa
             planted=[PlantedCause(node=c.node, shift=c.shift) for c in sim.planted])
     except InputError as exc:
         raise InputError(exc.message, field=f"transformer.history.simulation.{exc.field}", fix=exc.fix) from None
-    folder = writable_dir(output_root() / "causal" / f"{scenario.name}-seed{sim.seed}", "transformer.history.simulation")
-    return write_history(simulated.data, folder, "transformer.history.simulation")
+    field = "transformer.history.simulation"
+    return write_history(simulated.data, writable_dir(history_path(scenario, base_dir).parent, field), field)
+
+
+def history_path(scenario: Scenario, base_dir: Path | None = None) -> Path:
+    """Where a transformer scenario's history is: its ``history.csv`` resolved and checked, or the file
+    :func:`thermal_history` writes its simulation to (``<output folder>/causal/<name>-seed<seed>/history.csv``).
+
+    Raises
+    ------
+    InputError
+        If the CSV is outside the data roots or missing (field ``transformer.history.csv``).
+    """
+    history = scenario.transformer.history
+    if history.csv:
+        return resolve_file(history.csv, base_dir, "transformer.history.csv", suffixes=(".csv",))
+    return output_root() / "causal" / f"{scenario.name}-seed{history.simulation.seed}" / "history.csv"
 
 
 def write_history(data, folder: Path, field: str) -> Path:

@@ -249,7 +249,13 @@ def session_tools(session: "ChatSession | None" = None) -> Toolset:
         def load_study() -> DerivedGridResult:
             """Load the study's grid with the scenario's scaling, events and forecast peak applied; returns the grid_id to study."""
             loaded = load_scenario_grid(scenario, session.scenario_dir)
-            return apply_scenario(scenario, loaded.grid_id, session.scenario_dir)[0]
+            post = apply_scenario(scenario, loaded.grid_id, session.scenario_dir)[0]
+            if scenario.transformer is not None and scenario.transformer.history is not None:
+                from gridsage.reasoning.study import thermal_history
+                from gridsage.tools.workspace import current_workspace
+
+                thermal_history(scenario, current_workspace().get(post.grid_id).net, session.scenario_dir)
+            return post
 
         load_study.__annotations__["return"] = DerivedGridResult  # resolved here: the import above is local
         spec, kind = ToolSpec(load_study, "what_if", profiles=study), "grid"
@@ -363,9 +369,18 @@ class ChatSession:
             plan = ("propose_remedial_actions, then apply_actions with the candidates' actions to check the plan; then "
                     "answer. The tools apply the scenario's limits themselves." if self.minimal() else
                     "propose_remedial_actions and apply_actions to check the plan; then answer.")
+            why = ""
+            if s.transformer is not None and s.transformer.history is not None:
+                from gridsage.reasoning.study import history_path
+
+                t = s.transformer.trafo
+                why = (f" Why the alarm: attribute_anomaly(data_csv={str(history_path(s, self.scenario_dir))!r}, "
+                       f"target='trafo_{t}_theta_h_c', anomaly_time='latest', grid_id=<the study grid_id>, trafo={t}) "
+                       "(the history exists once load_study has run); name its root_cause node in a claim starting "
+                       "'Root cause'. A sensor fault (the reading's own node) is checked, never switched for.")
             return (f"Study context: scenario {s.name!r}:\n{self._scenario_json()}\n"
                     f"Steps: {first}; run_power_flow and run_contingency_analysis on the study grid_id; if limits "
-                    f"are broken, {plan}")
+                    f"are broken, {plan}{why}")
         if self.grid:
             return f"Study context: grid {self.grid!r} (load it with load_grid)."
         return "No study context yet: ask the operator which grid or scenario, or use list_grids."

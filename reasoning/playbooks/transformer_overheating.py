@@ -477,7 +477,7 @@ class TransformerOverheating(Playbook):
                     value=today.peak_hot_spot_c, limit=hot_limit.upper, unit="°C",
                     evidence_ids=[pf.evidence_id, today.evidence_id, horizon.evidence_id], citations=limit_cites),
             Finding(severity="medium" if horizon.feqa > 1 else "low",
-                    title=f"Insulation ageing of {name}: F_EQA {today.feqa:.2f} over today's cycle (F_AA up to "
+                    title=f"Insulation ageing ({name}): F_EQA {today.feqa:.2f} over today's cycle (F_AA up to "
                           f"{today.faa_max:.2f}, {today.hours_faa_above_1:g} h above 1); {horizon.feqa:.2f} over the "
                           f"{days:g}-day projection, {horizon.loss_of_life_percent:.3f} % loss of life",
                     elements=[ElementRef(element="trafo", index=hot, name=_branch(pf, "trafo", hot).name)],
@@ -491,7 +491,7 @@ class TransformerOverheating(Playbook):
                           for t in ties) or "no open tie reaches another transformer's feeder"
         fed = f" and {fed_mw:.1f} MW of load" if fed_mw is not None else ""
         findings.append(Finding(
-            severity="info", title=f"{name} alone feeds {len(areas[hot])} bus(es){fed}; {reach}",
+            severity="info", title=f"Feeder topology ({name} alone feeds {len(areas[hot])} bus(es){fed}); {reach}",
             evidence_ids=graph_ids or [pf.evidence_id], citations=[transfer_cite],
             context=f"buses {_bus_list(areas[hot])}" + (f"; {', '.join(_switch_name(net, s) for s in loops)} close loops "
                                                         f"within the feeder" if loops else "")

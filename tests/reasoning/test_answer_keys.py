@@ -39,7 +39,7 @@ def _path(name: str) -> Path:
 
 
 def test_every_shipped_scenario_is_covered():
-    assert len(NAMES) == 32 and set(NAMES) == set(library())
+    assert len(NAMES) == 34 and set(NAMES) == set(library())
     kinds = {n: key(_path(n), n1=False)["kind"] for n in NAMES}
     assert sorted(kinds.values()).count("grid") == 23 and sorted(kinds.values()).count("cyber") == 4
     assert {kinds[n] for n in NAMES} == {"grid", "forecast", "transformer", "telemetry", "cyber"}

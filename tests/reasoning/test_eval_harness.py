@@ -240,3 +240,25 @@ def test_the_grid_fingerprint_tells_grids_apart():
     b = pn.case9()
     b.line.loc[3, "in_service"] = False
     assert grid_fingerprint(a) != grid_fingerprint(b)
+
+
+@pytest.mark.parametrize("statements, expected", [
+    (["Root cause of the hot-spot reading: trafo_0_theta_h_c, the reading itself, 76 %"], 1.0),
+    # the first causal node a root-cause claim names counts: here the load, not the sensor
+    (["Root cause: busbar_1_load_p_mw 60 %, trafo_0_theta_h_c 30 %"], 0.0),
+    # a node named outside a root-cause claim does not count
+    (["trafo_0_theta_h_c read 110.9 °C"], 0.0),
+])
+def test_root_cause_scores_the_first_node_a_root_cause_claim_names(statements, expected):
+    from gridsage.evals.harness import CaseOutput, score
+    from gridsage.reasoning.agent import AgentAnswer, Turn, check_grounding
+    from gridsage.reasoning.scenario import Expect
+
+    answer = AgentAnswer(verdict="secure", answer="-", claims=[{"statement": s, "evidence_ids": ["ev-0001"]}
+                                                               for s in statements])
+    out = CaseOutput(turn=Turn(question="?", answer=answer, source="model", grounding=check_grounding("-", [])),
+                     action_check="none")
+    s = score(Expect(verdict="secure", root_cause="trafo_0_theta_h_c"), out)
+    assert s["root_cause"] == expected
+    # weights: verdict 3, violation F1 3 (nothing expected, nothing named: 1), root cause 2
+    assert s["headline"] == pytest.approx((3 + 3 + 2 * expected) / 8)

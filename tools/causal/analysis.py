@@ -124,7 +124,9 @@ class Contribution(BaseModel):
     description: str | None = Field(default=None, description="What the node measures.")
     contribution: float = Field(description="[target's unit] Part of the target's deviation from its expected value "
                                             "(attribution) or of the change of its mean (distribution change).")
-    share_percent: float = Field(description="contribution / sum of |contributions| * 100 (signed) [%].")
+    share_percent: float = Field(description=(
+        "Share of the deviation beyond the normal daily cycle: contribution / sum of |contributions| * 100, positive "
+        "when it pushes the way the deviation goes [%]."))
     ci_low: float | None = Field(default=None, description="Lower bootstrap bound [target's unit].")
     ci_high: float | None = Field(default=None, description="Upper bootstrap bound [target's unit].")
 
@@ -147,9 +149,15 @@ class AnomalyAttributionResult(ToolResult):
     max_noise_z: float | None = Field(default=None, description=(
         "Largest robust z-score of a node's noise term at the row, against that noise in the history [-]; an "
         "anomaly hidden in the daily cycle shows here, not in robust_z."))
-    contributions: list[Contribution] = Field(description="By |contribution|, largest first; they add up to about "
-                                                          "value - E[target] of the fitted model.")
+    contributions: list[Contribution] = Field(description=(
+        "By |contribution|, largest first; with daily_cycle they add up to about value - E[target] of the fitted "
+        "model."))
     contributions_omitted: int = 0
+    daily_cycle: float | None = Field(default=None, description=(
+        f"Contribution of the normal daily cycle ('{HOUR}', a root node when the data has times) [target's unit]: "
+        "the usual rise or fall at this hour, no cause to act on; None without times."))
+    excess_beyond_cycle: float | None = Field(default=None, description=(
+        "Sum of the contributions other than the daily cycle: the deviation to explain [target's unit]."))
     unusual_nodes: list[str] = Field(default_factory=list, description=(
         f"Nodes whose noise term is at least {ANOMALY_Z:g} robust standard deviations from usual at this row, most "
         "unusual first (rarity, whereas contributions measure the size of the effect on the target)."))
@@ -234,6 +242,7 @@ class DistributionChangeResult(ToolResult):
     contributions: list[Contribution] = Field(description="Per node, the change of the target's mean due to the "
                                                           "change of that node's mechanism, largest first.")
     contributions_omitted: int = 0
+    daily_cycle: float | None = Field(default=None, description=f"Contribution of '{HOUR}' [target's unit].")
     changed_mechanisms: list[str] = Field(default_factory=list, description="Nodes whose mechanism the test found "
                                                                             "changed.")
     root_cause: str | None = None
@@ -507,26 +516,29 @@ def _relevant(graph: CausalGraph, target: str) -> list[str]:
     return graph.upstream(target) + [target]
 
 
-class _HourMeta:
-    role = "weather"
-    description = "Hour of day (UTC): the daily cycle of weather and demand [h]"
+def _contributions(values: dict, graph: CausalGraph, intervals: dict | None, max_rows: int
+                   ) -> tuple[list, int, float | None]:
+    """The contributions other than the daily cycle's, largest first, and the daily cycle's own [target's unit].
 
-
-def _contributions(values: dict, graph: CausalGraph, intervals: dict | None, max_rows: int) -> tuple[list, int]:
-    total = sum(abs(v) for v in values.values()) or 1.0
-    items = sorted(values.items(), key=lambda kv: -abs(kv[1]))
+    ``share_percent`` is each contribution over the sum of their magnitudes, signed so that a cause pushing the way
+    their sum goes is positive (up for a hot spot above its mean, down for a sag): the shares of the excess beyond
+    the normal daily cycle (``hour_of_day``, which is no cause to act on).
+    """
+    cycle = _scalar(values[HOUR]) if HOUR in values else None
+    rest = {k: v for k, v in values.items() if k != HOUR}
+    total = sum(abs(v) for v in rest.values()) or 1.0
+    sign = -1.0 if sum(rest.values()) < 0 else 1.0
+    items = sorted(rest.items(), key=lambda kv: -abs(kv[1]))
     out = []
     for node, v in items[:max_rows]:
         meta = next((n for n in graph.nodes if n.name == node), None)
-        if node == HOUR:
-            meta = _HourMeta()
         lo = hi = None
         if intervals is not None and node in intervals:
             lo, hi = (float(x) for x in intervals[node])
         out.append(Contribution(node=node, role=meta.role if meta else None, description=meta.description if meta
-                                else None, contribution=float(v), share_percent=100.0 * float(v) / total,
+                                else None, contribution=float(v), share_percent=round(100.0 * sign * float(v) / total, 2),
                                 ci_low=lo, ci_high=hi))
-    return out, max(0, len(items) - max_rows)
+    return out, max(0, len(items) - max_rows), cycle
 
 
 def _scalar(x) -> float:
@@ -682,9 +694,8 @@ def attribute_frame(frame, graph: CausalGraph, target: str, anomaly_row: int | N
         else:
             point = {k: _scalar(v) for k, v in query(model).items()}
             intervals = None
-    contributions, omitted = _contributions(point, graph, intervals, max_rows)
-    ranked = sorted((k for k in point if k != HOUR), key=lambda k: -abs(point[k]))
-    root = ranked[0] if ranked else None
+    contributions, omitted, cycle = _contributions(point, graph, intervals, max_rows)
+    root = contributions[0].node if contributions else None
     finite = [z for z in noise_z.values() if math.isfinite(z)]
     max_noise_z = max(finite) if finite else None
     unusual = [n for n, z in sorted(noise_z.items(), key=lambda kv: -kv[1]) if z >= ANOMALY_Z]
@@ -704,6 +715,7 @@ def attribute_frame(frame, graph: CausalGraph, target: str, anomaly_row: int | N
     notes.append(f"The contributions add up to {total:+.4g} {node.unit} (value minus the fitted model's expected "
                  f"value; excess over the data mean {value - base['expected']:+.4g} {node.unit}).")
     return AnomalyAttributionResult(status=status, contributions=contributions, contributions_omitted=omitted,
+                                    daily_cycle=cycle, excess_beyond_cycle=total - (cycle or 0.0),
                                     root_cause=root, max_noise_z=max_noise_z, unusual_nodes=unusual, **base)
 
 
@@ -1045,12 +1057,12 @@ def change_frame(frame, graph: CausalGraph, target: str, rows_a, rows_b, *, seed
             independence_test=approx_kernel_based, conditional_independence_test=approx_kernel_based,
             return_additional_info=True, shapley_config=gcm.shapley.ShapleyConfig(n_jobs=1))
     values = {k: float(v) for k, v in values.items()}
-    contributions, omitted = _contributions(values, graph, None, max_rows)
+    contributions, omitted, cycle = _contributions(values, graph, None, max_rows)
     root = contributions[0].node if contributions and abs(contributions[0].contribution) > 0 else None
     notes.append(f"The contributions add up to {sum(values.values()):+.4g} {node.unit} (sampled from the fitted "
                  f"models); the observed change of the mean is {mean_b - mean_a:+.4g} {node.unit}.")
     return DistributionChangeResult(status="ok", mean_a=mean_a, mean_b=mean_b, change=mean_b - mean_a,
-                                    contributions=contributions, contributions_omitted=omitted,
+                                    contributions=contributions, contributions_omitted=omitted, daily_cycle=cycle,
                                     changed_mechanisms=[k for k, v in changed.items() if v], root_cause=root, **base)
 
 
@@ -1113,6 +1125,43 @@ def attribute_anomaly(
 
     The graph comes from ``edges``, or from ``grid_id`` and ``trafo`` (transformer feeder graph built from the
     topology).  A root cause equal to the target means the reading itself (sensor error) or an unmodelled cause.
+
+    Parameters
+    ----------
+    data_csv : str
+        CSV under the data roots (or the output folder): ``time`` (ISO 8601) and one numeric column per node [node's
+        unit]; at most 200,000 rows; rows with a missing value are dropped and counted.
+    target : str
+        The node explained, e.g. ``'trafo_0_theta_h_c'``.
+    anomaly_time : str, optional
+        ISO 8601 time of the row explained (the nearest row), or ``'latest'``; default the row deviating most.
+    edges : list of [str, str], optional
+        The causal graph as [cause, effect] pairs of column names (:func:`gridsage.tools.causal.graph.graph_from_edges`).
+    grid_id : str, optional
+        A loaded grid whose topology gives the graph around ``trafo``
+        (:func:`gridsage.tools.causal.graph.feeder_causal_graph`; columns absent from the CSV are marginalised).
+    trafo : int, optional
+        pandapower trafo index, with ``grid_id``.
+    num_bootstrap : int, default 10
+        Refits for the intervals [1-50].
+    seed : int, default 0
+    max_rows : int, default 20
+        Contributions listed (the rest counted in ``contributions_omitted``).
+
+    Returns
+    -------
+    AnomalyAttributionResult
+        Contributions [target's unit] adding up to about ``value - expected``, with 90 % bootstrap intervals.
+
+    Raises
+    ------
+    InputError
+        A file outside the data roots or unreadable, no ``time`` column, missing node columns, an unknown target,
+        fewer than 50 valid rows, an unreadable ``anomaly_time``, or no graph given.
+
+    References
+    ----------
+    .. [1] Janzing, D. et al. (2019). Causal structure based root cause analysis of outliers. arXiv:1912.02724.
     """
     import pandas as pd
 
@@ -1152,7 +1201,38 @@ def estimate_effect(
 ) -> CausalEffectResult:
     """How much does ``outcome`` change when ``treatment`` is shifted by ``treatment_delta``?  Backdoor
     identification on the causal graph, linear-regression estimate, refuted by a placebo treatment, a random common
-    cause, data subsets and a test of the graph's implied independences (DoWhy)."""
+    cause, data subsets and a test of the graph's implied independences (DoWhy).
+
+    Parameters
+    ----------
+    data_csv : str
+        CSV under the data roots (or the output folder): ``time`` and one numeric column per node [node's unit].
+    treatment, outcome : str
+        Nodes, e.g. ``'busbar_1_load_p_mw'`` and ``'trafo_0_theta_h_c'``.
+    treatment_delta : float, default 1.0
+        Shift of the treatment [treatment's unit], non-zero (e.g. -1 MW moved off).
+    edges, grid_id, trafo
+        The causal graph, as in :func:`attribute_anomaly`.
+    refuters : list of str, optional
+        Subset of placebo_treatment_refuter, random_common_cause, data_subset_refuter, graph_refuter; default all.
+    seed : int, default 0
+
+    Returns
+    -------
+    CausalEffectResult
+        ``estimate`` [outcome's unit] for the shift, its 95 % interval (HAC errors), the back-door adjustment set,
+        and each refutation; status ``refuted`` when one fails, ``not_identified`` with no causal path.
+
+    Raises
+    ------
+    InputError
+        As :func:`attribute_anomaly`, and a zero ``treatment_delta`` or an unknown refuter.
+
+    References
+    ----------
+    .. [1] Pearl, J. (2009). Causality, 2nd ed., Theorem 3.3.2 (back-door adjustment).
+    .. [2] Sharma, A., Kiciman, E. (2020). DoWhy: an end-to-end library for causal inference. arXiv:2011.04216.
+    """
     if treatment_delta == 0:
         raise InputError("treatment_delta is zero", field="treatment_delta", fix="give a non-zero shift, e.g. 1.0.")
     frame = _read_csv(data_csv)
@@ -1178,7 +1258,35 @@ def explain_change(
     max_rows: MaxRows = 20,
 ) -> DistributionChangeResult:
     """Why did the mean of ``target`` change from period a to period b?  Attribute the change [target's unit] to
-    the causal mechanisms that changed (DoWhy GCM distribution-change attribution, Shapley values)."""
+    the causal mechanisms that changed (DoWhy GCM distribution-change attribution, Shapley values).
+
+    Parameters
+    ----------
+    data_csv : str
+        CSV under the data roots (or the output folder): ``time`` and one numeric column per node [node's unit].
+    target : str
+        The node whose mean changed.
+    period_a, period_b : list of str
+        ``[start, end]`` ISO 8601 times (inclusive) of the reference and the compared period.
+    edges, grid_id, trafo
+        The causal graph, as in :func:`attribute_anomaly`.
+    seed : int, default 0
+    max_rows : int, default 20
+
+    Returns
+    -------
+    DistributionChangeResult
+        The change of the mean [target's unit] and each node's contribution to it, the mechanisms found changed.
+
+    Raises
+    ------
+    InputError
+        As :func:`attribute_anomaly`, and periods that are not two readable times.
+
+    References
+    ----------
+    .. [1] Budhathoki, K. et al. (2021). Why did the distribution change? AISTATS, PMLR 130:1666-1674.
+    """
     frame = _read_csv(data_csv)
     graph = _graph_for(frame, edges, grid_id, trafo)
     return change_frame(frame, graph, target, period_a, period_b, seed=seed, max_rows=max_rows, field="data_csv")

@@ -74,7 +74,7 @@ def test_the_assessment_states_the_causal_assumptions_and_renders_the_why(studie
 
 
 def test_a_history_file_outside_the_data_roots_is_a_scenario_error(tmp_path):
-    text = (f"name: x\ngrid: {{source: cigre_mv}}\ntransformer:\n  trafo: 0\n  history:\n    csv: /etc/passwd.csv\n")
+    text = ("name: x\ngrid: {source: cigre_mv}\ntransformer:\n  trafo: 0\n  history:\n    csv: /etc/passwd.csv\n")
     with pytest.raises(ScenarioError) as err:
         assess(parse_scenario(text), tmp_path, workspace=Workspace(), graph=False)
     assert err.value.field == "scenario.transformer.history.csv"
