@@ -54,6 +54,7 @@ from pydantic import BaseModel, Field
 from gridsage.errors import InputError
 from gridsage.tools.base import ToolResult, tool
 from gridsage.tools.causal.graph import CausalGraph, graph_from_edges
+from gridsage.tools.views import Brief, CompactView, head
 
 __all__ = ["AnomalyAttributionResult", "CausalEffectResult", "Contribution", "DistributionChangeResult",
            "Refutation", "attribute_anomaly", "attribute_frame", "change_frame", "effect_frame", "estimate_effect",
@@ -177,10 +178,61 @@ class AnomalyAttributionResult(ToolResult):
                    "(gcm.confidence_intervals, fit_and_compute, 75 % subsets)")
     references: list[str] = Field(default_factory=lambda: list(ATTRIBUTION_REFERENCES))
 
+    def compact(self) -> "AttributionView":
+        """The value, the root cause and the largest contributions, without the graph (see :class:`AttributionView`)."""
+        return AttributionView.of(
+            self, notes=self.notes, lists={"contributions": head(self.contributions, CONTRIBUTIONS_BRIEF,
+                                                                 ContributionBrief.of)},
+            target=self.target, unit=self.unit, anomaly_time=self.anomaly_time, value=self.value,
+            expected=self.expected, excess=self.excess, daily_cycle=self.daily_cycle,
+            excess_beyond_cycle=self.excess_beyond_cycle, root_cause=self.root_cause,
+            graph_nodes=len(self.graph.nodes), graph_edges=len(self.graph.edges), rows_used=self.rows_used)
+
     def one_line(self) -> str:
         """``'ok: trafo_0_theta_h_c 118.2 °C (+21.3), root cause feeder_1_load_p_mw [ev-0003]'``."""
         return (f"{self.status}: {self.target} {self.value:.4g} {self.unit} ({self.excess:+.3g}), root cause "
                 f"{self.root_cause} [{self.evidence_id}]")
+
+
+#: contributions an attribution's compact view lists (all are in the evidence)
+CONTRIBUTIONS_BRIEF = 8
+
+
+class ContributionBrief(Brief):
+    """One contribution as the compact view lists it."""
+
+    node: str
+    role: str | None = None
+    contribution: float = Field(description="[target's unit]")
+    share_percent: float = Field(description="Share of the deviation beyond the daily cycle [%].")
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    @classmethod
+    def of(cls, c: Contribution) -> "ContributionBrief":
+        return cls(**c.model_dump(exclude={"description"}))
+
+
+class AttributionView(CompactView):
+    """What an MCP client or a model receives of ``attribute_anomaly``: the value, the root cause, the largest
+    contributions; the graph and every contribution stay in the evidence (read_evidence)."""
+
+    target: str
+    unit: str
+    anomaly_time: str
+    value: float = Field(description="[target's unit]")
+    expected: float = Field(description="The target's mean [target's unit].")
+    excess: float = Field(description="value - expected [target's unit].")
+    daily_cycle: float | None = Field(default=None, description="The normal daily cycle's contribution [target's unit].")
+    excess_beyond_cycle: float | None = Field(default=None, description="The deviation to explain [target's unit].")
+    root_cause: str | None
+    contributions: list[ContributionBrief]
+    graph_nodes: int
+    graph_edges: int
+    rows_used: int
+
+    def headline(self) -> str:
+        return f"{self.status}: root cause {self.root_cause}"
 
 
 class Refutation(BaseModel):
