@@ -658,7 +658,9 @@ def plot_attribution(result, path: str | Path) -> Path:
     what = _get(result, "anomaly_time")
     title = (f"Why {_get(result, 'target')} read {_get(result, 'value'):.1f} {unit} at {what}" if what else
              f"Why the mean of {_get(result, 'target')} changed by {_get(result, 'change'):+.2f} {unit}")
-    ax.set_title(f"{title} [{_get(result, 'evidence_id')}]", fontsize=10)
+    cycle = _get(result, "daily_cycle")
+    cycle = f"\nthe normal daily cycle's {cycle:+.1f} {unit} is not a cause and is not drawn" if cycle is not None else ""
+    ax.set_title(f"{title} [{_get(result, 'evidence_id')}]{cycle}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

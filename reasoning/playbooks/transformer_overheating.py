@@ -490,12 +490,13 @@ class TransformerOverheating(Playbook):
         reach = "; ".join(f"tie {_switch_name(net, t.switch)} (bus {t.near_bus}) reaches {_trafo_name(net, t.trafo)}'s feeder"
                           for t in ties) or "no open tie reaches another transformer's feeder"
         fed = f" and {fed_mw:.1f} MW of load" if fed_mw is not None else ""
-        findings.append(Finding(
-            severity="info", title=f"Feeder topology ({name} alone feeds {len(areas[hot])} bus(es){fed}); {reach}",
-            evidence_ids=graph_ids or [pf.evidence_id], citations=[transfer_cite],
-            context=f"buses {_bus_list(areas[hot])}" + (f"; {', '.join(_switch_name(net, s) for s in loops)} close loops "
-                                                        f"within the feeder" if loops else "")
-                    + ("; from graph_downstream" if graph_ids else f"; from the pandapower switch and line tables ({graph_note})")))
+        if needed:  # the feeder and its ties are what a transfer works with; with no transfer needed they are context only
+            findings.append(Finding(
+                severity="info", title=f"{name} alone feeds {len(areas[hot])} bus(es){fed}; {reach}",
+                evidence_ids=graph_ids or [pf.evidence_id], citations=[transfer_cite],
+                context=f"buses {_bus_list(areas[hot])}" + (f"; {', '.join(_switch_name(net, s) for s in loops)} close "
+                                                            f"loops within the feeder" if loops else "")
+                + ("; from graph_downstream" if graph_ids else f"; from the pandapower switch and line tables ({graph_note})")))
 
         steps, final_id = [], post.grid_id
         if best:
