@@ -105,7 +105,7 @@ def schema(
     "severity regret, plan outcome) to `--out`.\n\n"
     "Headline: the mean case score in [-1, 1]; a false-safe case (a problem called secure) scores -1, any other the "
     "weighted mean of verdict, precision/recall F1 of the violated and at-risk elements named in evidence-backed claims, "
-    "telemetry event recall, action validity (the plan re-solved on the scenario's own post-event grid by plain "
+    "telemetry event recall, ATT&CK technique F1, the root cause named, action validity (the plan re-solved on the scenario's own post-event grid by plain "
     "pandapower; no plan where one is needed scores 0), severity regret, citation coverage and precision, grounding "
     "rate, N-1 top risk and finding count (formula: gridsage.evals.harness). Metrics: invalid and repeated tool calls, "
     "latency, tokens.\n\n"
