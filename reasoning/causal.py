@@ -36,7 +36,7 @@ from typing import Literal, NamedTuple
 
 from gridsage.reasoning.assessment import CauseShare, Finding
 
-CauseKind = Literal["sensor", "cooling", "load", "ambient"]
+CauseKind = Literal["sensor", "cooling", "load", "ambient", "none"]
 #: node roles read as a load-driven cause
 LOAD_ROLES = ("load", "switching", "flow", "generation")
 #: ambient step of the effect estimate when the weather drives the reading [K]
@@ -81,7 +81,7 @@ def _shares(att) -> list[CauseShare]:
 
 
 def explain_reading(history: Path, grid_id: str, trafo: int, target: str, anomaly_time: str | None = None,
-                    name: str | None = None) -> RootCause | None:
+                    name: str | None = None) -> RootCause:
     """The root cause of a transformer reading's deviation, with its estimated lever, as findings and advice.
 
     Parameters
@@ -101,9 +101,9 @@ def explain_reading(history: Path, grid_id: str, trafo: int, target: str, anomal
 
     Returns
     -------
-    RootCause or None
-        None when the reading is not anomalous or the history too short (the attribution's status says which; its
-        evidence is still in the ledger).
+    RootCause
+        Kind ``'none'``, with one info finding and no advice, when the reading is not anomalous or the history does
+        not vary (the attribution's status says which).
 
     Raises
     ------
@@ -116,7 +116,10 @@ def explain_reading(history: Path, grid_id: str, trafo: int, target: str, anomal
     att = attribute_anomaly(data_csv=str(history), target=target, anomaly_time=anomaly_time or "latest",
                             grid_id=grid_id, trafo=trafo)
     if att.status != "ok" or att.root_cause is None:
-        return None
+        usual = Finding(severity="info", evidence_ids=[att.evidence_id], value=att.value, unit=att.unit,
+                        title=f"No root cause to name: {target} = {att.value:.1f} {att.unit} at {att.anomaly_time} "
+                              f"({label}) is within its usual range ({att.status.replace('_', ' ')})")
+        return RootCause("none", target, att, None, [], [usual], "", [], [])
     unit, causes = att.unit, _shares(att)
     top = causes[0]
     kind = _kind(top.node, top.role, target)

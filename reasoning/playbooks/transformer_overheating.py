@@ -320,7 +320,7 @@ def _no_solution(scenario: Scenario, post: DerivedGridResult, pf: PowerFlowResul
 
 
 def _root_cause(scenario: Scenario, net, grid_id: str, base_dir: Path | None):
-    """The causal root cause of the transformer's hot-spot reading in the scenario's history (None if not anomalous)."""
+    """The causal root cause of the transformer's hot-spot reading in the scenario's history."""
     from gridsage.reasoning.causal import explain_reading
     from gridsage.reasoning.study import thermal_history
 
@@ -538,8 +538,9 @@ class TransformerOverheating(Playbook):
 
         if root is not None:
             findings += root.findings
-            situation += f" Why: {root.advice}"
-            plan_outcome = f"{root.advice} {plan_outcome}"
+            if root.advice:
+                situation += f" Why: {root.advice}"
+                plan_outcome = f"{root.advice} {plan_outcome}"
         rated = horizon.rating
         shape = (f"the {spec.load_profile_csv} series normalised to its maximum" if spec.load_profile_csv else
                  f"the default cosine day (trough {CYCLE_TROUGH_PU:g} pu at 06:00, peak at {CYCLE_PEAK_H:g}:00)")

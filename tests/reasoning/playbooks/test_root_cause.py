@@ -116,3 +116,13 @@ def test_telemetry_triage_names_the_upstream_cause_of_a_grid_event(tmp_path, mon
     cause = next(f for f in a.findings if f.title.startswith("Root cause of the feeder-F1 voltage"))
     assert "outside what the device measures" in cause.title and a.evidence[cause.evidence_ids[0]].tool == "attribute_anomaly"
     assert "look upstream of feeder-F1 voltage" in a.plan_outcome
+
+
+def test_an_ordinary_latest_reading_names_no_root_cause(tmp_path):
+    """Nothing planted: the latest reading is ordinary, so no cause is named and the advice is the grid's alone."""
+    text = ("name: calm\ngrid: {source: cigre_mv}\nscaling: {load: 0.7}\ntransformer:\n  trafo: 0\n  history:\n"
+            "    simulation: {seed: 3, days: 10}\n")
+    a = assess(parse_scenario(text), tmp_path, workspace=Workspace(), graph=False)
+    usual = next(f for f in a.findings if f.title.startswith("No root cause to name"))
+    assert a.evidence[usual.evidence_ids[0]].result["status"] == "not_anomalous"
+    assert not a.causes and a.plan_outcome.startswith("No action needed") and "Why:" not in a.situation
