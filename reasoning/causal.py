@@ -230,11 +230,12 @@ def explain_telemetry_events(readings, events, folder: Path) -> list[EventCause]
         One per explained event: its largest cause, or its own term when the device's measurements do not explain
         it (the cause lies outside what the device measures, e.g. upstream of a feeder head).
 
-    Raises
-    ------
-    InputError
-        From the tool, on a history it cannot use.
+    An event whose device history the tool cannot use (too few aligned rows, a stream that never varies) is
+    skipped: the causal step adds to the triage and never stops it.
     """
+    import pandas as pd
+
+    from gridsage.errors import InputError
     from gridsage.tools.causal import attribute_anomaly
     from gridsage.tools.paths import writable_file
 
@@ -247,6 +248,8 @@ def explain_telemetry_events(readings, events, folder: Path) -> list[EventCause]
             continue
         if event.device_id not in written:
             step = device.groupby("sensor_type", observed=True).timestamp.apply(lambda t: t.diff().median()).max()
+            if pd.isna(step):  # one reading per stream: nothing to learn from
+                continue
             wide = (device.assign(time=device.timestamp.dt.round(step))
                     .pivot_table(index="time", columns="sensor_type", values="value", aggfunc="mean", observed=True)
                     .dropna().tail(MAX_TELEMETRY_ROWS))
@@ -259,7 +262,10 @@ def explain_telemetry_events(readings, events, folder: Path) -> list[EventCause]
         if window.empty:
             continue
         at = (window - wide[sensor].median()).abs().idxmax()
-        att = attribute_anomaly(data_csv=str(path), target=sensor, anomaly_time=at.isoformat(), edges=edges)
+        try:
+            att = attribute_anomaly(data_csv=str(path), target=sensor, anomaly_time=at.isoformat(), edges=edges)
+        except InputError:  # too few aligned rows, or a stream that never varies: the triage stands without it
+            continue
         if att.status != "ok" or att.root_cause is None:
             continue
         top = att.contributions[0]

@@ -126,3 +126,19 @@ def test_an_ordinary_latest_reading_names_no_root_cause(tmp_path):
     usual = next(f for f in a.findings if f.title.startswith("No root cause to name"))
     assert a.evidence[usual.evidence_ids[0]].result["status"] == "not_anomalous"
     assert not a.causes and a.plan_outcome.startswith("No action needed") and "Why:" not in a.situation
+
+
+def test_a_device_history_too_short_for_the_causal_step_is_skipped(tmp_path, monkeypatch):
+    """Ten aligned rows are below the tools' minimum: the event is left unexplained, the triage is not stopped."""
+    from datetime import timedelta
+
+    from gridsage.reasoning.assessment import ObservedEvent
+    from gridsage.reasoning.causal import explain_telemetry_events
+
+    monkeypatch.setenv("GRIDSAGE_OUTPUT_DIR", str(tmp_path))
+    t = pd.date_range("2026-07-01", periods=10, freq="10s", tz="UTC")
+    readings = pd.DataFrame([{"device_id": "F1", "sensor_type": s, "value": v, "timestamp": ts}
+                             for s in ("current", "voltage") for ts, v in zip(t, range(10))])
+    event = ObservedEvent(device_id="F1", sensor_type="voltage", type="step", origin="grid", start_utc=t[5],
+                          end_utc=t[5] + timedelta(seconds=5), evidence_ids=["ev-0001"])
+    assert explain_telemetry_events(readings, [event], tmp_path) == []
