@@ -86,6 +86,8 @@ GRAPH_TEST_ALPHA = 0.01
 MAX_GRAPH_TESTS = 300
 #: names of the time-of-day columns added when the data has a time column
 TIME_OF_DAY = ("tod_sin1", "tod_cos1", "tod_sin2", "tod_cos2")
+#: daily harmonics the graph test conditions on: PV's bell (zero at night) and the load shape need more than two
+GRAPH_TEST_HARMONICS = 4
 #: node of the hour of day [h] added to the GCM models when the data has times
 HOUR = "hour_of_day"
 #: roles the time of day is a common cause of
@@ -372,13 +374,13 @@ def _prepare(frame, graph: CausalGraph, field: str = "frame", extra: tuple[str, 
     return data, notes
 
 
-def _time_of_day(times) -> dict[str, Any]:
-    """Four harmonics of the daily cycle [-] from UTC times: sin/cos of 2*pi*h/24 and 2*pi*h/12 (h in hours)."""
+def _time_of_day(times, harmonics: int = 2) -> dict[str, Any]:
+    """Harmonics of the daily cycle [-] from UTC times: sin/cos of 2*pi*k*h/24 for k = 1..harmonics (h in hours)."""
     import numpy as np
 
     h = (times.dt.hour + times.dt.minute / 60.0 + times.dt.second / 3600.0).to_numpy(dtype=float)
     w = 2 * np.pi * h / 24.0
-    return {"tod_sin1": np.sin(w), "tod_cos1": np.cos(w), "tod_sin2": np.sin(2 * w), "tod_cos2": np.cos(2 * w)}
+    return {f"tod_{f.__name__}{k}": f(k * w) for k in range(1, harmonics + 1) for f in (np.sin, np.cos)}
 
 
 def _with_daily_cycle(data, graph: CausalGraph) -> tuple[Any, list[tuple[str, str]], list[str]]:
@@ -782,7 +784,7 @@ def graph_refutation(frame, graph: CausalGraph, *, alpha: float = GRAPH_TEST_ALP
 
     Each implied independence ``X ⫫ Y | pa(X)`` is tested by the partial correlation of ``X`` and ``Y`` given the
     parents, their squares (the ``K²`` terms of the thermal model) and, when the data has times, the time of day
-    (Fisher z / t test, as ``dowhy.utils.cit.partial_corr``); the graph is refuted when a test rejects at the
+    (:data:`GRAPH_TEST_HARMONICS` daily harmonics; Fisher z / t test, as ``dowhy.utils.cit.partial_corr``); the graph is refuted when a test rejects at the
     Bonferroni level ``alpha / m`` over the ``m`` tests.  Columns that hardly vary (more than 90 % of the rows at
     their median, e.g. a switching event) are left out of the tests.
 
@@ -814,7 +816,8 @@ def graph_refutation(frame, graph: CausalGraph, *, alpha: float = GRAPH_TEST_ALP
     x = data[names].to_numpy(dtype=float)
     med = np.median(x, axis=0)
     varying = {n for i, n in enumerate(names) if np.mean(np.isclose(x[:, i], med[i])) <= 0.9 and np.std(x[:, i]) > 0}
-    tod = np.column_stack(list(_time_of_day(data["time"]).values())) if "time" in data.columns else None
+    tod = (np.column_stack(list(_time_of_day(data["time"], GRAPH_TEST_HARMONICS).values()))
+           if "time" in data.columns else None)
     g = graph.to_networkx()
     import networkx as nx
 
