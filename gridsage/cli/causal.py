@@ -21,7 +21,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gridsage.cli._shared import Dispatch, GridOption, OutputFormat as Format, err, fail, load_grid_id, out
+from gridsage.cli._shared import Dispatch, GridOption, OutputFormat as Format, as_json, err, fail, load_grid_id, out
 from gridsage.errors import GridSageError, InputError
 
 causal_app = typer.Typer(
@@ -96,6 +96,14 @@ def _graph_args(edges: Path | None, grid: str | None, trafo: int | None) -> dict
     return {"grid_id": load_grid_id(grid, Dispatch.file), "trafo": trafo}
 
 
+def _plot(result, plot: Path | None) -> None:
+    """Draw the attribution to ``plot`` when one is asked for (:func:`gridsage.plotting.plot_attribution`)."""
+    if plot:
+        from gridsage.plotting import plot_attribution
+
+        err.print(f"plot written to {plot_attribution(result, plot)}")
+
+
 def _contributions(result, title: str) -> None:
     table = Table("cause", "role", "contribution", "share %", "interval", "what", title=title, title_justify="left")
     for c in result.contributions:
@@ -135,14 +143,10 @@ def attribute(
         with err.status("fitting the causal model and attributing ..."):
             result = attribute_anomaly(data_csv=str(history), target=target, anomaly_time=time, num_bootstrap=bootstrap,
                                        seed=seed, **graph)
-        if plot:
-            from gridsage.plotting import plot_attribution
-
-            err.print(f"plot written to {plot_attribution(result, plot)}")
+        _plot(result, plot)
     except GridSageError as exc:
         fail(exc)
-    if fmt is Format.json:
-        out.print_json(result.model_dump_json())
+    if as_json(result, fmt):
         return
     out.print(f"[bold]{result.target}[/] = {result.value:.2f} {result.unit} at {result.anomaly_time}: "
               f"{result.excess:+.2f} {result.unit} from its typical {result.expected:.2f} ({result.status}) "
@@ -181,8 +185,7 @@ def effect(
                                      seed=seed, **graph)
     except GridSageError as exc:
         fail(exc)
-    if fmt is Format.json:
-        out.print_json(result.model_dump_json())
+    if as_json(result, fmt):
         return
     interval = "" if result.ci_low is None or result.ci_high is None else f" (interval {result.ci_low:+.3f}..{result.ci_high:+.3f})"
     colour = "green" if result.status == "ok" else "yellow"
@@ -226,14 +229,10 @@ def change(
         with err.status("fitting both periods and attributing the change ..."):
             result = explain_change(data_csv=str(history), target=target, period_a=periods[0], period_b=periods[1],
                                     seed=seed, **graph)
-        if plot:
-            from gridsage.plotting import plot_attribution
-
-            err.print(f"plot written to {plot_attribution(result, plot)}")
+        _plot(result, plot)
     except GridSageError as exc:
         fail(exc)
-    if fmt is Format.json:
-        out.print_json(result.model_dump_json())
+    if as_json(result, fmt):
         return
     out.print(f"[bold]{result.target}[/]: mean {result.mean_a:.2f} -> {result.mean_b:.2f} {result.unit} "
               f"({result.change:+.2f}; {result.rows_a} and {result.rows_b} rows) \\[{result.evidence_id}]", highlight=False)
