@@ -197,7 +197,8 @@ def toolset() -> Toolset:
 
 
 def _build() -> list[ToolSpec]:
-    from gridsage.tools import causal, cascade, cyber, equipment, evidence_reader, forecast, grid, standards, telemetry
+    from gridsage.tools import (causal, cascade, cyber, equipment, estimation, evidence_reader, forecast, grid, reliability,
+                                standards, telemetry)
 
     study = frozenset({"study"})  # the tools a scenario study needs, grid or telemetry (with the agent's load_study)
     return [
@@ -237,4 +238,9 @@ def _build() -> list[ToolSpec]:
         ToolSpec(causal.attribute_anomaly, "analysis"),
         ToolSpec(causal.estimate_effect, "analysis"),
         ToolSpec(causal.explain_change, "analysis"),
+        # adds the estimated state as a new grid when save_as is given (a copy; the measured grid is never changed)
+        ToolSpec(estimation.estimate_state, "what_if"),
+        ToolSpec(estimation.simulate_measurements, "writes_files"),
+        ToolSpec(reliability.reliability_indices, "analysis", cost="quick"),
+        ToolSpec(reliability.energy_losses, "analysis"),
     ]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from gridsage.cli._shared import app
 
 # importing a command module registers its commands on app, in this order (the order of `gridsage --help`)
-from gridsage.cli import grid, study, cascade, serve  # noqa: E402,F401,I001
+from gridsage.cli import grid, study, cascade, estimate, reliability, losses, serve  # noqa: E402,F401,I001
 from gridsage.cli import graph, knowledge, forecast, health, telemetry, cyber, causal  # noqa: E402,I001
 
 #: the modules whose commands sit on app itself (imported for that)
-COMMAND_MODULES = (grid, study, cascade, serve)
+COMMAND_MODULES = (grid, study, cascade, estimate, reliability, losses, serve)
 app.add_typer(graph.graph_app)
 app.add_typer(knowledge.knowledge_app)
 app.add_typer(forecast.forecast_app)

@@ -103,7 +103,7 @@ def test_tools_lists_the_published_tools_by_profile():
     assert listed == {"load_grid", "apply_events", "run_power_flow", "run_contingency_analysis", "propose_remedial_actions",
                       "apply_actions", "monitor_telemetry", "score_telemetry"}
     everything = gridsage("tools").stdout
-    assert "35 tools (all)" in everything and "read_evidence" in everything and "forecast_load" in everything and "unload_grid" in everything
+    assert "39 tools (all)" in everything and "read_evidence" in everything and "forecast_load" in everything and "unload_grid" in everything
     wrong = gridsage("tools", "--profile", "tiny")
     assert wrong.returncode == 2 and "unknown tool profile 'tiny'" in wrong.stderr and "all, study" in wrong.stderr
 

@@ -177,6 +177,10 @@ REQUIRED = {
     "estimate_effect": {"data_csv": "x.csv", "treatment": "x", "outcome": "y"},
     "explain_change": {"data_csv": "x.csv", "target": "y", "period_a": ["2026-01-01", "2026-01-02"],
                        "period_b": ["2026-01-02", "2026-01-03"]},
+    "estimate_state": {"grid_id": "g", "measurements": "x.csv", "mapping": "m.csv"},
+    "simulate_measurements": {"grid_id": "g", "out_dir": "out"},
+    "reliability_indices": {"outages": "x.csv", "customers_served": 100},
+    "energy_losses": {"grid_id": "g", "profile": "x.csv"},
 }
 
 
@@ -311,6 +315,9 @@ HINTS = {
     "triage_logs": (True, False, True, False),
     "attribute_anomaly": (True, False, True, False), "estimate_effect": (True, False, True, False),
     "explain_change": (True, False, True, False),
+    "estimate_state": (False, False, False, False),  # save_as adds the estimated state as a new grid (a copy)
+    "simulate_measurements": (False, True, True, False),  # writes readings.csv and mapping.csv into out_dir
+    "reliability_indices": (True, False, True, False), "energy_losses": (True, False, True, False),
 }
 
 

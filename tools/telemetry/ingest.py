@@ -15,6 +15,7 @@ optionally, ``quality`` (``good``, ``suspect`` or ``bad``; blank is ``good``).
 Canonical units (:data:`UNITS`; units are matched case-insensitively, so 'mW' reads as MW):
 
 - voltage: V, kV -> V; pu, p.u. -> pu (kept as given: a value is in V or in pu, as its ``unit`` says)
+- voltage_angle (PMU phase angle, IEEE C37.118.1): deg, degree, ° -> deg; rad -> deg (x 180/pi); -360 to 360 deg
 - current: A, kA -> A
 - frequency: Hz
 - active_power: W, kW, MW -> MW; reactive_power: var, kvar, Mvar -> Mvar
@@ -38,6 +39,7 @@ References
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field as dc_field
 from datetime import datetime, timezone
@@ -57,7 +59,7 @@ READINGS_SUFFIXES = (".csv", ".txt", ".jsonl", ".ndjson", ".json")
 #: most streams listed by :func:`ingest_telemetry` (all are counted)
 MAX_STREAMS = 500
 
-SensorType = Literal["voltage", "current", "frequency", "active_power", "reactive_power", "power_factor",
+SensorType = Literal["voltage", "voltage_angle", "current", "frequency", "active_power", "reactive_power", "power_factor",
                      "temperature", "top_oil_temperature", "hot_spot_temperature", "loading",
                      "voltage_unbalance", "current_unbalance", "gas_ppm"]
 Quality = Literal["good", "suspect", "bad"]
@@ -70,6 +72,7 @@ _PERCENT = {"%": ("%", 1.0)}
 #: accepted unit spellings (lower case) of each sensor type -> (canonical unit, factor to it)
 UNITS: dict[str, dict[str, tuple[str, float]]] = {
     "voltage": {"v": ("V", 1.0), "kv": ("V", 1e3), "pu": ("pu", 1.0), "p.u.": ("pu", 1.0)},
+    "voltage_angle": {"deg": ("deg", 1.0), "degree": ("deg", 1.0), "°": ("deg", 1.0), "rad": ("deg", 180.0 / math.pi)},
     "current": {"a": ("A", 1.0), "ka": ("A", 1e3)},
     "frequency": {"hz": ("Hz", 1.0)},
     "active_power": {"w": ("MW", 1e-6), "kw": ("MW", 1e-3), "mw": ("MW", 1.0)},
@@ -85,6 +88,7 @@ _INF = float("inf")
 RANGES: dict[str, tuple[float, float]] = {
     **{s: (0.0, _INF) for s in SENSOR_TYPES},
     "active_power": (-_INF, _INF), "reactive_power": (-_INF, _INF), "power_factor": (-1.0, 1.0),
+    "voltage_angle": (-360.0, 360.0),
     **{s: (-273.15, _INF) for s in ("temperature", "top_oil_temperature", "hot_spot_temperature")},
 }
 
