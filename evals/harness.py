@@ -42,6 +42,8 @@ Scores (per case; the report averages them, sums the counts; "–" where left ou
                           ``expect.techniques`` (cyber scenarios: those with a ``cyber:`` block)
 ``root_cause``            1 if the first evidence-backed claim naming a "root cause" names ``expect.root_cause``
                           as the first causal-graph node it mentions (transformer scenarios with a history)
+``med_f1``                F1 of the dates (YYYY-MM-DD) that evidence-backed claims naming a "major event day" give
+                          against ``expect.major_event_days`` (reliability scenarios that expect some)
 ``action_validity``       1 if the plan passes :func:`check_actions` ('valid'); 0 if it fails, was never
                           applied, or if there is no plan where the key calls for action (a problem verdict
                           with expected elements, or ``plan_clears``); left out otherwise
@@ -66,7 +68,7 @@ scores 0) of
     s = -1                        if the answer is false-safe
     s = Σ_k w_k x_k / Σ_k w_k     else, over the components x_k the case has
 
-with weights :data:`WEIGHTS`: verdict 3, violation F1 3, event recall 3, technique F1 3, action
+with weights :data:`WEIGHTS`: verdict 3, violation F1 3, event recall 3, technique F1 3, MED F1 3, action
 validity 2, root cause 2, and 1 each for severity = 1 - min(1, severity_regret / :data:`REGRET_SCALE`),
 citation F1 (coverage and precision), grounding rate, top risk and min findings.
 A false-safe case scores -1, below every answer that is not false-safe (>= 0): each of
@@ -87,6 +89,7 @@ References
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -115,13 +118,16 @@ _WITHIN = re.compile(r"(?i)\b(stays? within|no violations?\b|0 violation)")
 #: verdicts that report a problem (calling them secure is false-safe; reporting them on a secure case is an alarm)
 PROBLEMS = ("violations", "no_solution", "at_risk", "attack_suspected")
 #: headline weights of the per-case components
-WEIGHTS = {"verdict_correct": 3, "violation_f1": 3, "event_recall": 3, "technique_f1": 3, "action_validity": 2,
+WEIGHTS = {"verdict_correct": 3, "violation_f1": 3, "event_recall": 3, "technique_f1": 3, "med_f1": 3, "action_validity": 2,
            "root_cause": 2, "severity": 1, "citation_f1": 1, "grounding_rate": 1, "top_risk": 1, "min_findings": 1}
 #: an ATT&CK for ICS technique id as an answer names it
 _TECHNIQUE = re.compile(r"\bT0\d{3}\b")
 #: a causal-graph node as an answer names it (gridsage.tools.causal.feeder_causal_graph's names)
 _NODE = re.compile(r"\b(ambient_c|irradiance_w_m2|(?:feeder|busbar|switch|trafo|line|sgen|load)_\w+?_(?:p_mw|theta_\w+?_c))\b")
 _ROOT = re.compile(r"(?i)\broot cause")
+#: a claim about a Major Event Day (IEEE 1366), and the dates it gives
+_MED = re.compile(r"(?i)\bmajor event day")
+_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 #: severity regret that scores 0 in the headline [% of rating, or pu × 100]
 REGRET_SCALE = 10.0
 #: outages named as N-1 risks that count for ``top_risk`` (a list of every outage does not)
@@ -247,6 +253,10 @@ def _oracle(path: str, text: str) -> Oracle | None:
     limits = (voltage_band(scenario.limits.vm_min_pu, scenario.limits.vm_max_pu),
               thermal_limit(scenario.limits.max_loading_percent))
     fingerprint = grid_fingerprint(net)
+    simulation = scenario.estimation.simulation if scenario.estimation is not None else None
+    if simulation is not None and simulation.load_scale != 1.0:  # the true state the meters measure
+        net = copy.deepcopy(net)
+        net.load[["p_mw", "q_mvar"]] *= simulation.load_scale
     excess, loading = _solve(net, limits) or (None, {})
     return Oracle(fingerprint, excess, loading, limits)
 
@@ -281,8 +291,10 @@ def check_actions(session: ChatSession, turn: Turn, oracle: Oracle | None, relie
     """Re-check the answer's plan on the scenario's own post-event grid with a plain pandapower AC power flow.
 
     The plan's grid is the last ``apply_actions`` result whose evidence id the answer cites (in its text or
-    claims), else the last one.  Its chain of ``apply_actions`` calls must start from a grid with the oracle's
-    fingerprint; the plan's grid is re-solved with generator Q limits and compared with the oracle's solve.
+    claims), else the last one.  Its chain of ``apply_actions`` calls (and of ``estimate_state`` grids saved from
+    the measurements, in a state-estimation scenario) must start from a grid with the oracle's fingerprint; the
+    plan's grid is re-solved with generator Q limits and compared with the oracle's solve (of the true state, the
+    post-event grid with its loads times ``estimation.simulation.load_scale``, in a state-estimation scenario).
 
     Parameters
     ----------
@@ -314,6 +326,8 @@ def check_actions(session: ChatSession, turn: Turn, oracle: Oracle | None, relie
     cited = set(re.findall(r"ev-\d+", turn.answer.text())) | {e for c in turn.answer.claims for e in c.evidence_ids}
     plan = next((r for r in reversed(applied) if r.evidence_id in cited), applied[-1])
     parent = {r.result["grid_id"]: r.inputs["grid_id"] for r in applied}
+    parent |= {r.result["saved_grid_id"]: r.inputs["grid_id"] for r in session.workspace.ledger.since(None)
+               if r.tool == "estimate_state" and r.result.get("saved_grid_id")}  # a study of the estimated state
     start = plan.inputs["grid_id"]
     for _ in parent:
         start = parent.get(start, start)
@@ -419,7 +433,7 @@ def headline(scores: dict[str, float]) -> float:
     :data:`WEIGHTS`-weighted mean of the components the case has [0..1]."""
     if scores.get("false_safe"):
         return -1.0
-    parts = {k: scores.get(k) for k in ("verdict_correct", "violation_f1", "event_recall", "technique_f1",
+    parts = {k: scores.get(k) for k in ("verdict_correct", "violation_f1", "event_recall", "technique_f1", "med_f1",
                                         "action_validity", "root_cause", "grounding_rate", "top_risk", "min_findings")}
     if "severity_regret" in scores:
         parts["severity"] = 1 - min(1.0, scores["severity_regret"] / REGRET_SCALE)
@@ -478,7 +492,7 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
         scores["violation_precision"] = precision
     if recall is not None:
         scores["violation_recall"] = recall
-    if expected or named or not (events or cyber):
+    if expected or named or not (events or cyber or expect.major_event_days):
         scores["violation_f1"] = 1.0 if not (expected or named) else _f1(precision, recall)
     scores["over_claims"] = float(len(named - expected))
     excess = out.oracle_excess or {}
@@ -493,6 +507,11 @@ def score(expect: Expect, out: CaseOutput) -> dict[str, float]:
         named_root = next((m.group(1) for c in backed if _ROOT.search(c.statement)
                            for m in [_NODE.search(c.statement)] if m), None)
         scores["root_cause"] = float(named_root == expect.root_cause)
+    if expect.major_event_days:
+        said = {d for c in backed if _MED.search(c.statement) for d in _DATE.findall(c.statement)}
+        want_d = set(expect.major_event_days)
+        hits_d = len(said & want_d)
+        scores["med_f1"] = _f1(hits_d / len(said) if said else None, hits_d / len(want_d))
     if expect.top_risk:
         outages = list(dict.fromkeys(filter(None, (outage_subject(c.statement) for c in backed))))
         scores["top_risk"] = float(expect.top_risk in outages[:TOP_RISK_RANK])

@@ -86,7 +86,8 @@ def loading_table(a: Assessment) -> dict[str, dict[str, float]]:
 def plot_assessment(a: Assessment, path: str | Path) -> Path:
     """Draw an assessment to an image file: a grid study's branch loadings and N-1 risks, or, for a telemetry
     study, the stream with the most anomalies, each marked (:func:`plot_anomalies`); for a cyber triage its
-    detections, for a cascade its timeline, and for an assessment with causes its attribution.
+    detections, for a cascade its timeline, for an assessment with causes its attribution, and for a reliability
+    report SAIDI by month and by cause.
 
     Parameters
     ----------
@@ -115,6 +116,12 @@ def plot_assessment(a: Assessment, path: str | Path) -> Path:
         return plot_cascade(*cascade_records(a), path=path)
     if a.causes:
         return plot_attribution(next(r for r in a.evidence.values() if r.tool == "attribute_anomaly").result, path)
+    if a.kind == "reliability":
+        from gridsage.plotting_reliability import plot_reliability
+        from gridsage.tools.reliability import ReliabilityResult
+
+        record = next(r for r in a.evidence.values() if r.tool == "reliability_indices")
+        return plot_reliability(ReliabilityResult.model_validate(record.result), path)
     if a.kind == "cyber":
         return plot_detections(next(r for r in a.evidence.values() if r.tool == "triage_logs").result, path)
     if a.kind == "telemetry":

@@ -22,9 +22,9 @@ Severity = Literal["critical", "high", "medium", "low", "info"]
 #: cyber triage, logs that show an attack technique at high or critical severity ('attack_suspected'; a lower-severity
 #: detection alone is 'at_risk', no detection 'secure')
 Verdict = Literal["violations", "at_risk", "secure", "no_solution", "attack_suspected"]
-#: what an assessment studies: a grid model ('grid': power flow, N-1, actions), measured readings ('telemetry') or
-#: security/OT logs ('cyber')
-AssessmentKind = Literal["grid", "telemetry", "cyber"]
+#: what an assessment studies: a grid model ('grid': power flow, N-1, actions), measured readings ('telemetry'),
+#: security/OT logs ('cyber') or an outage record ('reliability': IEEE 1366 indices)
+AssessmentKind = Literal["grid", "telemetry", "cyber", "reliability"]
 
 
 class Finding(BaseModel):

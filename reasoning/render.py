@@ -46,7 +46,8 @@ def _interval(c) -> str:
 
 def render_text(a: Assessment) -> str:
     """The Assessment as a plain-text engineer's report (about 40 lines)."""
-    studied = {"grid": f"Grid {a.source} -> {a.grid_id}", "cyber": f"Logs {a.source}"}.get(a.kind, f"Telemetry {a.source}")
+    studied = {"grid": f"Grid {a.source} -> {a.grid_id}", "cyber": f"Logs {a.source}",
+               "reliability": f"Outage record {a.source}"}.get(a.kind, f"Telemetry {a.source}")
     out = [f"GridSage assessment: {a.title or a.scenario}", f"{studied} | verdict: {a.verdict} | planner: {a.planner}"]
     if a.question:
         out += ["", _wrap(f"Question: {a.question}", "")]
@@ -104,7 +105,8 @@ def render_text(a: Assessment) -> str:
 
 def render_markdown(a: Assessment) -> str:
     """The Assessment as markdown (headings, tables), for tickets and chat."""
-    studied = {"grid": f"*Grid* `{a.source}` → `{a.grid_id}`", "cyber": f"*Logs* `{a.source}`"}.get(
+    studied = {"grid": f"*Grid* `{a.source}` → `{a.grid_id}`", "cyber": f"*Logs* `{a.source}`",
+               "reliability": f"*Outage record* `{a.source}`"}.get(
         a.kind, f"*Telemetry* `{a.source}`")
     out = [f"# {a.title or a.scenario}", "", f"{studied} · *verdict* **{a.verdict}** · *planner* {a.planner} · "
            f"*confidence* **{a.confidence}** ({a.confidence_reason})", ""]

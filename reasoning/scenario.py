@@ -5,7 +5,8 @@ optional operator question and an optional ``expect:`` block for the
 evaluation harness.  A telemetry scenario names readings (or a telemetry
 simulation) instead of a grid.  A ``cascade:`` block studies the cascade the
 scenario's outage events (or ``cascade.outages``) set off.  A ``cyber:`` block triages security and OT logs (or a
-simulated OT network's), with an optional grid to state what their commands do.  :func:`scenario_json_schema`
+simulated OT network's), with an optional grid to state what their commands do.  An ``estimation:`` block studies the
+grid's state estimated from measurements; a ``reliability:`` block reports IEEE 1366 indices of an outage record.  :func:`scenario_json_schema`
 exports the schema.
 
 Example
@@ -262,6 +263,112 @@ class CyberStudy(_Strict):
         return self
 
 
+#: a meter of a measurement set: ``(device_id, sensor_type)``, e.g. ``line3-from`` measuring ``active_power``
+MeterSensor = Literal["voltage", "voltage_angle", "active_power", "reactive_power", "current"]
+
+
+class GrossErrorSpec(_Strict):
+    """A gross error planted at one meter of a simulated measurement set: ``size_sigma`` standard deviations of that meter."""
+
+    device_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description=(
+        "Meter device id of the simulator: 'bus<i>', 'line<i>-from', 'line<i>-to', 'trafo<i>-hv', 'trafo<i>-lv'."))
+    sensor_type: MeterSensor
+    size_sigma: float = Field(default=20.0, ge=-1000, le=1000, allow_inf_nan=False, description=(
+        "Error added to the reading, in standard deviations of the meter [-] (negative: reads low)."))
+
+
+class MeasurementSimulation(_Strict):
+    """SCADA (and PMU) measurements generated from the study grid's solved AC power flow
+    (``gridsage.tools.estimation.simulate_measurement_set``): meters placed for ``redundancy``, Gaussian noise per
+    meter class, the planted gross errors and ``missing`` meters whose readings never arrive."""
+
+    seed: int = Field(default=0, ge=0, description="Seed of the placement, the noise and the missing meters.")
+    redundancy: float = Field(default=1.6, ge=1.0, le=4.0, allow_inf_nan=False, description=(
+        "Measurements per state variable m/n [-] (n = 2 x buses - 1)."))
+    pmu_buses: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list, max_length=200, description=(
+        "Buses with a PMU (voltage magnitude and angle per IEEE C37.118.1)."))
+    gross_errors: list[GrossErrorSpec] = Field(default_factory=list, max_length=20, description="Gross errors planted.")
+    missing: int = Field(default=0, ge=0, le=1000, description="Meters whose readings are dropped [-].")
+    load_scale: float = Field(default=1.0, gt=0, le=5, allow_inf_nan=False, description=(
+        "The measured state's loads against the model's [-]: 1.1 simulates a grid carrying 10 % more load (p and q) "
+        "than the model assumes, the slack taking the difference; the study sees it only through the meters."))
+
+
+class EstimationStudy(_Strict):
+    """The "state estimation" playbook: the grid's state estimated (WLS) from measurements, bad data identified and
+    removed, then the grid study (power flow, N-1, a validated plan) run on the estimated state instead of assumed
+    injections (see reasoning/playbooks/state_estimation.py).  Give ``measurements`` with ``mapping``, or ``simulation``.
+    """
+
+    measurements: str | None = Field(default=None, min_length=1, description=(
+        "Readings in the telemetry format (path relative to the scenario file): device_id, sensor_type, value, unit, "
+        "timestamp, quality."))
+    mapping: str | None = Field(default=None, min_length=1, description=(
+        "Device-to-element mapping CSV (path relative to the scenario file): device_id, sensor_type, element_type, "
+        "element, side, std_dev."))
+    simulation: MeasurementSimulation | None = Field(default=None, description=(
+        "Measurements simulated from the study grid (after the scenario's scaling and events) instead of files."))
+    at: str | None = Field(default=None, max_length=40, description="Snapshot time, ISO 8601; default the latest reading.")
+    chi2_probability: float | None = Field(default=None, gt=0, lt=0.5, allow_inf_nan=False, description=(
+        "False-alarm probability of the chi-square bad-data test [-]; default the tool's."))
+    lnr_threshold: float | None = Field(default=None, gt=1, le=20, allow_inf_nan=False, description=(
+        "Largest normalised residual above which a meter is bad data [-]; default the tool's 3.0."))
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        files = self.measurements is not None, self.mapping is not None
+        if any(files) and not all(files):
+            raise ValueError("estimation.measurements and estimation.mapping go together: give both files")
+        if all(files) == (self.simulation is not None):
+            raise ValueError("give exactly one of estimation.measurements with estimation.mapping (files) and "
+                             "estimation.simulation")
+        return self
+
+
+class OutageSimulation(_Strict):
+    """An outage record generated by ``gridsage.tools.reliability.simulate_outage_record``: interruptions per
+    feeder with their causes, momentary ones among them, and the planted storms."""
+
+    seed: int = Field(default=0, ge=0)
+    years: int = Field(default=6, ge=1, le=15, description="Calendar years simulated, ending with the reporting year [-].")
+    end_year: int = Field(default=2025, ge=1990, le=2100, description="Last year simulated (the reporting year).")
+    feeders: int = Field(default=8, ge=1, le=500, description="Feeders [-].")
+    storms: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = Field(
+        default_factory=list, max_length=50, description="Storm days planted, YYYY-MM-DD (UTC days).")
+    storm_customer_share: float = Field(default=0.6, gt=0, le=1, allow_inf_nan=False, description=(
+        "Share of each feeder's customers interrupted on a storm day [-]."))
+
+
+class ReliabilityTargets(_Strict):
+    """Regulatory or internal targets the reporting year is judged against (major event days excluded)."""
+
+    saidi_min: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="SAIDI target [min/customer].")
+    saifi: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="SAIFI target [interruptions/customer].")
+    caidi_min: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="CAIDI target [min/interruption].")
+
+
+class ReliabilityStudy(_Strict):
+    """The "reliability report" playbook: IEEE 1366 indices of a reporting year with and without Major Event Days
+    (2.5-beta method), the causes and feeders behind them, judged against ``targets`` (see
+    reasoning/playbooks/reliability_report.py).  Give ``outages`` or ``simulation``."""
+
+    outages: str | None = Field(default=None, min_length=1, description=(
+        "Outage record CSV (path relative to the scenario file): start, end, customers_interrupted, feeder, cause."))
+    simulation: OutageSimulation | None = Field(default=None, description="A simulated outage record instead of a file.")
+    customers_served: int = Field(gt=0, le=100_000_000, description="Customers served N_T [-].")
+    year: int | None = Field(default=None, ge=1900, le=2200, description="Reporting year; default the latest in the record.")
+    daily_saidi: str | None = Field(default=None, min_length=1, description=(
+        "Daily SAIDI history CSV (date, saidi_minutes) for the Major Event Day threshold; default from the record."))
+    tz: str | None = Field(default=None, max_length=64, description="IANA zone of times without an offset (days are local).")
+    targets: ReliabilityTargets = Field(default_factory=ReliabilityTargets)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.outages is None) == (self.simulation is None):
+            raise ValueError("give exactly one of reliability.outages (a CSV) and reliability.simulation")
+        return self
+
+
 class ExpectedEvent(_Strict):
     """A telemetry anomaly a correct answer must report, with the right origin."""
 
@@ -296,6 +403,10 @@ class Expect(_Strict):
     root_cause: str | None = Field(default=None, max_length=64, description=(
         "Transformer scenarios with a history: the causal-graph node a correct answer names as the root cause of the "
         "hot-spot reading, e.g. 'trafo_0_theta_h_c' (the reading itself: a sensor fault) or 'busbar_1_load_p_mw'."))
+    major_event_days: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = Field(
+        default_factory=list, max_length=366, description=(
+            "Reliability scenarios: the reporting year's Major Event Days (IEEE 1366 2.5-beta) a correct answer names, "
+            "YYYY-MM-DD."))
     first_trip: str | None = Field(default=None, description=(
         "Cascade scenarios: the branch protection trips first, e.g. 'line 31' (the most loaded after the initiating "
         "outages, so the shortest inverse-time relay time)."))
@@ -318,6 +429,10 @@ class Scenario(_Strict):
         "Study the cascade the outages set off: timeline, load lost, a stage-0 action, restoration."))
     cyber: CyberStudy | None = Field(default=None, description=(
         "Triage security/OT logs: ATT&CK for ICS detections and what their commands do to the grid (if grid: is given)."))
+    estimation: EstimationStudy | None = Field(default=None, description=(
+        "Estimate the grid's state from measurements (WLS, bad data removed) and study the estimated state."))
+    reliability: ReliabilityStudy | None = Field(default=None, description=(
+        "Report IEEE 1366 reliability indices of an outage record, with and without Major Event Days."))
     question: str | None = Field(default=None, max_length=4000)
     expect: Expect | None = None
 
@@ -325,15 +440,30 @@ class Scenario(_Strict):
         """What the scenario studies, for listings: the grid source, or ``'telemetry <file>'``."""
         if self.cyber is not None:
             return f"cyber logs {', '.join(self.cyber.logs)}" if self.cyber.logs else "cyber simulation"
+        if self.reliability is not None:
+            return f"outages {self.reliability.outages}" if self.reliability.outages else "outage simulation"
         return self.grid.source if self.grid else f"telemetry {self.telemetry.readings or self.telemetry.simulation}"
 
     @model_validator(mode="after")
     def _grid_or_telemetry(self):
-        if self.telemetry is None and self.grid is None and self.cyber is None:
-            raise ValueError("a scenario needs grid: (a grid to study), telemetry: (readings to study) or cyber: (logs "
-                             "to triage)")
+        if self.telemetry is None and self.grid is None and self.cyber is None and self.reliability is None:
+            raise ValueError("a scenario needs grid: (a grid to study), telemetry: (readings to study), cyber: (logs "
+                             "to triage) or reliability: (an outage record to report on)")
+        if self.reliability is not None:
+            extra = [k for k in ("grid", "forecast", "transformer", "cascade", "telemetry", "cyber", "estimation")
+                     if getattr(self, k) is not None] + (["events"] if self.events else [])
+            if extra:
+                raise ValueError(f"a reliability scenario reports on an outage record: remove {', '.join(extra)}, or "
+                                 f"split it into another scenario")
+        if self.estimation is not None:
+            if self.grid is None:
+                raise ValueError("estimation: estimates the state of a grid: give the grid: the meters belong to")
+            extra = [k for k in ("forecast", "transformer", "cascade") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"a state-estimation scenario studies the estimated state: remove {', '.join(extra)}, "
+                                 f"or split it into another scenario")
         if self.cyber is not None:
-            extra = [k for k in ("forecast", "transformer", "cascade", "telemetry") if getattr(self, k) is not None] + \
+            extra = [k for k in ("forecast", "transformer", "cascade", "telemetry", "estimation") if getattr(self, k) is not None] + \
                     (["events"] if self.events else [])
             if extra:
                 raise ValueError(f"a cyber scenario triages logs (with an optional grid: for the impact of commands): "
@@ -341,7 +471,7 @@ class Scenario(_Strict):
             if self.cyber.point_map and self.grid is None:
                 raise ValueError("cyber.point_map maps points to grid elements: give the grid: they belong to")
         if self.telemetry is not None:
-            extra = [k for k in ("grid", "forecast", "transformer", "cascade") if getattr(self, k) is not None] + \
+            extra = [k for k in ("grid", "forecast", "transformer", "cascade", "estimation") if getattr(self, k) is not None] + \
                     (["events"] if self.events else [])
             if extra:
                 raise ValueError(f"a telemetry scenario studies measured readings, not a grid model: remove "

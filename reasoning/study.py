@@ -16,6 +16,7 @@ References
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -335,4 +336,84 @@ def write_history(data, folder: Path, field: str) -> Path:
     frame = data.copy()
     frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     frame.to_csv(path, index=False, float_format="%.4f")
+    return path
+
+
+def measurement_files(scenario: Scenario, net, base_dir: Path | None = None) -> tuple[Path, Path]:
+    """The measurement and mapping files of a state-estimation scenario: its ``measurements`` and ``mapping``, or its
+    ``simulation`` generated from ``net`` (the study grid after the events: the true state).
+
+    A simulation measures ``net`` with its loads scaled by ``simulation.load_scale`` (the real grid against the
+    model) and is written to ``readings.csv`` and ``mapping.csv`` in
+    ``<output folder>/estimation/<name>-seed<seed>``, rewritten on every call, without the planted gross errors, the
+    missing meters or the true state: the files a study (or a model) reads carry no answer key.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A scenario with an ``estimation:`` block.
+    net : pandapowerNet
+        The study grid (the simulation solves a copy of it).
+    base_dir : pathlib.Path, optional
+        Folder relative paths are resolved against (the scenario's own).
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path)
+        The readings file and the mapping file, under a data root or the output folder.
+
+    Raises
+    ------
+    InputError
+        If a file is outside the data roots or missing (field ``estimation.measurements`` / ``estimation.mapping``), or
+        the simulation cannot run (field ``estimation.simulation...``).
+    """
+    from gridsage.tools.estimation import GrossError, simulate_measurement_set
+
+    spec = scenario.estimation
+    if spec.simulation is None:
+        return (resolve_file(spec.measurements, base_dir, "estimation.measurements"),
+                resolve_file(spec.mapping, base_dir, "estimation.mapping", suffixes=(".csv",)))
+    sim = spec.simulation
+    if sim.load_scale != 1.0:  # the grid the meters measure carries another load than the model assumes
+        net = copy.deepcopy(net)
+        net.load[["p_mw", "q_mvar"]] *= sim.load_scale
+    try:
+        simulated = simulate_measurement_set(
+            net, redundancy=sim.redundancy, pmu_buses=sim.pmu_buses, missing=sim.missing, seed=sim.seed,
+            gross_errors=[GrossError(device_id=g.device_id, sensor_type=g.sensor_type, size_sigma=g.size_sigma)
+                          for g in sim.gross_errors])
+    except InputError as exc:
+        raise InputError(exc.message, field=f"estimation.simulation.{exc.field}", fix=exc.fix) from None
+    field = "estimation.simulation"
+    folder = writable_dir(output_root() / "estimation" / f"{scenario.name}-seed{sim.seed}", field)
+    return simulated.write(folder)
+
+
+def outage_record(scenario: Scenario, base_dir: Path | None = None) -> Path:
+    """The outage record of a reliability scenario: its ``outages`` CSV, or its ``simulation`` written to
+    ``<output folder>/reliability/<name>-seed<seed>/outages.csv`` (rewritten on every call; the planted storms are
+    not in it).
+
+    Raises
+    ------
+    InputError
+        If the CSV is outside the data roots or missing (field ``reliability.outages``).
+    """
+    from gridsage.tools.reliability import simulate_outage_record
+
+    spec = scenario.reliability
+    if spec.simulation is None:
+        return resolve_file(spec.outages, base_dir, "reliability.outages", suffixes=(".csv",))
+    sim = spec.simulation
+    try:
+        record = simulate_outage_record(years=sim.years, start_year=sim.end_year - sim.years + 1,
+                                        customers_served=spec.customers_served, feeders=sim.feeders, seed=sim.seed,
+                                        major_events=sim.storms, storm_customers_share=sim.storm_customer_share)
+    except InputError as exc:
+        raise InputError(exc.message, field=f"reliability.simulation.{exc.field}", fix=exc.fix) from None
+    field = "reliability.simulation"
+    path = writable_file(writable_dir(output_root() / "reliability" / f"{scenario.name}-seed{sim.seed}", field),
+                         "outages.csv", field)
+    record.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
     return path

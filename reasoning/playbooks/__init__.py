@@ -4,10 +4,14 @@ Built in, in the order they are tried:
 
 - ``cyber_triage`` (a ``cyber:`` block): security and OT logs triaged into ATT&CK for ICS detections, with the grid
   impact of the commands they carry and a response plan;
+- ``reliability_report`` (a ``reliability:`` block): IEEE 1366 indices of an outage record with and without Major
+  Event Days, judged against targets;
 - ``cascade`` (a ``cascade:`` block): the cascade an N-k outage sets off (timeline, load lost), the stage-0 action
   that would have held it, the restoration plan;
 - ``transformer_overheating`` (a ``transformer:`` block): time to the hot-spot limit, a validated load transfer;
 - ``telemetry_triage`` (a ``telemetry:`` block): limit checks and anomalies, each attributed to grid or sensor;
+- ``state_estimation`` (an ``estimation:`` block): the grid study on the state estimated from measurements, bad data
+  named and removed;
 - ``next_day_peak`` (a ``forecast:`` block): the grid study at tomorrow's forecast P50 and P90 peaks;
 - ``grid_study`` (any other grid scenario): power flow, events, N-1, a validated action plan.
 
@@ -24,6 +28,8 @@ from gridsage.reasoning.playbooks.base import Playbook, Progress
 from gridsage.reasoning.playbooks.cascade import CascadePlaybook
 from gridsage.reasoning.playbooks.cyber_triage import CyberTriage
 from gridsage.reasoning.playbooks.grid_study import GridStudy, NextDayPeak
+from gridsage.reasoning.playbooks.reliability_report import ReliabilityReport
+from gridsage.reasoning.playbooks.state_estimation import StateEstimation
 from gridsage.reasoning.playbooks.telemetry_triage import TelemetryTriage
 from gridsage.reasoning.playbooks.transformer_overheating import TransformerOverheating
 from gridsage.reasoning.scenario import Scenario
@@ -31,7 +37,8 @@ from gridsage.tools.workspace import Workspace
 
 __all__ = ["Playbook", "Progress", "assess", "playbook_for", "playbooks", "register", "unregister"]
 
-_registry: list[Playbook] = [CyberTriage(), CascadePlaybook(), TransformerOverheating(), TelemetryTriage(), NextDayPeak(), GridStudy()]
+_registry: list[Playbook] = [CyberTriage(), ReliabilityReport(), CascadePlaybook(), TransformerOverheating(), TelemetryTriage(),
+                             StateEstimation(), NextDayPeak(), GridStudy()]
 
 
 def register(playbook: Playbook) -> Playbook:
@@ -70,7 +77,7 @@ def playbook_for(scenario: Scenario) -> Playbook:
         if playbook.handles(scenario):
             return playbook
     raise ScenarioError(f"no playbook studies scenario {scenario.name!r}", field="scenario",
-                        fix=f"give it a grid:, telemetry: or cyber: block (playbooks: {', '.join(p.name for p in _registry)}).")
+                        fix=f"give it a grid:, telemetry:, cyber: or reliability: block (playbooks: {', '.join(p.name for p in _registry)}).")
 
 
 def assess(scenario: Scenario, base_dir: Path | None = None, top: int = 10, workspace: Workspace | None = None,

@@ -16,18 +16,19 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from gridsage.errors import GraphUnavailableError, InputError, ScenarioError
 from gridsage.knowledge.citation import Citation
 from gridsage.knowledge.limits import cite
-from gridsage.reasoning.assessment import ActionStep, Assessment, ContingencyRisk, Finding
+from gridsage.reasoning.assessment import ActionStep, Assessment, ContingencyRisk, Finding, ObservedEvent
 from gridsage.reasoning.playbooks.base import Playbook, Progress
 from gridsage.reasoning.scenario import Scenario
 from gridsage.reasoning.study import PeakStudy, apply_scenario, load_scenario_grid
-from gridsage.tools.grid import (BRANCH_TABLES, MIN_TARGET_RELIEF_PERCENT, ContingencyResult, ElementRef, PowerFlowResult,
-                                 Violation,
+from gridsage.tools.grid import (BRANCH_TABLES, MIN_TARGET_RELIEF_PERCENT, ContingencyResult, DerivedGridResult, ElementRef,
+                                 PowerFlowResult, Violation,
                                  apply_actions, apply_events, propose_remedial_actions, run_contingency_analysis,
                                  run_power_flow)
 from gridsage.tools.workspace import Workspace, use_workspace
@@ -204,9 +205,11 @@ def _graph_context(grid_id: str, net, findings: list[Finding]) -> None:
         ref = finding.elements[0]
         if ref.element == "bus":
             bus, outage = ref.index, None
-        else:
+        elif ref.element in BRANCH_TABLES:
             bus = int(net[ref.element].at[ref.index, BRANCH_TABLES[ref.element][0]])
             outage = graph_outage_impact(grid_id, ref.element, ref.index, max_results=20)
+        else:  # a unit (gen, ext_grid, sgen): the bus it feeds
+            bus, outage = int(net[ref.element].at[ref.index, "bus"]), None
         near = graph_neighbourhood(grid_id, bus, hops=1, max_results=8)
         neighbours = ", ".join(str(b.bus) for b in near.buses) or "none"
         text = f"zone {near.zone or 'n/a'}; bus {bus} neighbours {neighbours}; {near.load_p_mw:.1f} MW of load within 1 branch"
@@ -314,6 +317,30 @@ def _situation(scenario: Scenario, events: list[str], base: PowerFlowResult, pos
             f"{post.vm_min_pu}-{post.vm_max_pu} pu [{post.evidence_id}].{worst}")
 
 
+@dataclass
+class StudyState:
+    """The grid a study continues on after the events, and what choosing it found (see :meth:`GridStudy.study_state`).
+
+    Attributes
+    ----------
+    grid : DerivedGridResult
+        The study grid (the post-event grid, or the state estimated from measurements).
+    findings, events, assumptions : list
+        Findings, telemetry events (e.g. bad data as sensor faults) and assumptions to add to the assessment.
+    confidence : (str, str) or None
+        A confidence level and reason that cap the study's own, e.g. ``('low', 'the state could not be estimated')``.
+    """
+
+    grid: DerivedGridResult
+    findings: list[Finding] = field(default_factory=list)
+    events: list[ObservedEvent] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    confidence: tuple[str, str] | None = None
+
+
+_CONFIDENCE = ("low", "medium", "high")
+
+
 class GridStudy(Playbook):
     """The grid study: base and post-event AC power flow, N-1 on the post-event grid, a validated action plan.
 
@@ -333,6 +360,18 @@ class GridStudy(Playbook):
         """Findings beyond the study grid's (none here; :class:`NextDayPeak` adds the P50 peak)."""
         return []
 
+    def study_state(self, scenario: Scenario, post_grid: DerivedGridResult, base_dir: Path | None,
+                    say: Progress) -> StudyState:
+        """The grid the study runs on after the events: here the post-event grid itself (the state-estimation
+        playbook replaces it with the state estimated from measurements).
+
+        Raises
+        ------
+        InputError
+            If the scenario's data for it cannot be used (field relative to ``scenario``).
+        """
+        return StudyState(grid=post_grid)
+
     def assess(self, scenario: Scenario, base_dir: Path | None = None, *, top: int = 10, workspace: Workspace | None = None,
                progress: Progress | None = None, graph: bool = True) -> Assessment:
         """Run the grid study on a scenario (see :meth:`Playbook.assess`)."""
@@ -347,6 +386,8 @@ class GridStudy(Playbook):
                 base = run_power_flow(loaded.grid_id, **limits, max_rows=EVIDENCE_ROWS)
                 say(self.steps[2])
                 post_grid, peak = apply_scenario(scenario, loaded.grid_id, base_dir)
+                state = self.study_state(scenario, post_grid, base_dir, say)
+                post_grid = state.grid
             except InputError as exc:
                 field = "scenario.grid.source" if exc.field == "source" else f"scenario.{exc.field}"
                 raise ScenarioError(exc.message, field=field, fix=exc.fix) from None
@@ -394,6 +435,7 @@ class GridStudy(Playbook):
             base, "already before the events", skip={u.index for u in post.q_limited})
         with use_workspace(workspace):
             findings += self.findings_at_peak(scenario, loaded.grid_id, peak, limits, top, say)
+        findings += state.findings
         findings.sort(key=lambda f: ["critical", "high", "medium", "low", "info"].index(f.severity))
         graph_note = None
         if graph and post.status == "converged":
@@ -431,7 +473,7 @@ class GridStudy(Playbook):
             "Thermal limits are the case's normal (continuous) ratings; no emergency ratings are given.",
             "Remedial candidates are sized with DC PTDF sensitivities, then validated by a full AC power flow.",
             "Actions are proposals for an operator; GridSage changes nothing in a real system.",
-        ] + ([graph_note] if graph_note else [])
+        ] + state.assumptions + ([graph_note] if graph_note else [])
         placeholder = loaded.summary.placeholder_rated_branches > loaded.summary.branches / 2
         if post.status != "converged":
             confidence, reason = "low", "the post-event power flow did not converge"
@@ -445,12 +487,14 @@ class GridStudy(Playbook):
             slack_note = ("the slack unit runs outside its P or Q limits, and the study assumes the other units' reserves "
                           "cover the difference, which was not checked")
             confidence, reason = ("medium", slack_note) if confidence == "high" else (confidence, f"{reason}; {slack_note}")
+        if state.confidence and _CONFIDENCE.index(state.confidence[0]) < _CONFIDENCE.index(confidence):
+            confidence, reason = state.confidence[0], f"{state.confidence[1]}; {reason}"
         return Assessment(
             kind=self.kind, playbook=self.name, scenario=scenario.name, title=scenario.title, question=scenario.question, grid_id=post_grid.grid_id,
             source=scenario.grid.source, situation=_situation(scenario, post_grid.changes, base, post),
             verdict="no_solution" if post.status != "converged" else
             "violations" if post.violations or post.unsupplied_load_mw > 0 else "secure",
-            events=post_grid.changes, findings=findings, contingency_risks=risks,
+            events=post_grid.changes, findings=findings, contingency_risks=risks, telemetry_events=state.events,
             contingency_summary=contingency_summary, action_plan=steps, plan_outcome=plan_outcome, final_grid_id=final_id,
             assumptions=assumptions, confidence=confidence, confidence_reason=reason,
             citations=_unique_citations([[lim.citation for lim in post.limits]] + [f.citations for f in findings]

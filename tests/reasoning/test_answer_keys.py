@@ -39,10 +39,11 @@ def _path(name: str) -> Path:
 
 
 def test_every_shipped_scenario_is_covered():
-    assert len(NAMES) == 34 and set(NAMES) == set(library())
+    assert len(NAMES) == 39 and set(NAMES) == set(library())
     kinds = {n: key(_path(n), n1=False)["kind"] for n in NAMES}
-    assert sorted(kinds.values()).count("grid") == 23 and sorted(kinds.values()).count("cyber") == 4
-    assert {kinds[n] for n in NAMES} == {"grid", "forecast", "transformer", "telemetry", "cyber"}
+    assert sorted(kinds.values()).count("grid") == 26 and sorted(kinds.values()).count("cyber") == 4
+    assert sorted(kinds.values()).count("reliability") == 2
+    assert {kinds[n] for n in NAMES} == {"grid", "forecast", "transformer", "telemetry", "cyber", "reliability"}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -349,3 +349,24 @@ def test_a_verdict_that_contradicts_the_power_flow_is_sent_back(name, claimed):
 
     turn = ask(ChatSession(model=FunctionModel(stubborn), scenario=scenario, scenario_dir=folder, tools="study"), "?")
     assert turn.source == "planner" and "failed" in turn.notice and turn.answer.verdict == truth
+
+
+def test_load_study_estimates_the_state_and_reports_reliability_without_the_planted_truth():
+    """A state-estimation scenario's load_study gives the estimated grid (never the planted gross error); a reliability
+    scenario's gives the IEEE 1366 indices; neither prompt shows what the simulation planted."""
+    from gridsage.tools.workspace import Workspace, use_workspace
+
+    scenario, folder = load_scenario("pglib14_scada_bad_voltage_meter")
+    session = ChatSession(scenario=scenario, scenario_dir=folder)
+    prompt = session.context()
+    assert "gross_errors" not in prompt and "size_sigma" not in prompt and "bad_data" in prompt
+    with use_workspace(session.workspace):
+        grid = session_tools(session)["load_study"].function()
+    assert grid.grid_id.endswith(":estimated") and "bad data removed: bus8 voltage" in grid.changes[-1]
+    scenario, folder = load_scenario("feeder_reliability_2025_storms")
+    session = ChatSession(scenario=scenario, scenario_dir=folder, tools="study")
+    assert session_tools(session).names() == ["load_study"]
+    assert "Major Event Day" in session.context() and '"expect"' not in session.context()
+    with use_workspace(Workspace()):
+        report = session_tools(session)["load_study"].function()
+    assert report.year == 2025 and [str(m.date) for m in report.major_event_days] == ["2025-10-28", "2025-07-14"]

@@ -121,7 +121,7 @@ def test_attribution_rules_on_hand_made_anomalies():
 
 
 @pytest.mark.parametrize("text, field, words", [
-    ("name: x\n", "scenario", "grid: (a grid to study), telemetry: (readings to study) or cyber:"),
+    ("name: x\n", "scenario", "grid: (a grid to study), telemetry: (readings to study), cyber:"),
     ("name: x\ntelemetry: {readings: a.csv, simulation: b.json}\n", "scenario.telemetry", "exactly one of"),
     ("name: x\ngrid: {source: case9}\ntelemetry: {readings: a.csv}\n", "scenario", "remove grid"),
     ("name: x\ntelemetry: {readings: a.csv, nominal_frequency_hz: 55}\n", "scenario.telemetry.nominal_frequency_hz", "50"),
