@@ -27,10 +27,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from gridsage.errors import CorpusError
+from gridsage.errors import CorpusError, UnknownEntryError
 
 from .citation import Citation
-from .corpus import CorpusEntry, get_entry
+from .corpus import CorpusEntry, entry_files, entry_path, get_entry
 from .settings import KnowledgeSettings
 
 
@@ -78,6 +78,38 @@ def _overrides(path: Path | None) -> dict[str, dict[str, float]]:
     return data
 
 
+def _unknown_override(entry: CorpusEntry, key: str, path: Path) -> CorpusError:
+    """The error for a limits-file override of a figure ``entry`` lacks: it names the limits file, not the corpus."""
+    import difflib
+
+    valid = [k for k, v in entry.figures.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    return CorpusError(
+        f"the limits file overrides {entry.id}.{key}, but entry {entry.id!r} has no figure {key!r}"
+        f"{f' (did you mean {near[0]!r}?)' if near else ''}",
+        field=f"GRIDSAGE_LIMITS_FILE ({path}): {entry.id}.{key}",
+        fix=f"in {path}, under '{entry.id}:', spell the figure as one of: {', '.join(valid) or 'none'} "
+            f"(or remove '{key}'); the corpus entry itself needs no change.")
+
+
+@functools.lru_cache(maxsize=8)
+def _check_entry_ids(path: Path, corpus_dir: Path) -> None:
+    """Every entry id the limits file names must be a corpus entry: a misspelt id is an error, not a silent no-op."""
+    import difflib
+
+    for entry_id in _overrides(path):
+        try:
+            entry_path(str(entry_id), corpus_dir)
+        except UnknownEntryError:
+            ids = sorted(p.stem for p in entry_files(corpus_dir))
+            near = difflib.get_close_matches(str(entry_id), ids, n=3, cutoff=0.6)
+            raise CorpusError(f"the limits file overrides figures of {entry_id!r}, which is not a corpus entry",
+                              field=f"GRIDSAGE_LIMITS_FILE ({path}): {entry_id}",
+                              fix=f"in {path}, spell the entry id exactly"
+                                  + (f" (did you mean: {', '.join(near)}?)" if near else "")
+                                  + "; find ids with `gridsage knowledge search QUERY`.") from None
+
+
 def figure(entry_id: str, name: str, settings: KnowledgeSettings | None = None) -> tuple[float, Citation, str | None]:
     """A numeric figure of a corpus entry, after any configured override.
 
@@ -106,14 +138,20 @@ def figure(entry_id: str, name: str, settings: KnowledgeSettings | None = None) 
         If the entry does not exist.
     CorpusError
         If the entry lacks the figure, or the limits file is malformed or
-        overrides a figure the entry does not have.
+        overrides a figure the entry does not have (then ``field`` and
+        ``fix`` name the limits file and list the entry's figure names), or
+        names an entry id the corpus does not have.
     """
     settings = settings or KnowledgeSettings.from_env()
     entry = get_entry(entry_id, settings.corpus_dir)
     value = entry.figure(name)
-    overrides = _overrides(settings.limits_file).get(entry_id, {})
-    for key in overrides:
-        entry.figure(key)  # an override of a figure the entry lacks is an error, not a silent no-op
+    overrides = _overrides(settings.limits_file)
+    if overrides:
+        _check_entry_ids(settings.limits_file, settings.corpus_dir)
+    overrides = overrides.get(entry_id, {})
+    for key in overrides:  # an override of a figure the entry lacks is an error, not a silent no-op
+        if key not in entry.figures:
+            raise _unknown_override(entry, key, settings.limits_file)
     if name in overrides:
         return float(overrides[name]), entry.citation(), f"{name} {overrides[name]:g} in place of {value:g} ({settings.limits_file})"
     return float(value), entry.citation(), None

@@ -58,7 +58,7 @@ telemetry_app = typer.Typer(
         "jointly (robust Mahalanobis distance against a chi-square quantile) to find one sensor breaking from the "
         "others. Each anomaly has a score (0.5 at the threshold), a confidence and its evidence.\n\n"
         "`monitor`: runs of readings outside the voltage band (ANSI C84.1 Ranges A and B), the frequency bands "
-        "(EU SO GL and RfG at 50 Hz, NERC PRC-006 at 60 Hz), voltage unbalance (ANSI C84.1 Annex D), thermal loading "
+        "(EU SO GL and RfG at 50 Hz; at 60 Hz ERCOT's normal band and frequency-event band, and NERC PRC-006's UFLS design band), voltage unbalance (ANSI C84.1 Annex D), thermal loading "
         "(100 % of rating, NERC TPL-001) and, with your limit, power factor; each with the standard and clause.\n\n"
         "`simulate`: real demand-shaped streams (AEMO Victoria, January 2014 heatwave) with injected spikes, steps, "
         "drifts, oscillations and dropouts, written with their ground truth.\n\n"
@@ -263,7 +263,7 @@ def ingest(
 @telemetry_app.command("monitor")
 def monitor(
     file: FileArgument,
-    nominal_frequency: Annotated[NominalFrequency, typer.Option("--nominal-frequency", help=escape("System frequency [Hz]: 50 checks the EU SO GL and RfG bands, 60 the NERC PRC-006 band."))] = NominalFrequency.hz50,
+    nominal_frequency: Annotated[NominalFrequency, typer.Option("--nominal-frequency", help=escape("System frequency [Hz]: 50 checks the EU SO GL and RfG bands, 60 ERCOT's 59.97-60.03 Hz normal band, its +/-0.10 Hz frequency-event band and NERC PRC-006's 59.3-60.7 Hz UFLS design band."))] = NominalFrequency.hz50,
     nominal_voltage: Annotated[Optional[float], typer.Option("--nominal-voltage", help=escape("Nominal voltage of readings in V or kV [V], e.g. 11000, same basis (phase-neutral or phase-phase); without it they are not checked (readings in pu always are)."))] = None,
     min_power_factor: Annotated[Optional[float], typer.Option("--min-power-factor", help=escape("Minimum |power factor| [-] from your tariff or contract, e.g. 0.9; no standard sets one (IEEE 1459), so without it power factor is not checked."))] = None,
     tz: TzOption = None,
@@ -274,7 +274,8 @@ def monitor(
     One finding per run of consecutive readings of a stream outside the normal band; its severity is that of the
     outermost band broken, with that band's limit and the standard and clause it comes from. Voltage: ANSI C84.1
     Range A (medium) and Range B (high); 50 Hz: SO GL standard range, steady-state and instantaneous deviations, RfG
-    unlimited-operation range (critical); 60 Hz: NERC PRC-006 59.3-60.7 Hz; voltage unbalance: ANSI C84.1 Annex D
+    unlimited-operation range (critical); 60 Hz: ERCOT's normal band 59.97-60.03 Hz (low), a +/-0.10 Hz frequency
+    event (medium) and NERC PRC-006's UFLS design band 59.3-60.7 Hz (critical); voltage unbalance: ANSI C84.1 Annex D
     3 %; loading: 100 % (NERC TPL-001). Example: `gridsage telemetry monitor feeder.csv --nominal-voltage 11000
     --min-power-factor 0.9`.
     """

@@ -19,8 +19,11 @@ Checks (sensor type [unit]: bands from inner to outer, with their severity and c
   given); maximum steady-state deviation 50 +/- 0.2, medium; maximum instantaneous deviation 50 +/- 0.8,
   high (all ``eu-2017-1485-frequency-quality-continental-europe``); RfG unlimited operation 49.0-51.0,
   critical (``eu-2016-631-rfg-frequency-ranges``).
-- frequency_band at 60 Hz: the caller's normal band, low, if given (the corpus has none); NERC PRC-006
-  steady-state band 59.3-60.7, critical (``nerc-prc-006-ufls``).
+- frequency_band at 60 Hz (frequency [Hz]): ERCOT's normal operating band, scheduled 60 +/- 0.03, low (the
+  caller's band if given; it is ERCOT's practice, so give the band of another interconnection); a frequency
+  event, 60 +/- 0.10, medium (both ``ercot-frequency-control-normal-band``); NERC PRC-006's UFLS design band
+  59.3-60.7, critical (``nerc-prc-006-ufls``): not an operating limit but the band an island's UFLS must
+  bring frequency back into, so a reading outside it is beyond where UFLS designs let frequency settle.
 - voltage_unbalance [%]: ANSI C84.1 Annex D, 3 %, medium (``ansi-c84-1-voltage-unbalance``).
 - current_unbalance [%]: the caller's limit, medium (no corpus figure; required to check).
 - power_factor [|pf|]: the caller's minimum, medium (IEEE 1459 sets none, tariffs do; required to check).
@@ -31,9 +34,11 @@ References
 .. [1] ANSI C84.1-2020, Table 1 (Ranges A and B) and Annex D (voltage unbalance).
 .. [2] Regulation (EU) 2017/1485 (SO GL), Article 127 and Annex III, Tables 1 and 2.
 .. [3] Regulation (EU) 2016/631 (RfG), Article 13(1)(a), Table 2.
-.. [4] NERC PRC-006-5, R3 and Attachment 1.
+.. [4] NERC PRC-006-5, R3 and Attachment 1 (UFLS design criterion).
 .. [5] NERC TPL-001-5.1, Table 1 (facility ratings).
 .. [6] IEEE Std 1459-2010 (power factor definitions).
+.. [7] ERCOT Operating Procedure Manual, Real-Time Desk, Section 3.1 Frequency Control Operating Procedure
+   (revision 22, 2017).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ RANGE_B = "ansi-c84-1-range-b"
 SO_GL = "eu-2017-1485-frequency-quality-continental-europe"
 RFG = "eu-2016-631-rfg-frequency-ranges"
 PRC_006 = "nerc-prc-006-ufls"
+ERCOT_NORMAL = "ercot-frequency-control-normal-band"
 UNBALANCE = "ansi-c84-1-voltage-unbalance"
 POWER_FACTOR = "ieee-1459-power-factor-and-tariff-practice"
 
@@ -127,21 +133,37 @@ def voltage_tiers(vm_min_pu: float | None = None, vm_max_pu: float | None = None
 
 
 def frequency_tiers(nominal_hz: int, normal_band_hz: tuple[float, float] | None = None) -> list[Band]:
-    """Frequency bands [Hz], inner to outer, for a 50 Hz (Continental Europe) or 60 Hz (North America) system.
+    """Frequency bands [Hz], inner to outer, for a 50 Hz (Continental Europe) or 60 Hz (ERCOT, NERC) system.
 
     Parameters
     ----------
     nominal_hz : {50, 60}
     normal_band_hz : (float, float), optional
         The caller's normal band [Hz]: replaces the SO GL standard range at
-        50 Hz, and is the only normal band at 60 Hz (the corpus has none).
+        50 Hz, and ERCOT's +/-0.03 Hz operating band at 60 Hz.
+
+    Returns
+    -------
+    list of Band
+        Inner to outer; a reading's severity is that of the outermost band it breaks.
 
     Notes
     -----
     50 Hz: ``f_n +/- delta_f`` with ``f_n`` and the deviations of SO GL Annex
     III (standard range 50 mHz, steady state 200 mHz, instantaneous 800 mHz),
-    then RfG Table 2's unlimited-operation range.  60 Hz: NERC PRC-006's
-    59.3-60.7 Hz steady-state band, inside which UFLS must settle frequency.
+    then RfG Table 2's unlimited-operation range.  60 Hz: ``f_n +/- delta_f``
+    with ERCOT's operating objective (``delta_f`` 0.03 Hz, low) and its
+    frequency-event threshold (0.10 Hz, medium), then NERC PRC-006's
+    59.3-60.7 Hz band (critical).  PRC-006 is a UFLS design criterion, the
+    band a simulated island's load shedding must bring frequency back into,
+    not an operating limit: it is the outer tier only, as RfG's range is at
+    50 Hz (ERCOT's first UFLS stage is 59.3 Hz, as LFDD starts at 49.0 Hz).
+
+    References
+    ----------
+    .. [1] Regulation (EU) 2017/1485, Annex III; Regulation (EU) 2016/631, Table 2.
+    .. [2] ERCOT Operating Procedure Manual, Real-Time Desk, Section 3.1 (revision 22, 2017).
+    .. [3] NERC PRC-006-5, R3 and Attachment 1.
     """
     if nominal_hz == 50:
         (f_n, lo, hi, steady, instant), so_gl = _figures(
@@ -161,14 +183,23 @@ def frequency_tiers(nominal_hz: int, normal_band_hz: tuple[float, float] | None 
                 Band(f_n - instant / 1000, f_n + instant / 1000, "high",
                      so_gl.model_copy(update={"note": f"Maximum instantaneous deviation +/-{instant:g} mHz."})),
                 Band(rfg_lo, rfg_hi, "critical", rfg)]
-    (lo, hi), prc = _figures(PRC_006, ("f_hz_steady_state_min", "f_hz_steady_state_max"),
-                             "Steady-state band within which UFLS must settle an island's frequency.")
-    tiers = [Band(lo, hi, "critical", prc)]
-    if normal_band_hz is not None:
-        tiers.insert(0, Band(*normal_band_hz, "low", prc.model_copy(update={
-            "note": f"User normal band {normal_band_hz[0]:g}-{normal_band_hz[1]:g} Hz; the corpus has no NERC "
-                    f"normal 60 Hz band, only PRC-006's {lo:g}-{hi:g} Hz."})))
-    return tiers
+    (f_n, lo, hi, event, t_recover), ercot = _figures(
+        ERCOT_NORMAL, ("f_hz_nominal", "f_hz_min", "f_hz_max", "delta_f_hz_event", "t_min_recovery_after_event"),
+        "ERCOT's normal operating band (scheduled frequency +/-0.03 Hz); other interconnections set their own.")
+    (prc_lo, prc_hi), prc = _figures(PRC_006, ("f_hz_steady_state_min", "f_hz_steady_state_max"),
+                                     "UFLS design criterion, not an operating limit: the band a simulated island's "
+                                     "load shedding must bring frequency back into; frequency outside it is beyond "
+                                     "where UFLS designs let it settle.")
+    normal = ercot
+    if normal_band_hz is not None and tuple(normal_band_hz) != (lo, hi):
+        normal = ercot.model_copy(update={"note": f"User band {normal_band_hz[0]:g}-{normal_band_hz[1]:g} Hz in place "
+                                                  f"of ERCOT's operating band {lo:g}-{hi:g} Hz."})
+        lo, hi = normal_band_hz
+    return [Band(lo, hi, "low", normal),
+            Band(f_n - event, f_n + event, "medium", ercot.model_copy(update={
+                "note": f"Frequency event: deviation of {event:g} Hz or more, to be recovered within "
+                        f"{t_recover:g} min."})),
+            Band(prc_lo, prc_hi, "critical", prc)]
 
 
 def _runs(check: str, part, x, tiers: list[Band], unit: str):
@@ -232,7 +263,7 @@ def check_readings(frame, *, nominal_frequency_hz: Literal[50, 60] = 50, nominal
         Readings in the format of ``read_telemetry(...).accepted`` (columns
         device_id, sensor_type, value, unit, timestamp, quality; canonical units).
     nominal_frequency_hz : {50, 60}, default 50
-        System frequency: picks the 50 Hz (EU) or 60 Hz (NERC) bands.
+        System frequency: picks the 50 Hz (EU) or 60 Hz (ERCOT and NERC PRC-006) bands.
     nominal_voltage_v : float, optional
         Nominal voltage [V] of voltage readings in V (same basis: phase-to-neutral or phase-to-phase).
     nominal_voltage_by_device : dict of str to float, optional
@@ -312,8 +343,9 @@ def check_readings(frame, *, nominal_frequency_hz: Literal[50, 60] = 50, nominal
             checks.append(("frequency_band", freq, freq["value"], frequency_tiers(nominal_frequency_hz, frequency_band_hz),
                            "Hz"))
             if nominal_frequency_hz == 60 and frequency_band_hz is None:
-                notices.append("60 Hz: only NERC PRC-006's 59.3-60.7 Hz steady-state band is checked (the corpus has "
-                               "no normal 60 Hz band); pass frequency_band_hz for a normal band.")
+                notices.append("60 Hz: the normal band is ERCOT's operating band (60 +/- 0.03 Hz; +/- 0.10 Hz is a "
+                               "frequency event), NERC PRC-006's 59.3-60.7 Hz the outer, UFLS design band; for "
+                               "another interconnection pass its normal band as frequency_band_hz.")
     if "voltage_unbalance" in parts:
         (limit,), citation = _figures(UNBALANCE, ("voltage_unbalance_percent_max",),
                                       "NEMA definition: largest deviation from the average line voltage over the average.")
@@ -366,7 +398,7 @@ def monitor_telemetry(
     records: Annotated[list[TelemetryReading] | None, Field(description="Readings, for callers without a file.")] = None,
     tz: Annotated[str | None, Field(description="IANA zone of naive timestamps in the file; default: rejected.")] = None,
     nominal_frequency_hz: Annotated[Literal[50, 60], Field(description="System frequency [Hz]: 50 (EU network code "
-                                                                       "bands) or 60 (NERC).")] = 50,
+                                                                       "bands) or 60 (ERCOT band, NERC PRC-006).")] = 50,
     nominal_voltage_v: Annotated[float | None, Field(gt=0, allow_inf_nan=False, description="Nominal voltage of voltage "
                                  "readings in V [V]; without it (or a per-device value) they are not checked.")] = None,
     nominal_voltage_by_device: Annotated[dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None, Field(
@@ -374,7 +406,7 @@ def monitor_telemetry(
     vm_min_pu: VmMinPu = None,
     vm_max_pu: VmMaxPu = None,
     frequency_band_hz: Annotated[tuple[float, float] | None, Field(description="Normal frequency band (lower, upper) "
-                                 "[Hz]; default the SO GL standard range at 50 Hz, none at 60 Hz.")] = None,
+                                 "[Hz]; default the SO GL standard range at 50 Hz, ERCOT's 59.97-60.03 at 60 Hz.")] = None,
     max_loading_percent: MaxLoadingPercent = None,
     min_power_factor: Annotated[float | None, Field(gt=0, le=1, description="Minimum |power factor| [-] from the tariff "
                                 "or contract; no default (no standard sets one), so without it power factor is not checked.")] = None,

@@ -65,13 +65,13 @@ def test_frequency_tiers_at_50_and_60_hz():
         (50.6, 50.2, "medium", "eu-2017-1485-frequency-quality-continental-europe")]
     sixty = _stream("G2", "frequency", "Hz", [60.0, 60.05, 60.8, 60.75, 60.1])
     report = _check(sixty, nominal_frequency_hz=60)
-    [f] = report.findings
-    assert (f.start_utc, f.end_utc, f.n, f.worst_value, f.limit, f.severity) == (_minute(2), _minute(3), 2, 60.8, 60.7,
+    [f] = report.findings  # one run outside ERCOT's 60 +/- 0.03 Hz band, rated by the outermost band it breaks
+    assert (f.start_utc, f.end_utc, f.n, f.worst_value, f.limit, f.severity) == (_minute(1), _minute(4), 4, 60.8, 60.7,
                                                                                    "critical")
     assert f.citation.entry_id == "nerc-prc-006-ufls" and any("PRC-006" in n for n in report.notices)
-    banded = _check(sixty, nominal_frequency_hz=60, frequency_band_hz=(59.95, 60.03))
-    [f] = banded.findings  # one run outside the normal band, rated by the outermost band it breaks
-    assert (f.start_utc, f.end_utc, f.n, f.limit, f.severity) == (_minute(1), _minute(4), 4, 60.7, "critical")
+    banded = _check(sixty, nominal_frequency_hz=60, frequency_band_hz=(59.9, 60.2))
+    [f] = banded.findings  # the caller's wider band keeps 60.05 and 60.1 Hz inside it
+    assert (f.start_utc, f.end_utc, f.n, f.limit, f.severity) == (_minute(2), _minute(3), 2, 60.7, "critical")
     assert _check(sixty).notices[0].startswith("frequency readings (median 60.1 Hz) do not look like a 50 Hz")
     with pytest.raises(InputError):
         _check(sixty, nominal_frequency_hz=60, frequency_band_hz=(60.1, 59.9))
