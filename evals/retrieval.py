@@ -1,7 +1,11 @@
 """Retrieval evaluation: do operators' questions find the corpus entries that answer them?
 
-The question set pairs each question, written as an operator would ask it,
-with the ids of the entries that answer it.  For each question the index is
+A question set pairs each question, written as an operator would ask it,
+with the ids of the entries that answer it.  Two sets ship
+(:data:`QUESTION_SETS`): ``shipped``, full questions as operators, planners
+and analysts ask them, and ``terse``, operator shorthand as typed into a
+search box ("FAA @ 140", "THDv 230 kV", "DER OF2 default"), written before
+the abbreviation map was tuned (issue 22).  For each question the index is
 searched with the question text alone (no filters), and two standard
 information-retrieval measures are reported over the whole set.
 
@@ -21,6 +25,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gridsage.errors import InputError, from_validation_error
 from gridsage.knowledge.index import StandardsIndex, get_index
+
+#: the question sets shipped in ``gridsage.evals``, by name
+QUESTION_SETS = {"shipped": "knowledge_questions.yaml", "terse": "knowledge_questions_terse.yaml"}
 
 
 class Question(BaseModel):
@@ -55,20 +62,30 @@ class RetrievalReport(BaseModel):
         return [s for s in self.scores if s.recall < 1.0]
 
 
-def load_questions(path: Path | None = None) -> list[Question]:
-    """Read a question set (YAML list of ``{question, relevant}``); default the shipped one.
+def load_questions(path: Path | None = None, name: str = "shipped") -> list[Question]:
+    """Read a question set (YAML list of ``{question, relevant}``): ``path``, or the shipped set ``name``.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        A question file; when given, ``name`` is ignored.
+    name : str, default "shipped"
+        A set of :data:`QUESTION_SETS`: ``'shipped'`` or ``'terse'``.
 
     Raises
     ------
     InputError
-        If the file is missing, does not parse, or an item is malformed
-        (``field`` is ``questions[i].<name>``).
+        If ``name`` is not a shipped set, the file is missing, does not parse,
+        or an item is malformed (``field`` is ``questions[i].<name>``).
     """
     import yaml
 
+    if path is None and name not in QUESTION_SETS:
+        raise InputError(f"no question set named {name!r}", field="questions",
+                         fix=f"use one of: {', '.join(QUESTION_SETS)}; or give a YAML file.")
     try:
         text = path.read_text(encoding="utf-8") if path else \
-            importlib.resources.files("gridsage.evals").joinpath("knowledge_questions.yaml").read_text(encoding="utf-8")
+            importlib.resources.files("gridsage.evals").joinpath(QUESTION_SETS[name]).read_text(encoding="utf-8")
         data = yaml.safe_load(text)
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"the question set cannot be read: {' '.join(str(exc).split())}", field="questions",
@@ -124,3 +141,9 @@ def evaluate_retrieval(questions: list[Question], k: int = 5, index: StandardsIn
     return RetrievalReport(k=k, questions=n, recall_at_k=round(sum(s.recall for s in scores) / n, 4),
                            hit_rate_at_k=round(sum(s.recall > 0 for s in scores) / n, 4),
                            mrr=round(sum(s.reciprocal_rank for s in scores) / n, 4), scores=scores)
+
+
+class RetrievalSuite(BaseModel):
+    """Retrieval scores on several question sets, by set name."""
+
+    reports: dict[str, RetrievalReport]

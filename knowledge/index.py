@@ -12,8 +12,16 @@ indexed as overlapping passages (its title, standard, clause and tags, then
 about :data:`PASSAGE_WORDS` words of its text); the dense ranking ranks entries
 by their best passage.  A lexical BM25 ranking over whole entries (``bm25s``,
 built in memory from the corpus) catches what embeddings miss, such as
-abbreviations and clause numbers; the two rankings are fused by reciprocal
-rank fusion [2]_.
+abbreviations and clause numbers; the rankings are fused by weighted
+reciprocal rank fusion [2]_.
+
+Operator shorthand (``FAA @ 140``, ``THDv 230 kV``, ``DER OF2 default``) is
+handled by the field's abbreviation map (:mod:`gridsage.knowledge.abbreviations`):
+the query's abbreviations are expanded and appended to it.  The dense side
+embeds the query as typed and as expanded (two rankings, each of half the
+dense weight; one when nothing expands); the BM25 side scores the expanded
+query against entries whose own abbreviations are expanded too (in memory,
+so a change of the map needs no rebuild of the embeddings).
 
 The index is built on first use and rebuilt whenever the corpus content hash
 (every entry file's path and bytes, the embedder and :data:`INDEX_FORMAT`)
@@ -41,7 +49,7 @@ References
    sentence-transformers model).
 .. [2] G. V. Cormack, C. L. A. Clarke and S. Buettcher, "Reciprocal Rank
    Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR
-   2009 (score = sum over rankings of 1 / (60 + rank)).
+   2009 (score = sum over rankings of 1 / (k + rank); weighted here, k = 10).
 .. [3] S. Robertson and H. Zaragoza, "The Probabilistic Relevance Framework:
    BM25 and Beyond", Foundations and Trends in IR 3(4), 2009.
 """
@@ -66,6 +74,7 @@ from pydantic import BaseModel, Field
 
 from gridsage.errors import InputError, KnowledgeIndexError
 
+from .abbreviations import expand_query, expansions
 from .citation import Citation
 from .corpus import CorpusEntry, content_hash, load_corpus
 from .settings import KnowledgeSettings
@@ -84,8 +93,10 @@ PASSAGE_WORDS = 90
 FUSION_DEPTH = 30
 #: passages fetched from Chroma for the dense ranking (several per entry)
 DENSE_PASSAGES = 3 * FUSION_DEPTH
-#: the reciprocal-rank-fusion constant of Cormack et al. (2009)
-RRF_K = 60
+#: the reciprocal-rank-fusion constant (Cormack et al. 2009 use 60; a smaller one favours the top of each ranking)
+RRF_K = 10
+#: weight of the dense rankings in the fusion, against 1 for BM25 (split evenly between the typed and expanded query)
+DENSE_WEIGHT = 0.7
 #: the file, in the index folder, naming the current build (replaced atomically)
 POINTER = "current.json"
 #: the folder, in the index folder, holding one ChromaDB folder per build
@@ -109,9 +120,10 @@ class SearchHit(BaseModel):
     edition: str
     clause: str
     tags: list[str]
-    score: float = Field(description="Fused rank score, sum of 1/(60 + rank) over the dense and BM25 rankings [0..0.033]; ranks the hits.")
-    similarity: float | None = Field(description="Cosine similarity of the query and the entry's closest passage [-1..1]; "
-                                                 "None when the entry is not in the dense top 30.")
+    score: float = Field(description="Fused rank score, sum of weight/(10 + rank) over the dense (weight 0.7) and BM25 "
+                                     "(weight 1) rankings [0..0.155]; ranks the hits.")
+    similarity: float | None = Field(description="Cosine similarity of the query (as typed or with its abbreviations expanded) "
+                                                 "and the entry's closest passage [-1..1]; None when the entry is not in the dense top 30.")
     bm25: float | None = Field(description="BM25 score of the entry for the query [>= 0]; None when not in the lexical top 30.")
     figures: dict[str, Any] = Field(description="The entry's key figures, unit in the name.")
     passage: str = Field(description="The entry's explanation.")
@@ -190,7 +202,8 @@ def _lexical_index(entries: dict[str, CorpusEntry]):
     import bm25s
 
     lexical = bm25s.BM25()
-    lexical.index(_tokens([" ".join(passages(e)) for e in entries.values()]), show_progress=False)
+    texts = [" ".join(passages(e)) for e in entries.values()]
+    lexical.index(_tokens([" ".join([text, *expansions(text)]) for text in texts]), show_progress=False)
     return lexical
 
 
@@ -486,6 +499,11 @@ class StandardsIndex:
 
         Notes
         -----
+        The field's abbreviations in ``query`` (``FAA``, ``THDv``, ``ONAN``,
+        ``OF2``, ``P1``-``P7``, ...) are expanded and appended to it
+        (:func:`gridsage.knowledge.abbreviations.expand_query`) before both
+        rankings; the query as typed is embedded too.
+
         Searches the build opened by the last :meth:`ensure` (opening one
         first if none is).  Should that build fail because a rebuild in
         another process has since replaced and deleted it, the current build
@@ -526,8 +544,10 @@ class StandardsIndex:
             where.append({f"tag_{tag}": True})
         chosen = [e.id for e in state.entries.values() if (standard is None or e.standard == standard)
                   and (tag is None or tag in e.tags)]
+        expanded = expand_query(query)
+        texts = [query] if expanded == query else [query, expanded]
         try:
-            found = state.collection.query(query_texts=[query], n_results=min(DENSE_PASSAGES, state.collection.count()),
+            found = state.collection.query(query_texts=texts, n_results=min(DENSE_PASSAGES, state.collection.count()),
                                            where=None if not where else where[0] if len(where) == 1 else {"$and": where},
                                            include=["distances"])
         except Exception as exc:  # chromadb and sqlite errors
@@ -536,18 +556,26 @@ class StandardsIndex:
                 raise _BuildGone() from exc
             raise KnowledgeIndexError(f"the standards index at {self.settings.index_dir} cannot be searched: {exc}",
                                       fix="run `gridsage knowledge build --force`.") from exc
-        similarity: dict[str, float] = {}  # entry id -> cosine similarity of its closest passage (closest come first)
-        for passage_id, distance in zip(found["ids"][0], found["distances"][0]):
-            similarity.setdefault(passage_id.rsplit("#", 1)[0], round(1.0 - float(distance), 4))
+        rankings: list[tuple[list[str], float]] = []  # (entry ids best first, weight)
+        similarity: dict[str, float] = {}  # entry id -> cosine similarity of its closest passage, over the query texts
+        for passage_ids, distances in zip(found["ids"], found["distances"]):
+            closest: dict[str, float] = {}  # closest passages come first
+            for passage_id, distance in zip(passage_ids, distances):
+                closest.setdefault(passage_id.rsplit("#", 1)[0], round(1.0 - float(distance), 4))
+            rankings.append((list(closest)[:FUSION_DEPTH], DENSE_WEIGHT / len(texts)))
+            for entry_id, value in closest.items():
+                similarity[entry_id] = max(value, similarity.get(entry_id, -1.0))
         ids = list(state.entries)
         allowed = set(chosen)
-        docs, scores = state.bm25.retrieve(_tokens([query]), k=len(ids), show_progress=False)
+        docs, scores = state.bm25.retrieve(_tokens([expanded]), k=len(ids), show_progress=False)
         lexical = {ids[int(i)]: round(float(v), 4) for i, v in zip(docs[0], scores[0]) if v > 0 and ids[int(i)] in allowed}
-        dense_top, lexical_top = list(similarity)[:FUSION_DEPTH], list(lexical)[:FUSION_DEPTH]
+        lexical_top = list(lexical)[:FUSION_DEPTH]
+        rankings.append((lexical_top, 1.0))
+        dense_top = {entry_id for ranking, _ in rankings[:-1] for entry_id in ranking}
         fused: dict[str, float] = {}
-        for ranking in (dense_top, lexical_top):
+        for ranking, weight in rankings:
             for rank, entry_id in enumerate(ranking, 1):
-                fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
+                fused[entry_id] = fused.get(entry_id, 0.0) + weight / (RRF_K + rank)
         hits = []
         for entry_id in sorted(fused, key=lambda e: -fused[e])[:k]:
             entry = state.entries[entry_id]

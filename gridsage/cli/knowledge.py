@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -97,24 +98,44 @@ def knowledge_show(entry_id: Annotated[str, typer.Argument(help="Entry id, as ci
     out.print(result.text, highlight=False)
 
 
+class QuestionSet(str, Enum):
+    shipped = "shipped"
+    terse = "terse"
+    all = "all"
+
+
 @knowledge_app.command("eval")
 def knowledge_eval(
-    questions: Annotated[Optional[Path], typer.Option("--questions", "-q", help="YAML list of {question, relevant: [ids]}; default the shipped set.")] = None,
+    questions: Annotated[Optional[Path], typer.Option("--questions", "-q", help="YAML list of {question, relevant: [ids]}; "
+                                                      "replaces --set.")] = None,
+    question_set: Annotated[QuestionSet, typer.Option("--set", help="Shipped question set: shipped (full operator "
+                                                      "questions), terse (operator shorthand such as \"FAA @ 140\", "
+                                                      "\"THDv 230 kV\") or all (each scored on its own).")] = QuestionSet.shipped,
     k: Annotated[int, typer.Option("-k", help="Cut-off rank.")] = 5,
     fmt: JsonOption = OutputFormat.text,
 ) -> None:
-    """Score retrieval on operator questions: recall@k and MRR, and list the misses."""
-    from gridsage.evals.retrieval import evaluate_retrieval, load_questions
+    """Score retrieval on operator questions: recall@k and MRR per question set, and list the misses.
 
+    Examples: `gridsage knowledge eval --set all`, `gridsage knowledge eval --questions my_questions.yaml`.
+    """
+    from gridsage.evals.retrieval import QUESTION_SETS, RetrievalSuite, evaluate_retrieval, load_questions
+
+    if questions is not None:
+        names = [str(questions)]
+    else:
+        names = list(QUESTION_SETS) if question_set is QuestionSet.all else [question_set.value]
     try:
-        items = load_questions(questions)
+        sets = {name: load_questions(questions) if questions is not None else load_questions(name=name) for name in names}
         index, _ = _ensure_index()
-        report = evaluate_retrieval(items, k=k, index=index)
+        reports = {name: evaluate_retrieval(items, k=k, index=index) for name, items in sets.items()}
     except GridSageError as exc:
         fail(exc)
-    if as_json(report, fmt):
+    if fmt is OutputFormat.json:
+        as_json(next(iter(reports.values())) if len(reports) == 1 else RetrievalSuite(reports=reports), fmt)
         return
-    out.print(f"{report.questions} questions, k={k}: recall@{k} {report.recall_at_k:.3f}, hit rate@{k} "
-              f"{report.hit_rate_at_k:.3f}, MRR {report.mrr:.3f}")
-    for miss in report.misses():
-        out.print(f"  miss: {miss.question}\n        wanted {miss.relevant}, got {miss.retrieved}", highlight=False)
+    for name, report in reports.items():
+        label = "" if questions is not None else f"{name}: "
+        out.print(f"{label}{report.questions} questions, k={k}: recall@{k} {report.recall_at_k:.3f}, hit rate@{k} "
+                  f"{report.hit_rate_at_k:.3f}, MRR {report.mrr:.3f}", highlight=False)
+        for miss in report.misses():
+            out.print(f"  miss: {miss.question}\n        wanted {miss.relevant}, got {miss.retrieved}", highlight=False)
