@@ -153,65 +153,6 @@ def _load(source, field: str):
     return frame, path.name
 
 
-def parse_times(column, tz: str | None):
-    """Times of a column as UTC, and a per-row problem code.
-
-    Parameters
-    ----------
-    column : pandas.Series
-        ISO 8601 text (with a UTC offset, or naive) or datetimes, length n.
-    tz : str, optional
-        IANA zone of naive times; without it a naive time is a problem.
-
-    Returns
-    -------
-    stamps : pandas.DatetimeIndex
-        (n,) UTC times, NaT where unusable.
-    problem : numpy.ndarray
-        (n,) int8: 0 ok, 1 missing, 2 not ISO 8601, 3 naive without ``tz``, 4 nonexistent or ambiguous in ``tz``
-        (a DST change).
-    """
-    import numpy as np
-    import pandas as pd
-
-    n = len(column)
-    problem = np.zeros(n, dtype=np.int8)
-    nat = np.full(n, np.datetime64("NaT", "ns"))
-    if pd.api.types.is_datetime64_any_dtype(column):
-        stamps = pd.DatetimeIndex(column)
-        problem[stamps.isna()] = 1
-        if stamps.tz is not None:
-            return stamps.tz_convert("UTC"), problem
-        if not tz:
-            problem[problem == 0] = 3
-            return pd.DatetimeIndex(nat, tz="UTC"), problem
-        local = stamps.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        problem[(problem == 0) & local.isna()] = 4
-        return local.tz_convert("UTC"), problem
-    text = np.strings.strip(column.astype(str).to_numpy(dtype=str))
-    problem[column.isna().to_numpy() | (text == "")] = 1
-    parse = text.astype(object)
-    # an offset: 'Z', or '+'/'-' after the date part (YYYY-MM-DD)
-    aware = (np.strings.endswith(text, "Z") | np.strings.endswith(text, "z") | (np.strings.rfind(text, "+") > 9)
-             | (np.strings.rfind(text, "-") > 9)) & (problem == 0)
-    out = nat.copy()
-    if aware.any():  # apart from the naive ones: pandas would give a naive time a neighbour's offset
-        out[aware] = pd.to_datetime(parse[aware], format="ISO8601", utc=True, errors="coerce").tz_localize(None).to_numpy()
-    naive = ~aware & (problem == 0)
-    if naive.any():
-        local = pd.to_datetime(parse[naive], format="ISO8601", errors="coerce")
-        parsed = ~local.isna()
-        if tz:
-            utc = local.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC").tz_localize(None)
-            out[naive] = utc.to_numpy()
-            problem[np.flatnonzero(naive)[parsed & utc.isna()]] = 4
-        else:
-            problem[np.flatnonzero(naive)[parsed]] = 3
-    stamps = pd.DatetimeIndex(out).tz_localize("UTC")
-    problem[(problem == 0) & stamps.isna()] = 2
-    return stamps, problem
-
-
 _TIME_REASONS = {1: "missing", 2: "not an ISO 8601 time (e.g. 2025-07-01T14:05:00Z)",
                  3: "has no UTC offset: add one (Z, -05:00) or pass tz"}
 
@@ -276,6 +217,8 @@ def read_outages(source, *, customers_served: int | None = None, tz: str | None 
         new = np.flatnonzero(mask & ~bad)
         if new.size:
             bad[new], fields[new], reasons[new] = True, where, reason
+
+    from gridsage.tools.telemetry.ingest import parse_times
 
     start, p_start = parse_times(frame["start"], tz)
     end, p_end = parse_times(frame["end"], tz)

@@ -298,8 +298,28 @@ def _lookup(codes, text, table: dict[str, int]):
     return per_code[codes]
 
 
-def _times(column, tz: str | None):
-    """UTC times (NaT where unusable) and a per-row problem code: 0 ok, 1 missing, 2 unparsed, 3 naive, 4 DST."""
+def parse_times(column, tz: str | None):
+    """Times of a column as UTC, and a per-row problem code (telemetry readings, outage records).
+
+    Parameters
+    ----------
+    column : pandas.Series
+        ISO 8601 text (with a UTC offset, or naive) or datetimes, length n.
+    tz : str, optional
+        IANA zone of naive times; without it a naive time is a problem.
+
+    Returns
+    -------
+    stamps : pandas.DatetimeIndex
+        (n,) UTC times, NaT where unusable.
+    problem : numpy.ndarray
+        (n,) int8: 0 ok, 1 missing, 2 not ISO 8601, 3 naive without ``tz``, 4 nonexistent or ambiguous in ``tz``
+        (a DST change).
+
+    References
+    ----------
+    .. [1] ISO 8601-1:2019, clause 5.3.4 (time shift from UTC).
+    """
     import numpy as np
     import pandas as pd
 
@@ -450,7 +470,7 @@ def read_telemetry(source, *, fmt: Literal["csv", "jsonl"] | None = None, tz: st
             f"value {v:g} {CANONICAL_UNITS[u]} is outside the physical range of {SENSOR_TYPES[s]} [{RANGES[SENSOR_TYPES[s]][0]:g}, "
             f"{RANGES[SENSOR_TYPES[s]][1]:g}]" for v, u, s in zip(value[i], unit[i], sensor[i])])
     # timestamp
-    stamps, problem = _times(frame["timestamp"], tz)
+    stamps, problem = parse_times(frame["timestamp"], tz)
     reject(problem == 1, "timestamp", "missing")
     reject(problem == 2, "timestamp", quoted("timestamp", "{} is not an ISO 8601 time (e.g. 2024-05-01T12:00:00Z)"))
     reject(problem == 3, "timestamp", quoted("timestamp", "{} has no UTC offset: add one (Z, +01:00) or pass tz"))
