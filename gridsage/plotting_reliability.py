@@ -8,15 +8,10 @@ the evidence ledger); nothing is computed here.  matplotlib is imported only whe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from gridsage.plotting import pyplot_for
+from gridsage.plotting import _get, pyplot_for  # _get: a result field, model or dict
 
 __all__ = ["plot_reliability"]
-
-
-def _get(result: Any, name: str):
-    return result.get(name) if isinstance(result, dict) else getattr(result, name, None)
 
 
 def _rows(items) -> list[dict]:
