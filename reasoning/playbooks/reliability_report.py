@@ -138,11 +138,11 @@ class ReliabilityReport(Playbook):
         meds = result.med.identified and result.indices_excluding_meds is not None
         judged = result.indices_excluding_meds if meds else result.indices
         scope = "without Major Event Days" if meds else "(all days)"
-        findings = [f for f in (
-            _index_finding("SAIDI", judged.saidi_min, targets.saidi_min, "min", "ieee-1366-saidi", ev, scope),
-            _index_finding("SAIFI", judged.saifi, targets.saifi, "-", "ieee-1366-saifi", ev, scope),
-            _index_finding("CAIDI", judged.caidi_min, targets.caidi_min, "min", "ieee-1366-caidi", ev, scope)) if f]
-        over = [f.title.split()[0] for f in findings if f.severity == "high"]  # the index names, e.g. 'SAIDI'
+        indices = (("SAIDI", judged.saidi_min, targets.saidi_min, "min", "ieee-1366-saidi"),
+                   ("SAIFI", judged.saifi, targets.saifi, "-", "ieee-1366-saifi"),
+                   ("CAIDI", judged.caidi_min, targets.caidi_min, "min", "ieee-1366-caidi"))
+        over = [name for name, value, target, *_ in indices if None not in (value, target) and value > target]
+        findings = [f for f in (_index_finding(*index, ev, scope) for index in indices) if f]
         t_med = result.med.threshold.t_med_min if result.med.threshold else None
         med_cite = cite("ieee-1366-major-event-day-2-5-beta", "A day whose daily SAIDI exceeds T_MED = exp(alpha + 2.5 "
                                                               "beta) of the five years before is a Major Event Day.")

@@ -80,7 +80,9 @@ def estimated_state(scenario: Scenario, post_grid: DerivedGridResult, base_dir: 
 
 def _meter(m) -> str:
     """A missing measurement as ``'active_power at line11-from'`` (device ids as the simulator writes them)."""
-    return f"{m.sensor_type} at {m.element_type}{m.element}" + (f"-{m.side}" if m.side else "")
+    from gridsage.tools.estimation.measurements import device_id_of
+
+    return f"{m.sensor_type} at {device_id_of(m.element_type, m.element, m.side)}"
 
 
 def estimate_summary(est) -> str:
