@@ -9,6 +9,7 @@ with YAML front matter::
     standard: ANSI C84.1
     edition: "2020"
     clause: Table 1, Range A
+    checked: 2026-12-05             # date the facts were last checked against that clause
     tags: [voltage, steady-state]
     figures:                        # key figures, unit in the name
       vm_pu_min: 0.95
@@ -17,12 +18,15 @@ with YAML front matter::
     A few sentences an engineer would write.
 
 Standards texts are copyrighted; the entries state their facts, limits and
-formulas in our own words and point to the clause for the original.  Reading
+formulas in our own words and point to the clause for the original.  ``checked``
+records when an entry's facts and figures were last compared with that clause
+(every shipped entry has one; a user's own corpus may leave it out).  Reading
 the corpus needs only PyYAML (no embedder, no index).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import hashlib
@@ -31,7 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from gridsage.errors import CorpusError, UnknownEntryError
 
@@ -63,10 +67,19 @@ class CorpusEntry(BaseModel):
     standard: str = Field(min_length=2, description="e.g. 'IEEE C57.91'.")
     edition: str = Field(min_length=1, description="Edition or year, e.g. '2011'.")
     clause: str = Field(min_length=1, description="Clause, table or section, e.g. 'Clause 7'.")
+    checked: dt.date | None = Field(default=None, description="Date the entry's facts and figures were last checked "
+                                                               "against its clause, YYYY-MM-DD.")
     tags: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = Field(min_length=1)
     figures: dict[FigureName, Figure] = Field(default_factory=dict)
     body: str = Field(min_length=40, description="The explanation, in markdown.")
     path: str = Field(default="", description="File, relative to the corpus folder.")
+
+    @field_validator("checked")
+    @classmethod
+    def _not_in_the_future(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value > dt.date.today():
+            raise ValueError(f"the date {value.isoformat()} is in the future")
+        return value
 
     def citation(self, note: str | None = None) -> Citation:
         """The citation of this entry, optionally with how it was applied."""
@@ -131,7 +144,8 @@ def parse_entry(path: Path, root: Path = CORPUS_DIR) -> CorpusEntry:
         where = ".".join(str(p) for p in err["loc"] if p != "[key]") or "front matter"
         extra = f" ({len(exc.errors()) - 1} more problem(s) after this one)" if len(exc.errors()) > 1 else ""
         fix = ("write a few sentences of explanation after the closing '---'." if where == "body" else
-               f"correct '{where}' in the front matter; fields are id, title, standard, edition, clause, tags, figures.")
+               f"correct '{where}' in the front matter; fields are id, title, standard, edition, clause, checked "
+               "(YYYY-MM-DD), tags, figures.")
         raise CorpusError(f"{err['msg']}{extra}", field=f"{rel}: {where}", fix=fix) from None
     if entry.id != path.stem:
         raise CorpusError(f"id {entry.id!r} differs from the file name {path.stem!r}", field=f"{rel}: id",

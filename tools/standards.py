@@ -35,6 +35,7 @@ class StandardEntryResult(ToolResult):
     standard: str
     edition: str
     clause: str
+    checked: str | None = Field(default=None, description="Date the entry's facts were last checked against its clause (YYYY-MM-DD).")
     tags: list[str]
     figures: dict[str, Any] = Field(description="Key figures, unit in the name (e.g. vm_pu_min [pu]).")
     text: str = Field(description="The explanation, in GridSage's own words.")
@@ -108,5 +109,6 @@ def read_standard(
     """
     entry = corpus_entry(entry_id)
     return StandardEntryResult(status="ok", entry_id=entry.id, title=entry.title, standard=entry.standard,
-                               edition=entry.edition, clause=entry.clause, tags=entry.tags, figures=entry.figures,
+                               edition=entry.edition, clause=entry.clause,
+                               checked=entry.checked.isoformat() if entry.checked else None, tags=entry.tags, figures=entry.figures,
                                text=entry.body, citation=entry.citation())

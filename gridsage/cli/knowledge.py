@@ -91,7 +91,8 @@ def knowledge_show(entry_id: Annotated[str, typer.Argument(help="Entry id, as ci
         fail(exc)
     if as_json(result, fmt):
         return
-    out.print(f"[bold]{result.title}[/]\n{result.citation.short()}  (id {result.entry_id}; tags {', '.join(result.tags)})", highlight=False)
+    out.print(f"[bold]{result.title}[/]\n{result.citation.short()}  (id {result.entry_id}; tags {', '.join(result.tags)}"
+              f"{'; checked against the clause ' + result.checked if result.checked else ''})", highlight=False)
     for name, value in result.figures.items():
         out.print(f"  {name} = {value}", highlight=False)
     out.print("")

@@ -46,6 +46,8 @@ def test_the_shipped_corpus_has_80_entries_across_every_topic():
     (GOOD.replace("title: A test", "title: [A test"), "front matter", "not valid YAML"),
     (GOOD.split("---\nThis")[0] + "---\nshort", "body", "at least 40"),
     (GOOD.replace("---\n", "", 1).replace("---\n", ""), "front matter", "no YAML front matter"),
+    (GOOD.replace("clause: Clause 1", "clause: Clause 1\nchecked: 2999-01-01"), "checked", "in the future"),
+    (GOOD.replace("clause: Clause 1", "clause: Clause 1\nchecked: last week"), "checked", "valid date"),
 ])
 def test_a_malformed_entry_names_its_file_and_field(tmp_path, text, field, words):
     path = tmp_path / "voltage" / "test-entry.md"
@@ -55,6 +57,17 @@ def test_a_malformed_entry_names_its_file_and_field(tmp_path, text, field, words
         load_corpus(tmp_path)
     assert info.value.field == f"voltage/test-entry.md: {field}" and words in info.value.message
     assert info.value.fix
+
+
+def test_every_shipped_entry_records_when_it_was_checked_and_a_user_entry_may_not(tmp_path):
+    import datetime as dt
+
+    dates = {e.id: e.checked for e in load_corpus().values()}
+    assert all(isinstance(d, dt.date) and dt.date(2026, 11, 1) <= d <= dt.date.today() for d in dates.values()), \
+        [i for i, d in dates.items() if d is None]
+    (tmp_path / "voltage").mkdir()
+    (tmp_path / "voltage" / "own-entry.md").write_text(GOOD.format(id="own-entry"))
+    assert load_corpus(tmp_path)["own-entry"].checked is None
 
 
 def test_an_id_must_match_its_file_and_be_unique(tmp_path):

@@ -200,17 +200,20 @@ def duval_triangle_1(ch4_ppm: float, c2h4_ppm: float, c2h2_ppm: float) -> DuvalZ
 
 
 def zone_meaning(zone: DuvalZone) -> str:
-    """What a Duval Triangle 1 zone (or IEC 60599 class) means, in the words of the IEC 60599 fault classes.
+    """What a Duval Triangle 1 zone (or IEC 60599 class) means: a short description of its IEC 60599 fault class.
 
     Temperatures are read from the corpus entry ``iec-60599-fault-classes``.
     """
     t1, t3 = figure(FAULT_CLASSES, "t1_temperature_c_max")[0], figure(FAULT_CLASSES, "t3_temperature_c_min")[0]
-    return {"PD": "partial discharge: corona-type discharge in oil or small sparks pinholing the paper",
-            "D1": "discharge of low energy: tracking or punctures in paper, carbon particles in oil",
-            "D2": "discharge of high energy: power-follow arcing with carbonisation, metal fusion",
+    return {"PD": "partial discharge: low-energy ionisation in gas-filled voids or bubbles, which may leave fine "
+                  "holes in paper or wax-like residue",
+            "D1": "low-energy discharge: sparking that marks the paper surface or burns small holes through it, "
+                  "carbon in the oil",
+            "D2": "high-energy discharge: arcing carried by system current, heavy carbon and melted metal, often "
+                  "ending in a protection trip",
             "T1": f"thermal fault below {t1:g} °C",
             "T2": f"thermal fault between {t1:g} °C and {t3:g} °C",
-            "T3": f"thermal fault above {t3:g} °C: carbonised oil, discoloured or melted metal",
+            "T3": f"thermal fault above {t3:g} °C: the oil is coked and metal may be discoloured or fused",
             "DT": "mixture of thermal and electrical faults"}[zone]
 
 
