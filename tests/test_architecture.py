@@ -96,8 +96,8 @@ def test_internal_modules_are_not_imported_from_other_layers():
                 assert name.startswith(owner), f"{name} imports {imported}, internal to {owner}"
 
 
-HEAVY = ("pandapower", "lightsim2grid", "scipy", "pandas", "matplotlib", "jpype", "neo4j", "networkx", "chromadb", "torch",
-         "sentence_transformers", "transformers", "pydantic_ai", "openai", "fastmcp", "pydantic_evals", "sklearn", "holidays",
+HEAVY = ("pandapower", "lightsim2grid", "scipy", "pandas", "matplotlib", "jpype", "neo4j", "networkx", "chromadb", "onnxruntime",
+         "tokenizers", "pydantic_ai", "openai", "fastmcp", "pydantic_evals", "sklearn", "holidays",
          "openmeteo_requests", "niquests", "diskcache")
 
 

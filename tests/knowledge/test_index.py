@@ -1,4 +1,4 @@
-"""The standards index: real ChromaDB on disk with the pip-installed MiniLM, offline (see conftest.no_network)."""
+"""The standards index: real ChromaDB on disk with the pip-installed MiniLM (int8 ONNX), offline (see conftest.no_network)."""
 
 from __future__ import annotations
 
@@ -148,10 +148,10 @@ def test_each_build_is_a_folder_of_its_own_swapped_in_by_the_pointer(tmp_path):
 
 READER = """
 import json, os, sys, time
-import torch
+from gridsage.knowledge import embedding
 from gridsage.knowledge.index import StandardsIndex
 
-torch.set_num_threads(1)     # leave the cores to the builds
+embedding.THREADS = 1        # leave the cores to the builds (read when the embedder loads)
 held = StandardsIndex()      # opens once, then only searches: keeps its build until it reopens
 held.ensure()
 fresh = StandardsIndex()     # opens before every search: follows the rebuilds
