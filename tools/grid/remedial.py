@@ -30,8 +30,9 @@ References
    is a last resort), hence load shedding ranks after redispatch.
 .. [3] NERC MOD-025-2, R1-R2 (verified real and reactive capability).
 .. [4] pandapower ``runopp`` (PYPOWER interior-point AC OPF).
-.. [5] NERC TPL-001-5.1, R2.7 (corrective actions include switching) and Table 1, P3 (system adjustments after
-   a first outage include switching).
+.. [5] NERC TPL-001-5.1, Table 1, P3 (system adjustments after a first outage include switching and
+   redispatch); R2.7.1 lists what a Corrective Action Plan holds instead (facility changes, protection and
+   RAS, generation tripping or runback, Operating Procedures).
 .. [6] Wood, Wollenberg & Sheblé (2014), ch. 7 (line outage distribution factors).
 """
 
@@ -140,7 +141,7 @@ class LineSwitching(_Action):
 
     References
     ----------
-    .. [1] NERC TPL-001-5.1, R2.7 (switching among the corrective actions); Table 1, P3 (system adjustments).
+    .. [1] NERC TPL-001-5.1, Table 1, P3 (switching among the system adjustments).
     .. [2] E. B. Fisher, R. P. O'Neill, M. C. Ferris, "Optimal Transmission Switching", IEEE Trans. Power Syst.
        23(3), 2008.
     """
@@ -748,12 +749,12 @@ def _excess(violations: list[Violation]) -> float:
 
 def _citations(action_type: str) -> list[Citation]:
     """The clauses an action rests on: the corrective-action plan, plus the last-resort rule for shedding."""
-    corrective = cite(CORRECTIVE_ACTION_ENTRY, "Redispatch and voltage set-points are corrective actions a plan may use; "
-                                               "each is validated by AC power flow before it is offered.")
+    corrective = cite(CORRECTIVE_ACTION_ENTRY, "An operating action, not an item of an R2.7.1 Corrective Action Plan; "
+                                               "it is validated by AC power flow before it is offered.")
     if action_type == "line_switching":
-        return [cite(CORRECTIVE_ACTION_ENTRY, "Switching is among the corrective actions a plan may list; the opening or "
-                                              "closing is validated by AC power flow and never islands or de-energises "
-                                              "anything."),
+        return [cite(CORRECTIVE_ACTION_ENTRY, "Switching here is an operating action, not an item of an R2.7.1 Corrective "
+                                              "Action Plan; the opening or closing is validated by AC power flow and "
+                                              "never islands or de-energises anything."),
                 cite(SYSTEM_ADJUSTMENT_ENTRY, "Switching is a system adjustment after a first outage; it moves no MW and "
                                               "ranks beside redispatch, ahead of load shedding.")]
     if action_type == "load_transfer":
@@ -1018,7 +1019,7 @@ def propose_remedial_actions(
     ----------
     .. [1] Wood, Wollenberg & Sheblé (2014), ch. 7, linear sensitivity factors (PTDF, LODF).
     .. [2] NERC TPL-001-5.1, Table 1, footnote 12.
-    .. [3] NERC TPL-001-5.1, R2.7 (switching among corrective actions); Table 1, P3 (system adjustments).
+    .. [3] NERC TPL-001-5.1, Table 1, P3 (switching among the system adjustments).
     .. [4] Distribution operating practice, feeder load transfer (corpus ``practice-feeder-load-transfer``).
     """
     grid = current_workspace().get(grid_id)
